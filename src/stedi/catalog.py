@@ -1,0 +1,100 @@
+"""The Iceberg warehouse: a pyiceberg catalog (SQLite in the warehouse folder by default).
+
+Every table write is one atomic Iceberg commit that replaces the table's rows, so a rerun over the
+same landing data leaves each table with exactly the rows of the new run.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from .errors import WarehouseError
+
+NAMESPACE = "stedi"
+CATALOG_FILE = "catalog.db"
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    name: str
+    rows: int
+    snapshot_id: int | None
+    columns: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Commit:
+    table: str
+    rows: int
+    snapshot_id: int | None
+
+
+class Warehouse:
+    """A warehouse location with its catalog; tables are addressed by bare name (namespace `stedi`)."""
+
+    def __init__(self, location: str | Path, *, create: bool = False) -> None:
+        self.location = str(location)
+        local = Path(self.location)
+        if not create and not (local / CATALOG_FILE).is_file():
+            raise WarehouseError(
+                f"no STEDI warehouse at {self.location} (no {CATALOG_FILE}); build one with `stedi run --warehouse {self.location}`"
+            )
+        if create:
+            local.mkdir(parents=True, exist_ok=True)
+        from pyiceberg.catalog.sql import SqlCatalog  # heavy import, only when a warehouse is opened
+
+        root = local.resolve()
+        try:
+            self.catalog = SqlCatalog(
+                NAMESPACE, uri=f"sqlite:///{root / CATALOG_FILE}", warehouse=root.as_uri()
+            )
+            if create:
+                self.catalog.create_namespace_if_not_exists(NAMESPACE)
+        except Exception as exc:  # SQLAlchemy and pyiceberg raise many types for a bad catalog file
+            raise WarehouseError(f"cannot open the catalog of warehouse {self.location}: {exc}") from exc
+
+    def table_names(self) -> list[str]:
+        try:
+            return sorted(ident[-1] for ident in self.catalog.list_tables(NAMESPACE))
+        except Exception as exc:
+            raise WarehouseError(f"cannot list tables of warehouse {self.location}: {exc}") from exc
+
+    def write(self, name: str, data: pa.Table) -> Commit:
+        """Replace the rows of table `name` with `data` in one commit (creating the table if needed)."""
+        ident = (NAMESPACE, name)
+        table = self.catalog.create_table_if_not_exists(ident, schema=data.schema)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Delete operation did not match any records")
+            table.overwrite(data)
+        snapshot = table.current_snapshot()
+        return Commit(name, data.num_rows, snapshot.snapshot_id if snapshot else None)
+
+    def load(self, name: str):  # -> pyiceberg Table; untyped to keep pyiceberg a lazy import
+        from pyiceberg.exceptions import NoSuchTableError
+
+        try:
+            return self.catalog.load_table((NAMESPACE, name))
+        except NoSuchTableError:
+            raise WarehouseError(f"no table {name} in warehouse {self.location}") from None
+
+    def read(self, name: str) -> pa.Table:
+        return self.load(name).scan().to_arrow()
+
+    def data_files(self, name: str) -> tuple[list[str], pa.Schema] | None:
+        """Parquet files holding the table's rows, when reading them plainly is exact (no delete files)."""
+        table = self.load(name)
+        tasks = list(table.scan().plan_files())
+        if any(task.delete_files for task in tasks):
+            return None
+        return [task.file.file_path for task in tasks], table.schema().as_arrow()
+
+    def describe(self, name: str) -> TableInfo:
+        table = self.load(name)
+        snapshot = table.current_snapshot()
+        rows = int(snapshot.summary["total-records"]) if snapshot and snapshot.summary else 0
+        columns = [(f.name, str(f.field_type)) for f in table.schema().fields]
+        return TableInfo(name, rows, snapshot.snapshot_id if snapshot else None, columns)

@@ -1,0 +1,133 @@
+"""The `stedi` command: parse options, call the library, render the result."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .config import CONSENT_POLICIES, DEFAULT_WAREHOUSE, ML_JOINS, Settings
+from .errors import StediError
+from .render import FORMATS, rows_as_text, run_summary
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_errors(func: F) -> F:
+    """Show a StediError as one clear line on stderr and exit 1, without a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except StediError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+warehouse_option = click.option(
+    "--warehouse",
+    envvar="STEDI_WAREHOUSE",
+    default=DEFAULT_WAREHOUSE,
+    show_default=True,
+    help="Warehouse folder (catalog and Iceberg tables). Env: STEDI_WAREHOUSE.",
+)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="stedi")
+def main() -> None:
+    """STEDI lakehouse: landing JSON to trusted and curated Iceberg tables."""
+
+
+@main.command()
+@click.option("--landing", envvar="STEDI_LANDING", help="Landing root holding SOURCE/landing/ folders. Env: STEDI_LANDING.")
+@warehouse_option
+@click.option(
+    "--consent-policy",
+    type=click.Choice(CONSENT_POLICIES),
+    envvar="STEDI_CONSENT_POLICY",
+    default="all",
+    show_default=True,
+    help="all: every reading of a consenting customer; as-of: only readings at or after consent.",
+)
+@click.option(
+    "--ml-join",
+    type=click.Choice(ML_JOINS),
+    envvar="STEDI_ML_JOIN",
+    default="owner",
+    show_default=True,
+    help="owner: pair readings with the owner's phone; timestamp: the seed's timestamp-only join (compatibility).",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Summary as text or as the JSON run trace.")  # fmt: skip
+@user_errors
+def run(landing: str | None, warehouse: str, consent_policy: str, ml_join: str, fmt: str) -> None:
+    """Build every table from the landing data and commit each to the warehouse."""
+    from .pipeline import run as run_pipeline
+
+    settings = Settings.resolve(landing=landing, warehouse=warehouse, consent_policy=consent_policy, ml_join=ml_join)
+    result = run_pipeline(settings)
+    click.echo(json.dumps(result.to_dict(), indent=2) if fmt == "json" else run_summary(result))
+
+
+@main.command()
+@click.argument("query")
+@warehouse_option
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
+@user_errors
+def sql(query: str, warehouse: str, fmt: str) -> None:
+    """Run one read-only SQL query over the tables, by bare name (FROM customer_trusted)."""
+    from .catalog import Warehouse
+    from .query import query as run_query
+
+    click.echo(rows_as_text(run_query(Warehouse(warehouse), query), fmt))
+
+
+@main.command()
+@warehouse_option
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
+@user_errors
+def tables(warehouse: str, fmt: str) -> None:
+    """List the warehouse's tables with their zone, row count and current snapshot."""
+    import pyarrow as pa
+
+    from .catalog import Warehouse
+    from .pipeline import zone_of
+
+    wh = Warehouse(warehouse)
+    infos = [wh.describe(name) for name in wh.table_names()]
+    listing = pa.table(
+        {
+            "table": [i.name for i in infos],
+            "zone": [zone_of(i.name) for i in infos],
+            "rows": pa.array([i.rows for i in infos], pa.int64()),
+            "snapshot_id": pa.array([i.snapshot_id for i in infos], pa.int64()),
+        }
+    )
+    click.echo(rows_as_text(listing, fmt))
+
+
+@main.command()
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--scale", type=float, default=1.0, show_default=True, help="1 is the size of the starter data.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same files.")
+@user_errors
+def generate(out: str, scale: float, seed: int) -> None:
+    """Write STEDI-shaped landing data (customer, accelerometer, step_trainer) under OUT."""
+    from .generate import generate as generate_data
+
+    if scale <= 0:
+        raise click.BadParameter("must be positive", param_hint="--scale")
+    result = generate_data(out, scale=scale, seed=seed)
+    click.echo(
+        f"wrote {result.customers:,} customers, {result.accelerometer:,} accelerometer and "
+        f"{result.step_trainer:,} step-trainer readings in {result.files} files under {out}"
+    )

@@ -1,0 +1,77 @@
+"""The vectorised fast path: recognise canonical record lines and read them in bulk with DuckDB.
+
+A line is canonical for a source when it is one flat object whose keys are exactly the contract's
+fields, spelled as a known export spells them, in contract order (trailing optional fields may be
+absent), each value in a shape whose reading is beyond doubt: strings without escapes, integers of at
+most 18 digits, plain decimal numbers, `null` for optional fields. For such a line the exact parser
+gives the same record, so a regular expression picks the lines and DuckDB's JSON reader converts them.
+Every other line goes to the exact parser. The contract stays the only definition of fields and types.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .contracts import Field, FieldType, Source
+
+WS = r"[ \t\r]*"
+_STRING = r'"[^"\\\x00-\x1f]*"'
+# A required string must not be blank: at least one character that is not a space. (Tab, CR and LF
+# cannot stand unescaped inside a JSON string, so a space is the only trimmed character left.)
+_REQUIRED_STRING = r'"[^"\\\x00-\x1f]*[^"\\\x00-\x20][^"\\\x00-\x1f]*"'
+# At most 18 digits: always inside the 64-bit range.
+_INT = r"-?(?:0|[1-9][0-9]{0,17})"
+# At most 21 integer digits and a two-digit exponent: always finite.
+_NUMBER = r"-?(?:0|[1-9][0-9]{0,20})(?:\.[0-9]{1,40})?(?:[eE][+-]?[0-9]{1,2})?"
+_DUCKDB_TYPE = {FieldType.STRING: "VARCHAR", FieldType.INT: "BIGINT", FieldType.NUMBER: "DOUBLE"}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One canonical line shape: the key spelling of each field, a pattern and a JSON structure."""
+
+    keys: tuple[str, ...]
+    pattern: str
+    structure: str
+
+
+def _value(field: Field) -> str:
+    if field.type is FieldType.STRING:
+        shape = _REQUIRED_STRING if field.required else _STRING
+    else:
+        shape = _INT if field.type is FieldType.INT else _NUMBER
+    return shape if field.required else f"(?:{shape}|null)"
+
+
+def _pattern(source: Source, keys: tuple[str, ...]) -> str:
+    members = [f'"{key}"{WS}:{WS}{_value(f)}' for f, key in zip(source.fields, keys, strict=True)]
+    last_required = max(i for i, f in enumerate(source.fields) if f.required)
+    head = f"{WS},{WS}".join(members[: last_required + 1])
+    tail = "".join(f"(?:{WS},{WS}{m})?" for m in members[last_required + 1 :])
+    # The object may be followed by one comma (the `{...},` framing) and white space.
+    return rf"{WS}\{{{WS}{head}{tail}{WS}\}}{WS}(?:,{WS})?\n?"
+
+
+def shapes(source: Source) -> Iterator[Shape]:
+    """The canonical shapes of a source, the contract's own spelling first."""
+    for keys in itertools.product(*(f.spellings for f in source.fields)):
+        structure = json.dumps({key: _DUCKDB_TYPE[f.type] for f, key in zip(source.fields, keys, strict=True)})
+        yield Shape(keys, _pattern(source, keys), structure)
+
+
+# What may follow the closing brace of a canonical line, removed before DuckDB reads the object.
+TRAILING = " \t\r\n,"
+
+
+def extract_sql(source: Source, shape: Shape) -> str:
+    """SQL over `lines(file_id, line_no, line)`: lines of this shape read into typed fields, the others kept."""
+    cols = ", ".join(f'j."{key}" AS "{f.name}"' for f, key in zip(source.fields, shape.keys, strict=True))
+    return (
+        f"SELECT file_id, line_no, ok, {cols}, CASE WHEN NOT ok THEN line END AS line FROM ("
+        " SELECT file_id, line_no, ok, line, "
+        " CASE WHEN ok THEN json_transform(rtrim(line, $trailing), $structure) END AS j FROM ("
+        "  SELECT file_id, line_no, line, regexp_full_match(line, $pattern) AS ok FROM lines))"
+    )

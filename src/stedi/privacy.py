@@ -1,0 +1,57 @@
+"""Pseudonyms for the ML table: subject_id is HMAC-SHA256 of the normalised email under a secret key.
+
+The key comes from STEDI_SUBJECT_KEY, or from a key file created once outside the warehouse
+(STEDI_SUBJECT_KEY_FILE, by default `$XDG_CONFIG_HOME/stedi/subject.key`, i.e. ~/.config/stedi/), so
+ids stay stable across runs and the warehouse alone cannot be used to reverse them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+import pyarrow as pa
+
+KEY_ENV = "STEDI_SUBJECT_KEY"
+KEY_FILE_ENV = "STEDI_SUBJECT_KEY_FILE"
+
+
+def default_key_file() -> Path:
+    config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config_home) / "stedi" / "subject.key"
+
+
+def subject_key() -> bytes:
+    """The configured key; generated once into the key file when none is configured."""
+    if value := os.environ.get(KEY_ENV):
+        return value.encode("utf-8")
+    path = Path(os.environ.get(KEY_FILE_ENV) or default_key_file())
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two first runs at once must not end with two different keys.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32) + "\n")
+    return path.read_text().strip().encode("utf-8")
+
+
+def subject_id(key: bytes, email: str) -> str:
+    """The pseudonym of one normalised email: hex HMAC-SHA256."""
+    return hmac.new(key, email.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def subject_keys(emails: list[str], key: bytes) -> pa.Table:
+    """The `subject_keys` relation the ML transform joins: email -> subject_id."""
+    return pa.table(
+        {"email": pa.array(emails, pa.string()), "subject_id": pa.array([subject_id(key, e) for e in emails], pa.string())}
+    )
+
+
+PII_COLUMNS = frozenset({"email", "user", "customername", "phone", "birthday"})

@@ -1,0 +1,238 @@
+"""Reading a source's landing files into records and quarantined fragments.
+
+Clean lines take the fast path (one vectorised regular-expression pass in DuckDB over all lines of a
+batch of files); whatever it does not recognise goes line by line through the exact parser. Both
+produce the same record for any line the fast path accepts, so the split is invisible in the output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import fastpath
+from .coerce import Invalid, read_record
+from .contracts import QUARANTINE_SCHEMA, Source
+from .jsonscan import Fragment, Value, scan_array, scan_line
+from .landing import BOM, LandingFile, discover, line_starts, line_text, open_root, read_bytes, undecodable
+
+BATCH_BYTES = 128 << 20
+
+
+@dataclass(frozen=True)
+class FileResult:
+    file: str
+    records: int
+    quarantined: int
+
+
+@dataclass
+class IngestResult:
+    """What reading one source gave: its landing rows, its quarantine rows, and per-file counts."""
+
+    source: Source
+    records: pa.Table
+    quarantine: pa.Table
+    files: list[FileResult]
+    skipped: list[str]
+
+    @property
+    def accepted(self) -> int:
+        return self.records.num_rows
+
+    @property
+    def quarantined(self) -> int:
+        return self.quarantine.num_rows
+
+
+@dataclass
+class _Collector:
+    """Rows found so far, keyed by file ordinal; turned into sorted Arrow tables at the end."""
+
+    source: Source
+    fast: list[pa.Table] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)  # (file_id, line, index, *values)
+    bad: list[tuple[int, int, str, str]] = field(default_factory=list)  # (file_id, line, raw, reason)
+
+    def add_value(self, file_id: int, item: Value) -> None:
+        if not isinstance(item.value, dict):
+            self.bad.append((file_id, item.line, item.raw, "not a JSON object"))
+        elif item.duplicate_key is not None:
+            reason = f"duplicate key {item.duplicate_key!r} (keys equal ignoring case)"
+            self.bad.append((file_id, item.line, item.raw, reason))
+        else:
+            try:
+                values = read_record(self.source, item.value)
+            except Invalid as exc:
+                self.bad.append((file_id, item.line, item.raw, str(exc)))
+            else:
+                self.rows.append((file_id, item.line, item.index, *values))
+
+    def add_line(self, file_id: int, text: str, line: int) -> None:
+        for item in scan_line(text, line):
+            if isinstance(item, Fragment):
+                self.bad.append((file_id, item.line, item.raw, item.reason))
+            else:
+                self.add_value(file_id, item)
+
+
+def read_source(root: str, source: Source, con: duckdb.DuckDBPyConnection | None = None) -> IngestResult:
+    files, skipped = discover(root, source.name)
+    fs, _ = open_root(root)
+    con = con or duckdb.connect()
+    out = _Collector(source)
+    batch = _LineBatch()
+    for file_id, file in enumerate(files):
+        data, error = read_bytes(fs, file)
+        if data.startswith(BOM):
+            data = data[len(BOM) :]
+        lines = line_starts(data)
+        if not _read_as_array(out, file_id, data):
+            batch.add(file_id, data, lines)
+        if error is not None:
+            out.bad.append((file_id, len(lines), "", error))
+        if batch.nbytes >= BATCH_BYTES:
+            batch.run(con, out)
+            batch = _LineBatch()
+    batch.run(con, out)
+    return _finish(out, files, skipped)
+
+
+def _read_as_array(out: _Collector, file_id: int, data: bytes) -> bool:
+    """Read a file whose whole text is one JSON array as its elements; False if it is not one."""
+    first = data.lstrip(b" \t\r\n")[:1]
+    if first != b"[":
+        return False
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    elements = scan_array(text)
+    if elements is None:
+        return False  # a truncated or invalid array is read line by line
+    for item in elements:
+        out.add_value(file_id, item)
+    return True
+
+
+class _LineBatch:
+    """Lines of several files, kept as zero-copy Arrow strings over the files' bytes."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[int, bytes, np.ndarray]] = []
+        self.nbytes = 0
+
+    def add(self, file_id: int, data: bytes, starts: np.ndarray) -> None:
+        if len(starts) > 1:
+            self.parts.append((file_id, data, starts))
+            self.nbytes += len(data)
+
+    def run(self, con: duckdb.DuckDBPyConnection, out: _Collector) -> None:
+        tables = []
+        for file_id, data, starts in self.parts:
+            lines = _as_arrow_lines(data, starts)
+            if lines is None:  # not valid UTF-8 somewhere: every line of the file to the exact path
+                _exact_lines(out, file_id, data, starts, range(len(starts) - 1))
+                continue
+            n = len(lines)
+            tables.append(
+                pa.table(
+                    {
+                        "file_id": pa.array(np.full(n, file_id, dtype=np.int32)),
+                        "line_no": pa.array(np.arange(1, n + 1, dtype=np.int64)),
+                        "line": lines,
+                    }
+                )
+            )
+        if not tables:
+            return
+        pending = pa.concat_tables(tables)
+        for shape in fastpath.shapes(out.source):
+            con.register("lines", pending)
+            try:
+                params = {"pattern": shape.pattern, "structure": shape.structure, "trailing": fastpath.TRAILING}
+                extracted = con.sql(fastpath.extract_sql(out.source, shape), params=params).to_arrow_table()
+            finally:
+                con.unregister("lines")
+            ok = extracted.column("ok")
+            accepted = extracted.filter(ok).drop_columns(["ok", "line"])
+            if accepted.num_rows:
+                index = pa.array(np.zeros(accepted.num_rows, dtype=np.int32))
+                out.fast.append(accepted.add_column(2, "index", index))
+            pending = extracted.filter(pc.invert(ok)).select(["file_id", "line_no", "line"])
+            if pending.num_rows == 0:
+                return
+        by_file = {file_id: (data, starts) for file_id, data, starts in self.parts}
+        for file_id, line_nos in _group_lines(pending):
+            data, starts = by_file[file_id]
+            _exact_lines(out, file_id, data, starts, (n - 1 for n in line_nos))
+
+
+def _group_lines(table: pa.Table) -> Iterator[tuple[int, list[int]]]:
+    if table.num_rows == 0:
+        return
+    ids = table.column("file_id").to_numpy()
+    nos = table.column("line_no").to_numpy()
+    for file_id in np.unique(ids):
+        yield int(file_id), sorted(nos[ids == file_id].tolist())
+
+
+def _as_arrow_lines(data: bytes, starts: np.ndarray) -> pa.Array | None:
+    buffers = [None, pa.py_buffer(starts.astype(np.int64)), pa.py_buffer(data)]
+    lines = pa.LargeStringArray.from_buffers(len(starts) - 1, buffers[1], buffers[2])
+    try:
+        lines.validate(full=True)
+    except pa.ArrowInvalid:
+        return None
+    return lines
+
+
+def _exact_lines(out: _Collector, file_id: int, data: bytes, starts: np.ndarray, indexes: Iterable[int]) -> None:
+    for i in indexes:
+        start, end = int(starts[i]), int(starts[i + 1])
+        text = line_text(data, start, end)
+        if text is None:
+            out.bad.append((file_id, i + 1, undecodable(data, start, end), "line is not valid UTF-8"))
+        else:
+            out.add_line(file_id, text, i + 1)
+
+
+def _finish(out: _Collector, files: list[LandingFile], skipped: list[str]) -> IngestResult:
+    source = out.source
+    schema = pa.schema(
+        [pa.field("file_id", pa.int32()), pa.field("line_no", pa.int64()), pa.field("index", pa.int32())]
+        + [pa.field(f.name, f.type.arrow) for f in source.fields]
+    )
+    parts = list(out.fast)
+    if out.rows:
+        columns = list(zip(*out.rows, strict=True))
+        parts.append(pa.table([pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)], schema=schema))
+    found = pa.concat_tables([p.cast(schema) for p in parts]) if parts else schema.empty_table()
+    found = found.sort_by([("file_id", "ascending"), ("line_no", "ascending"), ("index", "ascending")])
+    names = pa.array([f.relative for f in files], type=pa.string())
+    records = found.select([f.name for f in source.fields])
+    records = records.append_column("source_file", pc.take(names, found.column("file_id")))
+    records = records.append_column("source_line", found.column("line_no"))
+    records = records.append_column("source_index", found.column("index"))
+    records = records.cast(source.landing_schema())
+
+    bad = sorted(out.bad, key=lambda r: (r[0], r[1]))
+    quarantine = pa.table(
+        {
+            "source_file": pc.take(names, pa.array([r[0] for r in bad], type=pa.int32())),
+            "source_line": pa.array([r[1] for r in bad], type=pa.int64()),
+            "raw_text": pa.array([r[2] for r in bad], type=pa.string()),
+            "reason": pa.array([r[3] for r in bad], type=pa.string()),
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
+    per_file_records = np.bincount(found.column("file_id").to_numpy(), minlength=len(files)) if files else []
+    per_file_bad = np.bincount(np.array([r[0] for r in bad], dtype=np.int64), minlength=len(files)) if files else []
+    stats = [FileResult(f.relative, int(per_file_records[i]), int(per_file_bad[i])) for i, f in enumerate(files)]
+    return IngestResult(source, records, quarantine, stats, skipped)

@@ -1,0 +1,75 @@
+"""Rendering results for people and programs: aligned text, CSV, JSON, and the run summary."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from typing import Any
+
+import pyarrow as pa
+
+from .results import RunResult
+
+FORMATS = ("table", "csv", "json")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else str(value)
+    return str(value)
+
+
+def rows_as_text(table: pa.Table, fmt: str = "table") -> str:
+    names = table.column_names
+    rows = table.to_pylist()
+    if fmt == "json":
+        return json.dumps(rows, indent=None, default=str, ensure_ascii=False)
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(names)
+        writer.writerows([["" if r[n] is None else _cell(r[n]) for n in names] for r in rows])
+        return buf.getvalue().rstrip("\n")
+    cells = [[_cell(r[n]) for n in names] for r in rows]
+    numeric = [pa.types.is_integer(f.type) or pa.types.is_floating(f.type) for f in table.schema]
+    widths = [max([len(n)] + [len(c[i]) for c in cells]) for i, n in enumerate(names)]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(
+            v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)
+        ).rstrip()
+
+    out = [line(names), "  ".join("-" * w for w in widths)]
+    out += [line(c) for c in cells]
+    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(out)
+
+
+def run_summary(result: RunResult) -> str:
+    lines = [
+        f"stedi run: {result.landing} -> {result.warehouse} "
+        f"(engine {result.engine}, consent policy {result.consent_policy}, ml join {result.ml_join})",
+        "",
+        "sources",
+    ]
+    for s in result.sources:
+        lines.append(
+            f"  {s.source:<14} {s.files:>4} files  {s.records:>12,} records  {s.quarantined:>8,} quarantined"
+            f"  {s.seconds:6.2f}s"
+        )
+        if s.skipped_files:
+            lines.append(f"  {'':<14} skipped (not .json/.jsonl[.gz]): {', '.join(s.skipped_files)}")
+    lines += ["", "tables"]
+    for t in result.tables:
+        rows_in = f"{t.rows_in:>12,} in" if t.rows_in is not None else " " * 15
+        lines.append(f"  {t.name:<26} {t.zone:<10} {rows_in} {t.rows_out:>12,} out  {t.seconds:6.2f}s")
+        for reason, _n in t.drops:
+            lines.append(f"  {'':<26}   - {reason}")
+    for note in result.notes:
+        lines += ["", f"note: {note}"]
+    lines += ["", f"done in {result.seconds:.2f}s"]
+    return "\n".join(lines)

@@ -1,0 +1,46 @@
+"""Typed results of a run, collected into one trace that every output (terminal, JSON) renders."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    source: str
+    files: int
+    records: int
+    quarantined: int
+    skipped_files: list[str]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TableResult:
+    name: str
+    zone: str
+    rows_in: int | None
+    rows_out: int
+    drops: list[tuple[str, int]]  # (reason with the count filled in, count)
+    seconds: float
+    snapshot_id: int | None = None
+
+
+@dataclass
+class RunResult:
+    landing: str
+    warehouse: str
+    engine: str
+    consent_policy: str
+    ml_join: str
+    sources: list[SourceResult] = field(default_factory=list)
+    tables: list[TableResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def table(self, name: str) -> TableResult:
+        return next(t for t in self.tables if t.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,24 @@
+-- The owner of each distinct (serialNumber, sensorReadingTime). Serials are not unique: when several
+-- standing customers hold a serial, the owner is the one holder whose phone has a reading at exactly
+-- that instant; with none or several such holders the reading has no owner (and no row here).
+WITH holders AS (
+    SELECT serialNumber, email, COUNT(*) OVER (PARTITION BY serialNumber) AS holder_count
+    FROM customer_standing
+),
+readings AS (
+    SELECT DISTINCT serialNumber, sensorReadingTime FROM step_trainer_landing
+),
+phone_instants AS (
+    SELECT DISTINCT user, timestamp FROM accelerometer_readings
+),
+candidates AS (
+    SELECT r.serialNumber, r.sensorReadingTime, h.email
+    FROM readings AS r
+    JOIN holders AS h ON h.serialNumber = r.serialNumber
+    LEFT JOIN phone_instants AS p ON p.user = h.email AND p.timestamp = r.sensorReadingTime
+    WHERE h.holder_count = 1 OR p.user IS NOT NULL
+)
+SELECT serialNumber, sensorReadingTime, MIN(email) AS email
+FROM candidates
+GROUP BY serialNumber, sensorReadingTime
+HAVING COUNT(*) = 1
