@@ -49,9 +49,7 @@ class Warehouse:
 
         root = local.resolve()
         try:
-            self.catalog = SqlCatalog(
-                NAMESPACE, uri=f"sqlite:///{root / CATALOG_FILE}", warehouse=root.as_uri()
-            )
+            self.catalog = SqlCatalog(NAMESPACE, uri=f"sqlite:///{root / CATALOG_FILE}", warehouse=root.as_uri())
             if create:
                 self.catalog.create_namespace_if_not_exists(NAMESPACE)
         except Exception as exc:  # SQLAlchemy and pyiceberg raise many types for a bad catalog file

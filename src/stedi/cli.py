@@ -48,7 +48,9 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--landing", envvar="STEDI_LANDING", help="Landing root holding SOURCE/landing/ folders. Env: STEDI_LANDING.")
+@click.option(
+    "--landing", envvar="STEDI_LANDING", help="Landing root holding SOURCE/landing/ folders. Env: STEDI_LANDING."
+)
 @warehouse_option
 @click.option(
     "--consent-policy",

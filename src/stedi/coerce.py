@@ -112,7 +112,7 @@ def read_field(field: Field, obj: dict[str, Any]) -> Any:
         result = _READERS[field.type](value)
     except Invalid as exc:
         raise Invalid(f"field {field.name}: {exc}") from None
-    if field.required and field.type is FieldType.STRING and not result.strip(TRIM_CHARS):
+    if field.required and isinstance(result, str) and not result.strip(TRIM_CHARS):
         raise Invalid(f"required field {field.name} is empty")
     return result
 

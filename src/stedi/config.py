@@ -23,7 +23,9 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.consent_policy not in CONSENT_POLICIES:
-            raise SettingsError(f"consent policy must be one of {', '.join(CONSENT_POLICIES)}, not {self.consent_policy!r}")
+            raise SettingsError(
+                f"consent policy must be one of {', '.join(CONSENT_POLICIES)}, not {self.consent_policy!r}"
+            )
         if self.ml_join not in ML_JOINS:
             raise SettingsError(f"ml join must be one of {', '.join(ML_JOINS)}, not {self.ml_join!r}")
 

@@ -76,41 +76,41 @@ QUARANTINE_SCHEMA = pa.schema(
     ]
 )
 
-S, I, N = FieldType.STRING, FieldType.INT, FieldType.NUMBER
+STR, INT, NUM = FieldType.STRING, FieldType.INT, FieldType.NUMBER
 
 CUSTOMER = Source(
     "customer",
     (
-        Field("customerName", S, False),
-        Field("email", S, True),
-        Field("phone", S, False),
-        Field("birthDay", S, False),
-        Field("serialNumber", S, True),
-        Field("registrationDate", I, True),
-        Field("lastUpdateDate", I, True),
-        Field("shareWithResearchAsOfDate", I, False),
-        Field("shareWithPublicAsOfDate", I, False),
-        Field("shareWithFriendsAsOfDate", I, False),
+        Field("customerName", STR, False),
+        Field("email", STR, True),
+        Field("phone", STR, False),
+        Field("birthDay", STR, False),
+        Field("serialNumber", STR, True),
+        Field("registrationDate", INT, True),
+        Field("lastUpdateDate", INT, True),
+        Field("shareWithResearchAsOfDate", INT, False),
+        Field("shareWithPublicAsOfDate", INT, False),
+        Field("shareWithFriendsAsOfDate", INT, False),
     ),
 )
 
 ACCELEROMETER = Source(
     "accelerometer",
     (
-        Field("user", S, True),
-        Field("timestamp", I, True, also_spelled=("timeStamp",)),
-        Field("x", N, True),
-        Field("y", N, True),
-        Field("z", N, True),
+        Field("user", STR, True),
+        Field("timestamp", INT, True, also_spelled=("timeStamp",)),
+        Field("x", NUM, True),
+        Field("y", NUM, True),
+        Field("z", NUM, True),
     ),
 )
 
 STEP_TRAINER = Source(
     "step_trainer",
     (
-        Field("sensorReadingTime", I, True),
-        Field("serialNumber", S, True),
-        Field("distanceFromObject", I, True),
+        Field("sensorReadingTime", INT, True),
+        Field("serialNumber", STR, True),
+        Field("distanceFromObject", INT, True),
     ),
 )
 

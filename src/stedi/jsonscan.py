@@ -120,11 +120,10 @@ def scan_line(text: str, line: int) -> Iterator[Value | Fragment]:
     pos = _skip_ws(text, 0)
     index = 0
     while pos < n:
-        if index:
-            if text[pos] == ",":
-                pos = _skip_ws(text, pos + 1)
-                if pos >= n:
-                    return
+        if index and text[pos] == ",":
+            pos = _skip_ws(text, pos + 1)
+            if pos >= n:
+                return
         decoded = _decode(text, pos)
         if isinstance(decoded, str):
             yield Fragment(text[pos:], line, decoded)

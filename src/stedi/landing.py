@@ -38,7 +38,9 @@ def discover(root: str, source: str) -> tuple[list[LandingFile], list[str]]:
     folder = f"{base}/{source}/landing"
     info = fs.get_file_info(folder)
     if info.type != pafs.FileType.Directory:
-        raise LandingError(f"landing folder {root} has no {source}/landing/ folder (expected ROOT/{source}/landing/*.json)")
+        raise LandingError(
+            f"landing folder {root} has no {source}/landing/ folder (expected ROOT/{source}/landing/*.json)"
+        )
     files, skipped = [], []
     for entry in fs.get_file_info(pafs.FileSelector(folder, recursive=True)):
         if entry.type != pafs.FileType.File:
@@ -55,7 +57,7 @@ def discover(root: str, source: str) -> tuple[list[LandingFile], list[str]]:
 def read_bytes(fs: pafs.FileSystem, file: LandingFile) -> tuple[bytes, str | None]:
     """The file's (decompressed) bytes, and why the rest could not be read, if it could not."""
     try:
-        with fs.open_input_stream(file.path) as stream:
+        with fs.open_input_stream(file.path, compression=None) as stream:
             raw = stream.read()
     except OSError as exc:
         return b"", f"file could not be read: {exc}"

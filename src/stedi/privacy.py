@@ -50,7 +50,10 @@ def subject_id(key: bytes, email: str) -> str:
 def subject_keys(emails: list[str], key: bytes) -> pa.Table:
     """The `subject_keys` relation the ML transform joins: email -> subject_id."""
     return pa.table(
-        {"email": pa.array(emails, pa.string()), "subject_id": pa.array([subject_id(key, e) for e in emails], pa.string())}
+        {
+            "email": pa.array(emails, pa.string()),
+            "subject_id": pa.array([subject_id(key, e) for e in emails], pa.string()),
+        }
     )
 
 

@@ -212,7 +212,9 @@ def _finish(out: _Collector, files: list[LandingFile], skipped: list[str]) -> In
     parts = list(out.fast)
     if out.rows:
         columns = list(zip(*out.rows, strict=True))
-        parts.append(pa.table([pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)], schema=schema))
+        parts.append(
+            pa.table([pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)], schema=schema)
+        )
     found = pa.concat_tables([p.cast(schema) for p in parts]) if parts else schema.empty_table()
     found = found.sort_by([("file_id", "ascending"), ("line_no", "ascending"), ("index", "ascending")])
     names = pa.array([f.relative for f in files], type=pa.string())
@@ -232,7 +234,7 @@ def _finish(out: _Collector, files: list[LandingFile], skipped: list[str]) -> In
         },
         schema=QUARANTINE_SCHEMA,
     )
-    per_file_records = np.bincount(found.column("file_id").to_numpy(), minlength=len(files)) if files else []
-    per_file_bad = np.bincount(np.array([r[0] for r in bad], dtype=np.int64), minlength=len(files)) if files else []
+    per_file_records = np.bincount(found.column("file_id").to_numpy(), minlength=len(files))
+    per_file_bad = np.bincount(np.array([r[0] for r in bad], dtype=np.int64), minlength=len(files))
     stats = [FileResult(f.relative, int(per_file_records[i]), int(per_file_bad[i])) for i, f in enumerate(files)]
     return IngestResult(source, records, quarantine, stats, skipped)

@@ -7,3 +7,4 @@ JOIN step_trainer_owner AS o
 JOIN customer_curated AS c ON c.email = o.email
 CROSS JOIN run_parameters AS p
 WHERE p.consent_policy = 'all' OR s.sensorReadingTime >= c.shareWithResearchAsOfDate
+ORDER BY serialNumber, sensorReadingTime, distanceFromObject

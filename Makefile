@@ -1,0 +1,49 @@
+# STEDI lakehouse. `make run` and `make test` do all the set-up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Landing data for `make run`; empty means a generated sample (build/sample-landing).
+LANDING ?=
+WAREHOUSE ?= ./lakehouse
+SAMPLE := build/sample-landing
+
+.PHONY: run test lint typecheck pytest bench clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==25.3
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(SAMPLE): | $(VENV)/.installed
+	$(BIN)/stedi generate $(SAMPLE) --scale 0.1 --seed 0
+
+run: $(VENV)/.installed $(if $(LANDING),,$(SAMPLE))  ## venv, install, build every zone (LANDING=... for your data)
+	$(BIN)/stedi run --landing $(or $(LANDING),$(SAMPLE)) --warehouse $(WAREHOUSE)
+
+test: lint typecheck pytest  ## install dev dependencies, then lint, type-check and the whole test suite
+
+lint: $(VENV)/.dev-installed  ## ruff
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(VENV)/.dev-installed  ## mypy on the package
+	$(BIN)/mypy src
+
+pytest: $(VENV)/.dev-installed  ## the test suite
+	$(BIN)/pytest
+
+bench: $(VENV)/.dev-installed  ## benchmarks (not part of the tests)
+	$(BIN)/python benchmarks/bench_starter.py
+
+clean:  ## remove the venv, build output and the default warehouse
+	rm -rf $(VENV) build lakehouse

@@ -1,0 +1,57 @@
+"""Exact row counts of every table on the three real corpora, per SEMANTICS.md."""
+
+from __future__ import annotations
+
+import pytest
+
+from .pipeline_runs import corpus_run, count
+
+TABLES = (
+    "customer_landing",
+    "accelerometer_landing",
+    "step_trainer_landing",
+    "customer_quarantine",
+    "accelerometer_quarantine",
+    "step_trainer_quarantine",
+    "customer_trusted",
+    "accelerometer_trusted",
+    "customer_curated",
+    "step_trainer_trusted",
+    "machine_learning_curated",
+)
+
+# (landing x3, quarantine x3, customer_trusted, accelerometer_trusted, customer_curated,
+#  step_trainer_trusted, machine_learning_curated), copied from SEMANTICS.md.
+EXPECTED = {
+    ("stedi-starter", "all", "owner"): (956, 81273, 28680, 0, 0, 0, 482, 40981, 482, 14460, 40981),
+    ("stedi-starter", "as-of", "owner"): (956, 81273, 28680, 0, 0, 0, 482, 32025, 464, 11297, 32025),
+    ("stedi-starter", "all", "timestamp"): (956, 81273, 28680, 0, 0, 0, 482, 40981, 482, 14460, 43681),
+    ("stedi-2022-10", "all", "owner"): (999, 25133, 239760, 0, 0, 0, 319, 8694, 87, 0, 0),
+    ("stedi-2022-10", "as-of", "owner"): (999, 25133, 239760, 0, 0, 0, 319, 8694, 87, 0, 0),
+    ("stedi-2022-10", "all", "timestamp"): (999, 25133, 239760, 0, 0, 0, 319, 8694, 87, 0, 0),
+    ("stedi-2022-07", "all", "owner"): (33441, 25126, 41036, 4, 1, 1, 445, 12962, 137, 3780, 10729),
+    ("stedi-2022-07", "as-of", "owner"): (33441, 25126, 41036, 4, 1, 1, 445, 1122, 13, 0, 0),
+    ("stedi-2022-07", "all", "timestamp"): (33441, 25126, 41036, 4, 1, 1, 445, 12962, 137, 3780, 10806),
+}
+
+
+@pytest.mark.parametrize(("corpus", "policy", "join"), list(EXPECTED), ids=lambda v: str(v))
+def test_every_table_has_the_contract_row_count(corpus: str, policy: str, join: str) -> None:
+    result, warehouse = corpus_run(corpus, policy, join)
+    expected = dict(zip(TABLES, EXPECTED[(corpus, policy, join)], strict=True))
+    assert {t: count(warehouse, t) for t in TABLES} == expected
+    assert {t.name: t.rows_out for t in result.tables} == expected
+
+
+def test_timestamp_join_says_it_is_the_compatibility_mode() -> None:
+    result, _ = corpus_run("stedi-starter", "all", "timestamp")
+    assert any("--ml-join timestamp" in note and "compatibility" in note for note in result.notes)
+    owner, _ = corpus_run("stedi-starter")
+    assert owner.notes == []
+
+
+def test_run_reports_why_rows_were_dropped() -> None:
+    result, _ = corpus_run("stedi-starter")
+    trusted = result.table("customer_trusted")
+    assert (trusted.rows_in, trusted.rows_out) == (956, 482)
+    assert trusted.drops == [("474 customers without research consent", 474)]
