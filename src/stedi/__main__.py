@@ -1,3 +1,5 @@
-from .cli import main
+from .cli import entry
 
-main()
+# The guard matters: the commit worker is a spawned process, which imports this module again.
+if __name__ == "__main__":
+    entry()

@@ -55,6 +55,11 @@ class Warehouse:
         except Exception as exc:  # SQLAlchemy and pyiceberg raise many types for a bad catalog file
             raise WarehouseError(f"cannot open the catalog of warehouse {self.location}: {exc}") from exc
 
+    def prepare_writes(self) -> None:
+        """Load the modules the first write needs, so that it can be done ahead of the data."""
+        import pyarrow.parquet  # noqa: F401
+        import pyiceberg.io.pyarrow  # noqa: F401
+
     def table_names(self) -> list[str]:
         try:
             return sorted(ident[-1] for ident in self.catalog.list_tables(NAMESPACE))

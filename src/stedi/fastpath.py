@@ -62,7 +62,8 @@ def shapes(source: Source) -> Iterator[Shape]:
         yield Shape(keys, _pattern(source, keys), structure)
 
 
-# What may follow the closing brace of a canonical line, removed before DuckDB reads the object.
+# What may follow the closing brace of a canonical line, removed before DuckDB reads the object
+# (only where a comma follows: trimming copies the string, and most lines end in "}\n").
 TRAILING = " \t\r\n,"
 
 
@@ -72,6 +73,7 @@ def extract_sql(source: Source, shape: Shape) -> str:
     return (
         f"SELECT file_id, line_no, ok, {cols}, CASE WHEN NOT ok THEN line END AS line FROM ("
         " SELECT file_id, line_no, ok, line, "
-        " CASE WHEN ok THEN json_transform(rtrim(line, $trailing), $structure) END AS j FROM ("
+        " CASE WHEN ok THEN json_transform(CASE WHEN suffix(line, '}' || chr(10)) OR suffix(line, '}') THEN line"
+        " ELSE rtrim(line, $trailing) END, $structure) END AS j FROM ("
         "  SELECT file_id, line_no, line, regexp_full_match(line, $pattern) AS ok FROM lines))"
     )

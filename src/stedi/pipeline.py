@@ -1,4 +1,9 @@
-"""The pipeline: read the landing sources, build every table in DAG order, commit each to Iceberg."""
+"""The pipeline: read the landing sources, build every table in DAG order, commit each to Iceberg.
+
+Commits run on one background thread, in order, while the engine keeps working: opening the catalog
+(and importing pyiceberg) overlaps reading the landing files, and each table is committed as soon as
+it is built. Each commit is one atomic Iceberg snapshot of that table.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,10 @@ import time
 from collections.abc import Callable
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 
 from . import privacy
-from .catalog import Warehouse
+from .committer import Committer
 from .config import Settings
 from .contracts import SOURCES
 from .engines import Engine, create_engine
@@ -16,7 +22,7 @@ from .errors import LandingError
 from .landing import open_root
 from .reader import read_source
 from .results import RunResult, SourceResult, TableResult
-from .transforms import TRANSFORMS, Zone
+from .transforms import TRANSFORMS, Transform, Zone
 
 TIMESTAMP_JOIN_NOTE = (
     "machine_learning_curated uses --ml-join timestamp (the seed's compatibility mode): step-trainer "
@@ -38,33 +44,33 @@ def zone_of(table: str) -> str:
 
 
 def _check_landing(root: str) -> None:
-    import pyarrow.fs as pafs
-
     fs, base = open_root(root)
     if fs.get_file_info(base).type != pafs.FileType.Directory:
         raise LandingError(f"landing folder {root} does not exist")
 
 
-def run(settings: Settings, progress: Progress | None = None) -> RunResult:
-    """Build every zone from `settings.landing` into `settings.warehouse`."""
+def run(settings: Settings, progress: Progress | None = None, committer: Committer | None = None) -> RunResult:
+    """Build every zone from `settings.landing` into `settings.warehouse`.
+
+    `committer` may be started early by the caller (see `Committer`); by default the run starts one.
+    """
     started = time.perf_counter()
     say = progress or (lambda _msg: None)
     if not settings.landing:
         raise LandingError("no landing folder given (--landing or STEDI_LANDING)")
     _check_landing(settings.landing)
-    warehouse = Warehouse(settings.warehouse, create=True)
     key = privacy.subject_key()
+    committer = committer or Committer(settings.warehouse)
     engine = create_engine(settings.engine)
     result = RunResult(settings.landing, settings.warehouse, engine.name, settings.consent_policy, settings.ml_join)
     try:
-        outputs: dict[str, pa.Table] = {}
         for source in SOURCES:
             say(f"reading {source.name}")
             t0 = time.perf_counter()
             ingest = read_source(settings.landing, source)
             engine.load(source.landing_table, ingest.records)
-            outputs[source.landing_table] = ingest.records
-            outputs[source.quarantine_table] = ingest.quarantine
+            committer.submit(source.landing_table, ingest.records)
+            committer.submit(source.quarantine_table, ingest.quarantine)
             result.sources.append(
                 SourceResult(
                     source.name,
@@ -75,11 +81,9 @@ def run(settings: Settings, progress: Progress | None = None) -> RunResult:
                     time.perf_counter() - t0,
                 )
             )
-        engine.load(
-            "run_parameters",
-            pa.table({"consent_policy": [settings.consent_policy], "ml_join": [settings.ml_join]}),
-        )
-        timings: dict[str, float] = {}
+        params = {"consent_policy": [settings.consent_policy], "ml_join": [settings.ml_join]}
+        engine.load("run_parameters", pa.table(params))
+        build_seconds: dict[str, float] = {}
         for transform in TRANSFORMS:
             if transform.name == "machine_learning_curated":
                 emails = engine.fetch("customer_curated").column("email").to_pylist()
@@ -88,38 +92,37 @@ def run(settings: Settings, progress: Progress | None = None) -> RunResult:
             t0 = time.perf_counter()
             engine.build(transform.name, transform.sql)
             if transform.zone is not Zone.INTERNAL:
-                outputs[transform.name] = engine.fetch(transform.name)
-            timings[transform.name] = time.perf_counter() - t0
-        result.tables = _commit(warehouse, engine, outputs, timings, say)
-        if settings.ml_join == "timestamp":
-            result.notes.append(TIMESTAMP_JOIN_NOTE)
+                committer.submit(transform.name, engine.fetch(transform.name))
+            build_seconds[transform.name] = time.perf_counter() - t0
+        say("counting")
+        funnel = _funnel(engine, [t for t in TRANSFORMS if t.zone is not Zone.INTERNAL])
+        say("committing")
+        commits = committer.wait()
     finally:
+        committer.close()
         engine.close()
+    by_name = {t.name: t for t in TRANSFORMS}
+    for name, (commit, seconds) in commits.items():
+        rows_in, drops = funnel.get(name, (None, []))
+        zone = by_name[name].zone.value if name in by_name else zone_of(name)
+        seconds += build_seconds.get(name, 0.0)
+        result.tables.append(TableResult(name, zone, rows_in, commit.rows, drops, seconds, commit.snapshot_id))
+    if settings.ml_join == "timestamp":
+        result.notes.append(TIMESTAMP_JOIN_NOTE)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _commit(
-    warehouse: Warehouse, engine: Engine, outputs: dict[str, pa.Table], timings: dict[str, float], say: Progress
-) -> list[TableResult]:
-    by_name = {t.name: t for t in TRANSFORMS}
-    tables = []
-    for name, data in outputs.items():
-        say(f"committing {name}")
-        t0 = time.perf_counter()
-        commit = warehouse.write(name, data)
-        seconds = timings.get(name, 0.0) + time.perf_counter() - t0
-        transform = by_name.get(name)
-        if transform is None:
-            tables.append(TableResult(name, zone_of(name), None, data.num_rows, [], seconds, commit.snapshot_id))
-            continue
-        rows_in = engine.scalar(f"SELECT COUNT(*) FROM {transform.input}")
-        drops = []
-        for drop in transform.drops:
-            n = engine.scalar(drop.count_sql)
-            if n:
-                drops.append((drop.reason.format(n=f"{n:,}"), n))
-        tables.append(
-            TableResult(name, transform.zone.value, rows_in, data.num_rows, drops, seconds, commit.snapshot_id)
-        )
-    return tables
+def _funnel(engine: Engine, transforms: list[Transform]) -> dict[str, tuple[int, list[tuple[str, int]]]]:
+    """Rows in and the count of every drop reason, for all tables in one query."""
+    queries = []
+    for t in transforms:
+        queries.append(f"SELECT COUNT(*) FROM {t.input}")
+        queries += [drop.count_sql for drop in t.drops]
+    values = iter(engine.scalars(queries))
+    funnel = {}
+    for t in transforms:
+        rows_in = next(values)
+        drops = [(d.reason.format(n=f"{n:,}"), n) for d in t.drops if (n := next(values))]
+        funnel[t.name] = (rows_in, drops)
+    return funnel

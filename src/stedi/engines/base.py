@@ -5,7 +5,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 import pyarrow as pa
-import sqlglot
 
 # The dialect the transform SQL files are written in.
 SOURCE_DIALECT = "duckdb"
@@ -18,6 +17,8 @@ class Engine(ABC):
     def translate(self, sql: str) -> str:
         if self.dialect == SOURCE_DIALECT:
             return sql
+        import sqlglot  # only engines of another dialect need it
+
         return ";\n".join(sqlglot.transpile(sql, read=SOURCE_DIALECT, write=self.dialect))
 
     @abstractmethod
@@ -25,12 +26,12 @@ class Engine(ABC):
         """Make an Arrow table available to SQL under `name`."""
 
     @abstractmethod
-    def build(self, name: str, sql: str) -> int:
-        """Materialise the result of `sql` (source dialect) as table `name`; return its row count."""
+    def build(self, name: str, sql: str) -> None:
+        """Materialise the result of `sql` (source dialect) as table `name`."""
 
     @abstractmethod
-    def scalar(self, sql: str) -> int:
-        """The single integer a count query (source dialect) returns."""
+    def scalars(self, queries: list[str]) -> list[int]:
+        """The integers that count queries (source dialect) return, computed together."""
 
     @abstractmethod
     def fetch(self, name: str) -> pa.Table:

@@ -16,18 +16,18 @@ class DuckDBEngine(Engine):
         self.con = connection or duckdb.connect()
 
     def load(self, name: str, data: pa.Table) -> None:
-        self.con.register(f"{name}__arrow", data)
-        self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM "{name}__arrow"').fetchall()
-        self.con.unregister(f"{name}__arrow")
+        # A view over the Arrow data: DuckDB scans it in place, no copy.
+        self.con.register(name, data)
 
-    def build(self, name: str, sql: str) -> int:
+    def build(self, name: str, sql: str) -> None:
         self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {self.translate(sql)}').fetchall()
-        return self.scalar(f'SELECT COUNT(*) FROM "{name}"')
 
-    def scalar(self, sql: str) -> int:
-        rows = self.con.execute(self.translate(sql)).fetchall()
-        row = rows[0] if rows else None
-        return int(row[0]) if row and row[0] is not None else 0
+    def scalars(self, queries: list[str]) -> list[int]:
+        if not queries:
+            return []
+        select = ", ".join(f"({self.translate(q)})" for q in queries)
+        (row,) = self.con.execute(f"SELECT {select}").fetchall()
+        return [int(v) if v is not None else 0 for v in row]
 
     def fetch(self, name: str) -> pa.Table:
         return self.con.sql(f'SELECT * FROM "{name}"').to_arrow_table()

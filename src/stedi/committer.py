@@ -1,0 +1,54 @@
+"""Committing tables to the warehouse on a worker, so that catalog work overlaps the engine's work.
+
+This module stays light to import: a caller can start a committer before loading the engine.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from .catalog import Commit, Warehouse
+
+
+class Committer:
+    """Opens the warehouse and commits tables on one worker, in submission order.
+
+    The engine releases the interpreter lock while it works, so importing pyiceberg, opening the
+    catalog and committing (pure Python) overlap the reading and the SQL. A spawned worker process
+    was measured too: on two cores it pays the imports twice, competes with the engine's threads for
+    CPU, and was slower (docs/benchmarks.md).
+    """
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stedi-commit")
+        self._warehouse = self._pool.submit(_open, location)
+        self.pending: dict[str, tuple[Future[Commit], float]] = {}
+
+    def submit(self, name: str, data: pa.Table) -> None:
+        def commit() -> Commit:
+            return self._warehouse.result().write(name, data)
+
+        self.pending[name] = (self._pool.submit(commit), time.perf_counter())
+
+    def wait(self) -> dict[str, tuple[Commit, float]]:
+        """Every commit, with the seconds from submission until it was done."""
+        self._warehouse.result()  # a warehouse that cannot be opened fails here, with its own error
+        return {name: (future.result(), time.perf_counter() - t0) for name, (future, t0) in self.pending.items()}
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _open(location: str) -> Warehouse:
+    """On the worker: open the warehouse and load the write path before the first table is ready."""
+    from .catalog import Warehouse
+
+    warehouse = Warehouse(location, create=True)
+    warehouse.prepare_writes()
+    return warehouse
