@@ -7,7 +7,7 @@ LANDING ?=
 WAREHOUSE ?= ./lakehouse
 SAMPLE := build/sample-landing
 
-.PHONY: run test lint typecheck pytest bench clean help
+.PHONY: run test lint typecheck pytest docs bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -33,14 +33,17 @@ run: $(VENV)/.installed $(if $(LANDING),,$(SAMPLE))  ## venv, install, build eve
 test: lint typecheck pytest  ## install dev dependencies, then lint, type-check and the whole test suite
 
 lint: $(VENV)/.dev-installed  ## ruff
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs
+	$(BIN)/ruff format --check src tests benchmarks docs
 
 typecheck: $(VENV)/.dev-installed  ## mypy on the package
 	$(BIN)/mypy src
 
 pytest: $(VENV)/.dev-installed  ## the test suite
 	$(BIN)/pytest
+
+docs: $(VENV)/.installed  ## regenerate docs/cli.md from --help
+	$(BIN)/python docs/generate_cli_reference.py
 
 bench: $(VENV)/.dev-installed  ## benchmarks (not part of the tests)
 	$(BIN)/python benchmarks/bench_starter.py

@@ -155,13 +155,30 @@ def test_rerun_on_the_same_landing_data_leaves_identical_tables(tmp_path: Path) 
     warehouse = tmp_path / "wh"
     assert invoke("run", "--landing", landing, "--warehouse", str(warehouse)).exit_code == 0
     wh = Warehouse(warehouse)
-    first = {name: wh.read(name) for name in wh.table_names()}
-    assert invoke("run", "--landing", landing, "--warehouse", str(warehouse)).exit_code == 0
+    first = {name: (wh.read(name), wh.describe(name).snapshot_id) for name in wh.table_names()}
+    again = invoke("run", "--landing", landing, "--warehouse", str(warehouse))
+    assert again.exit_code == 0
+    assert again.output.count("(unchanged, no new snapshot)") == 11
     wh = Warehouse(warehouse)
-    second = {name: wh.read(name) for name in wh.table_names()}
+    second = {name: (wh.read(name), wh.describe(name).snapshot_id) for name in wh.table_names()}
     assert first.keys() == second.keys()
-    for name in first:
-        assert second[name].equals(first[name]), name
+    for name, (rows, snapshot_id) in first.items():
+        assert second[name][0].equals(rows), name
+        assert second[name][1] == snapshot_id, name
+
+
+def test_run_with_other_settings_commits_only_the_tables_that_change(tmp_path: Path) -> None:
+    landing = str(corpus("stedi-starter"))
+    warehouse = str(tmp_path / "wh")
+    assert invoke("run", "--landing", landing, "--warehouse", warehouse).exit_code == 0
+    out = invoke("run", "--landing", landing, "--warehouse", warehouse, "--ml-join", "timestamp").output
+    changed = [
+        line.split()[0]
+        for line in out.splitlines()
+        if line.startswith("  ") and " out " in line and "unchanged" not in line
+    ]
+    assert changed == ["machine_learning_curated"]
+    assert Warehouse(warehouse).describe("machine_learning_curated").rows == 43681
 
 
 def test_every_command_has_help_text() -> None:

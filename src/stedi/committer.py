@@ -5,7 +5,6 @@ This module stays light to import: a caller can start a committer before loading
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -28,18 +27,18 @@ class Committer:
         self.location = location
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stedi-commit")
         self._warehouse = self._pool.submit(_open, location)
-        self.pending: dict[str, tuple[Future[Commit], float]] = {}
+        self.pending: dict[str, Future[Commit]] = {}
 
     def submit(self, name: str, data: pa.Table) -> None:
         def commit() -> Commit:
             return self._warehouse.result().write(name, data)
 
-        self.pending[name] = (self._pool.submit(commit), time.perf_counter())
+        self.pending[name] = self._pool.submit(commit)
 
-    def wait(self) -> dict[str, tuple[Commit, float]]:
-        """Every commit, with the seconds from submission until it was done."""
+    def wait(self) -> dict[str, Commit]:
+        """Every commit, in submission order."""
         self._warehouse.result()  # a warehouse that cannot be opened fails here, with its own error
-        return {name: (future.result(), time.perf_counter() - t0) for name, (future, t0) in self.pending.items()}
+        return {name: future.result() for name, future in self.pending.items()}
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

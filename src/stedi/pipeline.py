@@ -102,11 +102,13 @@ def run(settings: Settings, progress: Progress | None = None, committer: Committ
         committer.close()
         engine.close()
     by_name = {t.name: t for t in TRANSFORMS}
-    for name, (commit, seconds) in commits.items():
+    for name, commit in commits.items():
         rows_in, drops = funnel.get(name, (None, []))
         zone = by_name[name].zone.value if name in by_name else zone_of(name)
-        seconds += build_seconds.get(name, 0.0)
-        result.tables.append(TableResult(name, zone, rows_in, commit.rows, drops, seconds, commit.snapshot_id))
+        seconds = build_seconds.get(name, 0.0) + commit.seconds
+        result.tables.append(
+            TableResult(name, zone, rows_in, commit.rows, drops, seconds, commit.snapshot_id, commit.changed)
+        )
     if settings.ml_join == "timestamp":
         result.notes.append(TIMESTAMP_JOIN_NOTE)
     result.seconds = time.perf_counter() - started

@@ -82,6 +82,13 @@ class _Collector:
                 self.add_value(file_id, item)
 
 
+def read_line(source: Source, text: str, line: int = 1) -> tuple[list[tuple[Any, ...]], list[tuple[str, str]]]:
+    """The exact path on one line of text: (record values in contract order, (raw text, reason))."""
+    out = _Collector(source)
+    out.add_line(0, text, line)
+    return [row[3:] for row in out.rows], [(raw, reason) for _, _, raw, reason in out.bad]
+
+
 def read_source(root: str, source: Source, con: duckdb.DuckDBPyConnection | None = None) -> IngestResult:
     files, skipped = discover(root, source.name)
     fs, _ = open_root(root)

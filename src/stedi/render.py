@@ -66,7 +66,8 @@ def run_summary(result: RunResult) -> str:
     lines += ["", "tables"]
     for t in result.tables:
         rows_in = f"{t.rows_in:>12,} in" if t.rows_in is not None else " " * 15
-        lines.append(f"  {t.name:<26} {t.zone:<10} {rows_in} {t.rows_out:>12,} out  {t.seconds:6.2f}s")
+        unchanged = "  (unchanged, no new snapshot)" if not t.changed else ""
+        lines.append(f"  {t.name:<26} {t.zone:<10} {rows_in} {t.rows_out:>12,} out  {t.seconds:6.2f}s{unchanged}")
         for reason, _n in t.drops:
             lines.append(f"  {'':<26}   - {reason}")
     for note in result.notes:

@@ -25,6 +25,7 @@ class TableResult:
     drops: list[tuple[str, int]]  # (reason with the count filled in, count)
     seconds: float
     snapshot_id: int | None = None
+    changed: bool = True  # False: the table already held exactly these rows; no snapshot added
 
 
 @dataclass

@@ -1,0 +1,116 @@
+"""The fast path never changes a result: for any line, reading a file gives exactly what the exact
+parser gives for that line, whichever path the line took."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stedi.contracts import ACCELEROMETER, CUSTOMER, SOURCES, STEP_TRAINER, Source
+from stedi.fastpath import shapes
+from stedi.reader import read_line, read_source
+
+ws = st.sampled_from(["", "", "", " ", "\t", " \r"])
+# Mostly values the fast path takes, some at its edges, some it must leave to the exact parser.
+canonical_ints = st.integers(-(10**18) + 1, 10**18 - 1).map(str)
+edge_ints = st.one_of(
+    st.integers(-(2**64), 2**64).map(str),
+    st.sampled_from(["0", "-0", "9223372036854775807", "9223372036854775808", "99999999999999999999"]),
+    st.sampled_from(["1655564376361.0", "1e3", '"42"', "true", "null"]),
+)
+ints = st.one_of(canonical_ints, canonical_ints, canonical_ints, edge_ints)
+canonical_numbers = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False, width=32).map(repr),
+    st.integers(-1000, 1000).map(lambda i: f"{i}.0"),
+)
+edge_numbers = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.integers(0, 45).flatmap(lambda p: st.decimals(allow_nan=False, allow_infinity=False, places=p)).map(str),
+    st.from_regex(r"-?(0|[1-9][0-9]{0,24})(\.[0-9]{1,45})?([eE][+-]?[0-9]{1,3})?", fullmatch=True),
+    st.sampled_from(["1e400", '"2.5"', "-0.0", "1E-99", "1e99", "1e100", "null", "false"]),
+)
+numbers = st.one_of(canonical_numbers, canonical_numbers, canonical_numbers, edge_numbers)
+canonical_strings = st.one_of(
+    st.from_regex(r"[A-Za-z0-9.@ -]{1,12}", fullmatch=True).map(json.dumps),
+    st.text(max_size=12).map(lambda t: json.dumps(t, ensure_ascii=False)),
+)
+edge_strings = st.one_of(
+    st.text(max_size=12).map(json.dumps),
+    st.sampled_from(['""', '" "', '"a@x.com"', '"A@X.COM "', "8015551212", "null", '"\\u0061"']),
+)
+strings = st.one_of(canonical_strings, canonical_strings, canonical_strings, edge_strings)
+VALUES = {"string": strings, "int": ints, "number": numbers}
+
+
+@st.composite
+def lines(draw: Any, source: Source) -> str:
+    shape = draw(st.sampled_from(list(shapes(source))))
+    members = []
+    for field, key in zip(source.fields, shape.keys, strict=True):
+        if not field.required and draw(st.integers(0, 7)) == 0:
+            continue
+        spelled = key if draw(st.integers(0, 9)) else key.upper()
+        members.append(f'"{spelled}"{draw(ws)}:{draw(ws)}{draw(VALUES[field.type.value])}')
+    body = ("," + draw(ws)).join(members)
+    tail = draw(st.sampled_from(["", "", "", ",", " , ", "\r", "x", ",,"]))
+    return f"{draw(ws)}{{{draw(ws)}{body}{draw(ws)}}}{tail}"
+
+
+def _read_file(tmp: Path, source: Source, text: str) -> tuple[list[tuple[Any, ...]], int]:
+    for s in SOURCES:
+        (tmp / s.name / "landing").mkdir(parents=True, exist_ok=True)
+    (tmp / source.name / "landing" / "f.json").write_text(text, encoding="utf-8")
+    result = read_source(str(tmp), source)
+    names = [f.name for f in source.fields]
+    return [tuple(r[n] for n in names) for r in result.records.to_pylist()], result.quarantined
+
+
+def _same(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> bool:
+    # Compare floats by their bits: -0.0 and 0.0 must not be confused either.
+    def key(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        return [tuple(v.hex() if isinstance(v, float) else v for v in row) for row in rows]
+
+    return key(a) == key(b)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_file_reading_equals_the_exact_parser_line_by_line(tmp_path_factory: Any, data: Any) -> None:
+    source = data.draw(st.sampled_from([CUSTOMER, ACCELEROMETER, STEP_TRAINER]))
+    batch = data.draw(st.lists(lines(source), min_size=1, max_size=8))
+    expected_rows: list[tuple[Any, ...]] = []
+    expected_bad = 0
+    for i, text in enumerate(batch):
+        rows, bad = read_line(source, text, i + 1)
+        expected_rows += rows
+        expected_bad += len(bad)
+    got_rows, got_bad = _read_file(tmp_path_factory.mktemp("f"), source, "\n".join(batch) + "\n")
+    assert _same(got_rows, expected_rows)
+    assert got_bad == expected_bad
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    ["999999999999999999", "-999999999999999999", "9999999999999999999", "9223372036854775807", "92233720368547758070"],
+)
+@pytest.mark.parametrize(
+    "x", ["1e99", "1e-99", "1e308", "1e309", "123456789012345678901.5", "1234567890123456789012e99"]
+)
+def test_values_at_the_edges_of_the_fast_path_read_as_the_exact_parser_reads_them(
+    tmp_path: Path, timestamp: str, x: str
+) -> None:
+    line = f'{{"user":"a@x.com","timestamp":{timestamp},"x":{x},"y":0.1,"z":-0.0}}'
+    rows, bad = read_line(ACCELEROMETER, line)
+    got_rows, got_bad = _read_file(tmp_path, ACCELEROMETER, line + "\n")
+    assert _same(got_rows, rows) and got_bad == len(bad)
+
+
+def test_canonical_lines_of_the_starter_data_take_the_fast_path() -> None:
+    line = '{"user":"Santosh.Clayton@test.com","timestamp":1655564444103,"x":1.0,"y":-1.0,"z":-1.0}'
+    assert re.fullmatch(next(shapes(ACCELEROMETER)).pattern, line + "\n")
