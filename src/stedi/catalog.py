@@ -10,8 +10,12 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    import duckdb
 
 from .errors import WarehouseError
 
@@ -39,19 +43,19 @@ class Commit:
 FINGERPRINT = "stedi.fingerprint"
 
 
-def fingerprint(data: pa.Table) -> str:
+def fingerprint(data: pa.Table, con: duckdb.DuckDBPyConnection | None = None) -> str:
     """A fingerprint of the table's schema and multiset of rows (row order does not matter)."""
     import duckdb
 
-    con = duckdb.connect()
+    con = con or duckdb.connect()
+    con.register("fingerprinted", data)
     try:
-        con.register("fingerprinted", data)
         columns = ", ".join(f'"{name}"' for name in data.column_names) or "1"
         ((rows, total),) = con.execute(
             f"SELECT COUNT(*), COALESCE(SUM(hash({columns})::HUGEINT), 0) FROM fingerprinted"
         ).fetchall()
     finally:
-        con.close()
+        con.unregister("fingerprinted")
     return f"{rows}:{total}:{hash_text(str(data.schema))}"
 
 
@@ -66,6 +70,7 @@ class Warehouse:
 
     def __init__(self, location: str | Path, *, create: bool = False) -> None:
         self.location = str(location)
+        self._hasher: duckdb.DuckDBPyConnection | None = None  # for fingerprints, made on first write
         local = Path(self.location)
         if not create and not (local / CATALOG_FILE).is_file():
             raise WarehouseError(
@@ -103,7 +108,11 @@ class Warehouse:
         started = time.perf_counter()
         ident = (NAMESPACE, name)
         table = self.catalog.create_table_if_not_exists(ident, schema=data.schema)
-        print_ = fingerprint(data)
+        if self._hasher is None:
+            import duckdb
+
+            self._hasher = duckdb.connect()
+        print_ = fingerprint(data, self._hasher)
         current = table.current_snapshot()
         if current is not None and current.summary is not None and current.summary.get(FINGERPRINT) == print_:
             return Commit(name, data.num_rows, current.snapshot_id, False, time.perf_counter() - started)
