@@ -7,7 +7,7 @@ LANDING ?=
 WAREHOUSE ?= ./lakehouse
 SAMPLE := build/sample-landing
 
-.PHONY: run test lint typecheck pytest docs bench clean help
+.PHONY: run test lint typecheck pytest system-deps docs bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -21,8 +21,11 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	touch $@
+
+system-deps:  ## Java and the SQLite JDBC driver for the Spark engine (apt-get)
+	scripts/install-system-deps.sh
 
 $(SAMPLE): | $(VENV)/.installed
 	$(BIN)/stedi generate $(SAMPLE) --scale 0.1 --seed 0
@@ -39,7 +42,7 @@ lint: $(VENV)/.dev-installed  ## ruff
 typecheck: $(VENV)/.dev-installed  ## mypy on the package
 	$(BIN)/mypy src
 
-pytest: $(VENV)/.dev-installed  ## the test suite
+pytest: $(VENV)/.dev-installed system-deps  ## the test suite (Spark tests included)
 	$(BIN)/pytest
 
 docs: $(VENV)/.installed  ## regenerate docs/cli.md from --help

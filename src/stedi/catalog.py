@@ -82,7 +82,9 @@ class Warehouse:
 
         root = local.resolve()
         try:
-            self.catalog = SqlCatalog(NAMESPACE, uri=f"sqlite:///{root / CATALOG_FILE}", warehouse=root.as_uri())
+            # timeout: wait for another process's catalog commit (Spark, a second run) instead of failing.
+            uri = f"sqlite:///{root / CATALOG_FILE}?timeout=30"
+            self.catalog = SqlCatalog(NAMESPACE, uri=uri, warehouse=root.as_uri())
             if create:
                 self.catalog.create_namespace_if_not_exists(NAMESPACE)
         except Exception as exc:  # SQLAlchemy and pyiceberg raise many types for a bad catalog file

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from .config import CONSENT_POLICIES, DEFAULT_WAREHOUSE, ML_JOINS, Settings
+from .config import CONSENT_POLICIES, DEFAULT_WAREHOUSE, ENGINES, ML_JOINS, Settings
 from .errors import StediError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -69,16 +69,53 @@ def main() -> None:
     show_default=True,
     help="owner: pair readings with the owner's phone; timestamp: the seed's timestamp-only join (compatibility).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    envvar="STEDI_ENGINE",
+    default="duckdb",
+    show_default=True,
+    help="duckdb: embedded, no server; spark: PySpark 3.5 with Iceberg (pip install 'stedi[spark]').",
+)
+@click.option(
+    "--spark-master", envvar="STEDI_SPARK_MASTER", help="Spark master URL (default local[*]). Env: STEDI_SPARK_MASTER."
+)
+@click.option(
+    "--spark-conf", multiple=True, metavar="KEY=VALUE", help="Extra Spark setting, passed through (repeatable)."
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Summary as text or as the JSON run trace.")  # fmt: skip
 @user_errors
-def run(landing: str | None, warehouse: str, consent_policy: str, ml_join: str, fmt: str) -> None:
+def run(
+    landing: str | None,
+    warehouse: str,
+    consent_policy: str,
+    ml_join: str,
+    engine: str,
+    spark_master: str | None,
+    spark_conf: tuple[str, ...],
+    fmt: str,
+) -> None:
     """Build every table from the landing data and commit each to the warehouse."""
     from .committer import Committer
 
-    settings = Settings.resolve(landing=landing, warehouse=warehouse, consent_policy=consent_policy, ml_join=ml_join)
+    conf = {}
+    for item in spark_conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--spark-conf")
+        conf[key.strip()] = value
+    settings = Settings.resolve(
+        landing=landing,
+        warehouse=warehouse,
+        consent_policy=consent_policy,
+        ml_join=ml_join,
+        engine=engine,
+        spark_master=spark_master,
+        spark_conf=conf,
+    )
     # Started before the engine is even imported, so the catalog is ready when the first table is.
-    committer = Committer(settings.warehouse)
+    committer = Committer(settings.warehouse) if settings.engine == "duckdb" else None
     from .pipeline import run as run_pipeline
 
     result = run_pipeline(settings, committer=committer)

@@ -10,6 +10,7 @@ from .errors import SettingsError
 
 CONSENT_POLICIES = ("all", "as-of")
 ML_JOINS = ("owner", "timestamp")
+ENGINES = ("duckdb", "spark")
 DEFAULT_WAREHOUSE = "./lakehouse"
 
 
@@ -20,12 +21,16 @@ class Settings:
     consent_policy: str = "all"
     ml_join: str = "owner"
     engine: str = "duckdb"
+    spark_master: str | None = None  # e.g. local[*], yarn, spark://host:7077; None: local[*]
+    spark_conf: dict[str, str] | None = None  # extra Spark settings, passed through
 
     def __post_init__(self) -> None:
         if self.consent_policy not in CONSENT_POLICIES:
             raise SettingsError(
                 f"consent policy must be one of {', '.join(CONSENT_POLICIES)}, not {self.consent_policy!r}"
             )
+        if self.engine not in ENGINES:
+            raise SettingsError(f"engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
         if self.ml_join not in ML_JOINS:
             raise SettingsError(f"ml join must be one of {', '.join(ML_JOINS)}, not {self.ml_join!r}")
 
@@ -34,6 +39,10 @@ class Settings:
         """Given values win; a missing (None) one comes from STEDI_<NAME>, then the default."""
         values: dict[str, Any] = {}
         for f in fields(cls):
+            if f.name == "spark_conf":
+                if given.get(f.name):
+                    values[f.name] = given[f.name]
+                continue
             value = given.get(f.name)
             if value is None:
                 value = os.environ.get(f"STEDI_{f.name.upper()}")

@@ -20,8 +20,7 @@ from .contracts import SOURCES
 from .engines import Engine, create_engine
 from .errors import LandingError
 from .landing import open_root
-from .reader import read_source
-from .results import RunResult, SourceResult, TableResult
+from .results import RunResult, TableResult
 from .transforms import TRANSFORMS, Transform, Zone
 
 TIMESTAMP_JOIN_NOTE = (
@@ -52,7 +51,7 @@ def _check_landing(root: str) -> None:
 def run(settings: Settings, progress: Progress | None = None, committer: Committer | None = None) -> RunResult:
     """Build every zone from `settings.landing` into `settings.warehouse`.
 
-    `committer` may be started early by the caller (see `Committer`); by default the run starts one.
+    `committer` may be started early by the caller (see `Committer`); by default the engine starts one.
     """
     started = time.perf_counter()
     say = progress or (lambda _msg: None)
@@ -60,46 +59,38 @@ def run(settings: Settings, progress: Progress | None = None, committer: Committ
         raise LandingError("no landing folder given (--landing or STEDI_LANDING)")
     _check_landing(settings.landing)
     key = privacy.subject_key()
-    committer = committer or Committer(settings.warehouse)
-    engine = create_engine(settings.engine)
+    engine = create_engine(
+        settings.engine,
+        settings.warehouse,
+        committer=committer,
+        spark_master=settings.spark_master,
+        spark_conf=settings.spark_conf,
+    )
     result = RunResult(settings.landing, settings.warehouse, engine.name, settings.consent_policy, settings.ml_join)
     try:
         for source in SOURCES:
             say(f"reading {source.name}")
-            t0 = time.perf_counter()
-            ingest = read_source(settings.landing, source)
-            engine.load(source.landing_table, ingest.records)
-            committer.submit(source.landing_table, ingest.records)
-            committer.submit(source.quarantine_table, ingest.quarantine)
-            result.sources.append(
-                SourceResult(
-                    source.name,
-                    len(ingest.files),
-                    ingest.accepted,
-                    ingest.quarantined,
-                    ingest.skipped,
-                    time.perf_counter() - t0,
-                )
-            )
+            result.sources.append(engine.ingest(settings.landing, source))
+            engine.publish(source.landing_table)
+            engine.publish(source.quarantine_table)
         params = {"consent_policy": [settings.consent_policy], "ml_join": [settings.ml_join]}
         engine.load("run_parameters", pa.table(params))
         build_seconds: dict[str, float] = {}
         for transform in TRANSFORMS:
             if transform.name == "machine_learning_curated":
-                emails = engine.fetch("customer_curated").column("email").to_pylist()
+                emails = [str(e) for e in engine.values("customer_curated", "email")]
                 engine.load("subject_keys", privacy.subject_keys(emails, key))
             say(f"building {transform.name}")
             t0 = time.perf_counter()
             engine.build(transform.name, transform.sql)
             if transform.zone is not Zone.INTERNAL:
-                committer.submit(transform.name, engine.fetch(transform.name))
+                engine.publish(transform.name)
             build_seconds[transform.name] = time.perf_counter() - t0
         say("counting")
         funnel = _funnel(engine, [t for t in TRANSFORMS if t.zone is not Zone.INTERNAL])
         say("committing")
-        commits = committer.wait()
+        commits = engine.published()
     finally:
-        committer.close()
         engine.close()
     by_name = {t.name: t for t in TRANSFORMS}
     for name, commit in commits.items():

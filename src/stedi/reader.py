@@ -90,7 +90,19 @@ def read_line(source: Source, text: str, line: int = 1) -> tuple[list[tuple[Any,
 
 
 def read_source(root: str, source: Source, con: duckdb.DuckDBPyConnection | None = None) -> IngestResult:
+    """Every data file of the source's landing folder, in path order."""
     files, skipped = discover(root, source.name)
+    return read_files(root, source, files, skipped, con)
+
+
+def read_files(
+    root: str,
+    source: Source,
+    files: list[LandingFile],
+    skipped: list[str] | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> IngestResult:
+    """The given files of one source (a whole landing folder, or one engine task's share of it)."""
     fs, _ = open_root(root)
     con = con or duckdb.connect()
     out = _Collector(source)
@@ -108,7 +120,7 @@ def read_source(root: str, source: Source, con: duckdb.DuckDBPyConnection | None
             batch.run(con, out)
             batch = _LineBatch()
     batch.run(con, out)
-    return _finish(out, files, skipped)
+    return _finish(out, files, skipped or [])
 
 
 def _read_as_array(out: _Collector, file_id: int, data: bytes) -> bool:

@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .base import Engine
 
-ENGINES = ("duckdb",)
+if TYPE_CHECKING:
+    from ..committer import Committer
+
+ENGINES = ("duckdb", "spark")
 
 
-def create_engine(name: str, **options: object) -> Engine:
+def create_engine(
+    name: str,
+    warehouse: str,
+    *,
+    committer: Committer | None = None,
+    spark_master: str | None = None,
+    spark_conf: dict[str, str] | None = None,
+) -> Engine:
+    """The engine called `name`, writing to `warehouse`; optional parts are imported only here."""
     if name == "duckdb":
         from .duckdb import DuckDBEngine
 
-        return DuckDBEngine(**options)  # type: ignore[arg-type]
+        return DuckDBEngine(warehouse, committer)
+    if name == "spark":
+        from .spark import SparkEngine
+
+        if committer is not None:
+            committer.close()  # Spark commits through its own Iceberg catalog
+        return SparkEngine(warehouse, master=spark_master, conf=spark_conf)
     from ..errors import SettingsError
 
     raise SettingsError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")

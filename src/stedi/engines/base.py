@@ -1,10 +1,16 @@
-"""The interface every engine implements: load relations, build tables from SQL, hand back Arrow."""
+"""The interface every engine implements: ingest sources, build tables from SQL, publish to Iceberg."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ..catalog import Commit
+    from ..contracts import Source
+    from ..results import SourceResult
 
 # The dialect the transform SQL files are written in.
 SOURCE_DIALECT = "duckdb"
@@ -15,6 +21,7 @@ class Engine(ABC):
     dialect: str  # SQLGlot dialect the engine speaks
 
     def translate(self, sql: str) -> str:
+        """SQL of the transform files (DuckDB dialect) in this engine's dialect."""
         if self.dialect == SOURCE_DIALECT:
             return sql
         import sqlglot  # only engines of another dialect need it
@@ -22,20 +29,32 @@ class Engine(ABC):
         return ";\n".join(sqlglot.transpile(sql, read=SOURCE_DIALECT, write=self.dialect))
 
     @abstractmethod
+    def ingest(self, root: str, source: Source) -> SourceResult:
+        """Read a source's landing files into relations `<source>_landing` and `<source>_quarantine`."""
+
+    @abstractmethod
     def load(self, name: str, data: pa.Table) -> None:
-        """Make an Arrow table available to SQL under `name`."""
+        """Make a small Arrow table (settings, pseudonyms) available to SQL under `name`."""
 
     @abstractmethod
     def build(self, name: str, sql: str) -> None:
-        """Materialise the result of `sql` (source dialect) as table `name`."""
+        """Materialise the result of `sql` (source dialect) as relation `name`."""
+
+    @abstractmethod
+    def values(self, name: str, column: str) -> list[object]:
+        """The values of one column of a (small) relation."""
 
     @abstractmethod
     def scalars(self, queries: list[str]) -> list[int]:
         """The integers that count queries (source dialect) return, computed together."""
 
     @abstractmethod
-    def fetch(self, name: str) -> pa.Table:
-        """The rows of a table built or loaded here."""
+    def publish(self, name: str) -> None:
+        """Commit relation `name` as the warehouse table of that name (possibly in the background)."""
+
+    @abstractmethod
+    def published(self) -> dict[str, Commit]:
+        """Wait for every publish; the commits in the order they were asked for."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the engine's resources."""

@@ -1,26 +1,57 @@
-"""The embedded engine: an in-process DuckDB database."""
+"""The embedded engine: an in-process DuckDB database; tables are committed with pyiceberg."""
 
 from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 
+from ..committer import Committer
+from ..reader import read_source
+from ..results import SourceResult
 from .base import Engine
+
+if TYPE_CHECKING:
+    from ..catalog import Commit
+    from ..contracts import Source
 
 
 class DuckDBEngine(Engine):
     name = "duckdb"
     dialect = "duckdb"
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection | None = None) -> None:
-        self.con = connection or duckdb.connect()
+    def __init__(self, warehouse: str, committer: Committer | None = None) -> None:
+        self.con = duckdb.connect()
+        self.committer = committer or Committer(warehouse)
+        self._arrow: dict[str, pa.Table] = {}
+
+    def ingest(self, root: str, source: Source) -> SourceResult:
+        started = time.perf_counter()
+        result = read_source(root, source, self.con)
+        self.load(source.landing_table, result.records)
+        self.load(source.quarantine_table, result.quarantine)
+        return SourceResult(
+            source.name, len(result.files), result.accepted, result.quarantined, result.skipped,
+            time.perf_counter() - started,
+        )  # fmt: skip
 
     def load(self, name: str, data: pa.Table) -> None:
         # A view over the Arrow data: DuckDB scans it in place, no copy.
+        self._arrow[name] = data
         self.con.register(name, data)
 
     def build(self, name: str, sql: str) -> None:
         self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {self.translate(sql)}').fetchall()
+
+    def fetch(self, name: str) -> pa.Table:
+        if name in self._arrow:
+            return self._arrow[name]
+        return self.con.sql(f'SELECT * FROM "{name}"').to_arrow_table()
+
+    def values(self, name: str, column: str) -> list[object]:
+        return self.fetch(name).column(column).to_pylist()
 
     def scalars(self, queries: list[str]) -> list[int]:
         if not queries:
@@ -29,8 +60,12 @@ class DuckDBEngine(Engine):
         (row,) = self.con.execute(f"SELECT {select}").fetchall()
         return [int(v) if v is not None else 0 for v in row]
 
-    def fetch(self, name: str) -> pa.Table:
-        return self.con.sql(f'SELECT * FROM "{name}"').to_arrow_table()
+    def publish(self, name: str) -> None:
+        self.committer.submit(name, self.fetch(name))
+
+    def published(self) -> dict[str, Commit]:
+        return self.committer.wait()
 
     def close(self) -> None:
+        self.committer.close()
         self.con.close()

@@ -1,0 +1,252 @@
+"""The Spark engine: the same SQL, transpiled by SQLGlot, on PySpark 3.5 with Iceberg's Spark runtime.
+
+Landing files are read inside Spark tasks by the package's own reader (each task reads its share of
+the files, fast path and exact parser included), so the contract's reading rules hold at cluster
+scale. Tables are written through Iceberg's JdbcCatalog over the warehouse's SQLite catalog, the
+same catalog pyiceberg uses, so either engine reads what the other wrote.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+import time
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from ..catalog import CATALOG_FILE, NAMESPACE, Commit, Warehouse
+from ..contracts import QUARANTINE_SCHEMA, SOURCES, Source
+from ..errors import SettingsError
+from ..landing import LandingFile, discover
+from ..results import SourceResult
+from .base import Engine
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+CATALOG = NAMESPACE  # the Spark catalog name must equal pyiceberg's catalog name: rows are keyed by it
+ICEBERG_PACKAGE = "org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.10.0"
+SQLITE_PACKAGE = "org.xerial:sqlite-jdbc:3.46.1.3"
+SQLITE_JARS = ("/usr/share/java/sqlite-jdbc.jar", "/usr/share/java/xerial-sqlite-jdbc.jar")
+KIND = "_kind"  # in the rows a read task returns: "record" or "quarantine"
+
+
+def _require_pyspark() -> None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise SettingsError("the Spark engine needs PySpark 3.5: pip install 'stedi[spark]'") from None
+
+
+def _iceberg_jar() -> str | None:
+    """Iceberg's Spark runtime jar from the PyPI package snowpark-connect-deps-iceberg, if installed."""
+    try:
+        import snowpark_connect_deps_iceberg as deps
+    except ImportError:
+        return None
+    found = sorted(glob.glob(str(Path(deps.__file__).parent / "jars" / "iceberg-spark-runtime-3.5_2.12-*.jar")))
+    return found[-1] if found else None
+
+
+def base_session(master: str | None = None, conf: dict[str, str] | None = None) -> SparkSession:
+    """The process's SparkSession with Iceberg (created once; engines take new sessions from it).
+
+    Jars come from local files when present (the PyPI package of Iceberg's runtime, Debian's SQLite
+    JDBC driver); otherwise from Maven through spark.jars.packages. Anything in `conf` wins.
+    """
+    _require_pyspark()
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Local Python workers must be this interpreter: it has the package and its dependencies.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.master(master or "local[*]").appName("stedi")
+    jars, packages = [], []
+    iceberg = _iceberg_jar()
+    jars.append(iceberg) if iceberg else packages.append(ICEBERG_PACKAGE)
+    sqlite = next((j for j in SQLITE_JARS if os.path.exists(j)), None)
+    if sqlite:
+        jars.append(sqlite)
+        # JDBC's DriverManager only sees drivers on the application class path.
+        builder = builder.config("spark.driver.extraClassPath", sqlite).config("spark.executor.extraClassPath", sqlite)
+    else:
+        packages.append(SQLITE_PACKAGE)
+    settings = {
+        "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.shuffle.partitions": str(max(4, 2 * (os.cpu_count() or 2))),
+        "spark.pyspark.python": sys.executable,
+        "spark.pyspark.driver.python": sys.executable,
+    }
+    if jars:
+        settings["spark.jars"] = ",".join(jars)
+    if packages:
+        settings["spark.jars.packages"] = ",".join(packages)
+    for key, value in {**settings, **(conf or {})}.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def catalog_conf(warehouse: str) -> dict[str, str]:
+    """Spark settings of the `stedi` Iceberg catalog over the warehouse's SQLite catalog."""
+    root = Path(warehouse).resolve()
+    prefix = f"spark.sql.catalog.{CATALOG}"
+    return {
+        prefix: "org.apache.iceberg.spark.SparkCatalog",
+        f"{prefix}.catalog-impl": "org.apache.iceberg.jdbc.JdbcCatalog",
+        f"{prefix}.uri": f"jdbc:sqlite:{root / CATALOG_FILE}",
+        f"{prefix}.warehouse": root.as_uri(),
+        f"{prefix}.jdbc.schema-version": "V1",
+        # pyiceberg commits to the same tables: never answer from a cached, stale table.
+        f"{prefix}.cache-enabled": "false",
+    }
+
+
+def _union_schema(source: Source) -> pa.Schema:
+    """What a read task returns: landing columns and quarantine columns side by side, and the kind."""
+    landing = source.landing_schema()
+    fields = [f.with_nullable(True) for f in landing]
+    fields += [f.with_nullable(True) for f in QUARANTINE_SCHEMA if f.name not in landing.names]
+    return pa.schema([*fields, pa.field(KIND, pa.string())])
+
+
+def _read_task(root: str, source_name: str, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """In a Spark task: read the listed files with the package's reader."""
+    from ..reader import read_files
+
+    source = next(s for s in SOURCES if s.name == source_name)
+    schema = _union_schema(source)
+    for batch in batches:
+        rows = batch.to_pylist()
+        files = [LandingFile(r["path"], r["relative"], r["size"]) for r in rows]
+        if not files:
+            continue
+        result = read_files(root, source, files)
+        for table, kind in ((result.records, "record"), (result.quarantine, "quarantine")):
+            if table.num_rows:
+                yield from _widen(table, kind, schema).to_batches()
+
+
+def _widen(table: pa.Table, kind: str, schema: pa.Schema) -> pa.Table:
+    """`table` in the union schema: its own columns, nulls for the others, and the kind."""
+    n = table.num_rows
+    arrays = []
+    for field in schema:
+        if field.name == KIND:
+            arrays.append(pa.array([kind] * n, pa.string()))
+        elif field.name in table.column_names:
+            arrays.append(table.column(field.name).cast(field.type))
+        else:
+            arrays.append(pa.nulls(n, field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+class SparkEngine(Engine):
+    name = "spark"
+    dialect = "spark"
+
+    def __init__(self, warehouse: str, master: str | None = None, conf: dict[str, str] | None = None) -> None:
+        # The catalog file and namespace are created by pyiceberg, so both engines share one layout.
+        Warehouse(warehouse, create=True)
+        self.warehouse = warehouse
+        # A session of its own: its own temp views and catalog settings, one SparkContext per process.
+        self.spark = base_session(master, conf).newSession()
+        # Catalog settings given by the user (another catalog-impl, say) win over the defaults.
+        given = {k: v for k, v in (conf or {}).items() if k.startswith(f"spark.sql.catalog.{CATALOG}")}
+        for key, value in {**catalog_conf(warehouse), **given}.items():
+            self.spark.conf.set(key, value)
+        self._frames: dict[str, DataFrame] = {}
+        self._commits: dict[str, Commit] = {}
+
+    def _register(self, name: str, frame: DataFrame) -> None:
+        frame = frame.persist()
+        frame.createOrReplaceTempView(name)
+        self._frames[name] = frame
+
+    def ingest(self, root: str, source: Source) -> SourceResult:
+        from pyspark.sql import functions as F
+
+        started = time.perf_counter()
+        files, skipped = discover(root, source.name)
+        listing = self.spark.createDataFrame(
+            [(f.path, f.relative, f.size) for f in files], "path string, relative string, size long"
+        )
+        tasks = max(1, min(len(files), self.spark.sparkContext.defaultParallelism * 2))
+        union_schema = ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in _union_schema(source))
+        read = listing.repartition(tasks).mapInArrow(partial(_read_task, root, source.name), union_schema)
+        read = read.persist()
+        counts: dict[str, int] = {row[0]: row[1] for row in read.groupBy(KIND).count().collect()}
+        landing_names = source.landing_schema().names
+        lineage = ["source_file", "source_line", "source_index"]
+        records = read.where(F.col(KIND) == "record").select(*landing_names).orderBy(*lineage)
+        quarantine = (
+            read.where(F.col(KIND) == "quarantine")
+            .select(*QUARANTINE_SCHEMA.names)
+            .orderBy("source_file", "source_line")
+        )
+        self._register(source.landing_table, records)
+        self._register(source.quarantine_table, quarantine)
+        return SourceResult(
+            source.name, len(files), int(counts.get("record", 0)), int(counts.get("quarantine", 0)), skipped,
+            time.perf_counter() - started,
+        )  # fmt: skip
+
+    def load(self, name: str, data: pa.Table) -> None:
+        schema = ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in data.schema)
+        rows = [tuple(r.values()) for r in data.to_pylist()]
+        self._register(name, self.spark.createDataFrame(rows, schema))
+
+    def build(self, name: str, sql: str) -> None:
+        self._register(name, self.spark.sql(self.translate(sql)))
+
+    def values(self, name: str, column: str) -> list[object]:
+        return [row[0] for row in self._frames[name].select(column).collect()]
+
+    def scalars(self, queries: list[str]) -> list[int]:
+        if not queries:
+            return []
+        select = ", ".join(f"({self.translate(q)})" for q in queries)
+        (row,) = self.spark.sql(f"SELECT {select}").collect()
+        return [int(v) if v is not None else 0 for v in row]
+
+    def publish(self, name: str) -> None:
+        started = time.perf_counter()
+        frame = self._frames[name]
+        target = f"{CATALOG}.{NAMESPACE}.{name}"
+        frame.writeTo(target).using("iceberg").createOrReplace()
+        ((snapshot_id, rows),) = self.spark.sql(
+            f"SELECT snapshot_id, summary['total-records'] FROM {target}.snapshots ORDER BY committed_at DESC LIMIT 1"
+        ).collect()
+        self._commits[name] = Commit(name, int(rows), int(snapshot_id), True, time.perf_counter() - started)
+
+    def published(self) -> dict[str, Commit]:
+        return dict(self._commits)
+
+    def close(self) -> None:
+        for frame in self._frames.values():
+            frame.unpersist()
+        self._frames.clear()
+        # Iceberg's JdbcCatalog keeps its SQLite connections (and their locks) open; let pyiceberg and
+        # other processes write the catalog again. This session is not used after this.
+        manager = self.spark._jsparkSession.sessionState().catalogManager()
+        if manager.isCatalogRegistered(CATALOG):
+            manager.catalog(CATALOG).icebergCatalog().close()
+
+
+def _spark_type(t: Any) -> str:
+    if pa.types.is_int64(t):
+        return "bigint"
+    if pa.types.is_int32(t):
+        return "int"
+    if pa.types.is_floating(t):
+        return "double"
+    return "string"
