@@ -99,3 +99,15 @@ def test_cli_runs_the_spark_engine(spark: Any, defect_landing: Path, tmp_path: P
 def test_spark_conf_must_be_key_value(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["run", "--engine", "spark", "--landing", str(tmp_path), "--spark-conf", "oops"])
     assert result.exit_code == 2 and "KEY=VALUE" in result.output
+
+
+def test_spark_ddl_reads_the_landing_files_with_typed_columns(spark: Any, tmp_path: Path) -> None:
+    from stedi.ddl import ddl
+
+    session = spark.newSession()
+    for statement in ddl("spark", str(corpus("stedi-starter"))).split(";\n"):
+        if statement.strip():
+            session.sql(statement.rstrip(";"))
+    assert session.sql("SELECT count(*) FROM accelerometer_landing").collect()[0][0] == 81273
+    types = dict(session.table("step_trainer_landing").dtypes)
+    assert types == {"sensorReadingTime": "bigint", "serialNumber": "string", "distanceFromObject": "bigint"}

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import duckdb
 
 from .errors import WarehouseError
+from .storage import explain, iceberg_io_properties, is_remote
 
 NAMESPACE = "stedi"
 CATALOG_FILE = "catalog.db"
@@ -59,6 +60,69 @@ def fingerprint(data: pa.Table, con: duckdb.DuckDBPyConnection | None = None) ->
     return f"{rows}:{total}:{hash_text(str(data.schema))}"
 
 
+def open_catalog(location: str, spec: str | None, *, create: bool):  # -> pyiceberg Catalog
+    """The Iceberg catalog of a warehouse.
+
+    spec: None (SQLite `catalog.db` in a local warehouse folder); a SQLite file path or `sqlite:///...`
+    URI; an Iceberg REST catalog URL (`http(s)://...`); `glue` (AWS Glue Data Catalog); or
+    `pyiceberg:NAME` for a catalog configured in pyiceberg's own `.pyiceberg.yaml` / PYICEBERG_* env.
+    """
+    remote = is_remote(location)
+    warehouse_uri = location if remote else Path(location).resolve().as_uri()
+    props = iceberg_io_properties()
+    try:
+        if spec is None or not (spec.startswith(("http://", "https://", "pyiceberg:")) or spec == "glue"):
+            catalog = _sqlite_catalog(location, spec, warehouse_uri, props, create=create)
+        elif spec.startswith(("http://", "https://")):
+            from pyiceberg.catalog.rest import RestCatalog
+
+            catalog = RestCatalog(NAMESPACE, uri=spec, warehouse=warehouse_uri, **props)
+        elif spec == "glue":
+            try:
+                from pyiceberg.catalog.glue import GlueCatalog
+            except ImportError:
+                raise WarehouseError("the Glue catalog needs boto3: pip install 'pyiceberg[glue]'") from None
+            catalog = GlueCatalog(NAMESPACE, warehouse=warehouse_uri, **props)
+        else:
+            from pyiceberg.catalog import load_catalog
+
+            catalog = load_catalog(spec.removeprefix("pyiceberg:"), **{"warehouse": warehouse_uri, **props})
+        if create:
+            catalog.create_namespace_if_not_exists(NAMESPACE)
+        elif (NAMESPACE,) not in catalog.list_namespaces():
+            raise WarehouseError(f"no STEDI tables in catalog {spec} (no namespace {NAMESPACE}); run `stedi run` first")
+    except WarehouseError:
+        raise
+    except Exception as exc:  # SQLAlchemy, pyiceberg and HTTP clients raise many types
+        raise WarehouseError(f"cannot open the catalog of warehouse {explain(exc, location)}") from exc
+    return catalog
+
+
+def _sqlite_catalog(
+    location: str, spec: str | None, warehouse_uri: str, props: dict[str, str], *, create: bool
+):  # -> SqlCatalog, a lazy import
+    if spec is None:
+        if is_remote(location):
+            raise WarehouseError(
+                f"a warehouse in object storage ({location}) needs --catalog: a local SQLite file "
+                "(./catalog.db), an Iceberg REST URL, glue, or pyiceberg:NAME"
+            )
+        path = Path(location) / CATALOG_FILE
+    else:
+        path = Path(spec.removeprefix("sqlite:///").removeprefix("sqlite://"))
+    if not create and not path.is_file():
+        raise WarehouseError(f"no STEDI warehouse at {location} (no catalog {path}); build one with `stedi run`")
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not is_remote(location):
+            Path(location).mkdir(parents=True, exist_ok=True)
+    from pyiceberg.catalog.sql import SqlCatalog  # heavy import, only when a warehouse is opened
+
+    # timeout: wait for another process's catalog commit (Spark, a second run) instead of failing.
+    uri = f"sqlite:///{path.resolve()}?timeout=30"
+    return SqlCatalog(NAMESPACE, uri=uri, warehouse=warehouse_uri, **props)
+
+
 def hash_text(text: str) -> str:
     import hashlib
 
@@ -66,29 +130,21 @@ def hash_text(text: str) -> str:
 
 
 class Warehouse:
-    """A warehouse location with its catalog; tables are addressed by bare name (namespace `stedi`)."""
+    """A warehouse location with its catalog; tables are addressed by bare name (namespace `stedi`).
 
-    def __init__(self, location: str | Path, *, create: bool = False) -> None:
-        self.location = str(location)
+    `catalog` says which Iceberg catalog holds the tables (see `open_catalog`); by default a SQLite
+    file `catalog.db` inside a local warehouse folder.
+    """
+
+    def __init__(self, location: str | Path, *, create: bool = False, catalog: str | None = None) -> None:
+        self.location = str(location).rstrip("/") if is_remote(str(location)) else str(location)
+        self.catalog_spec = catalog
         self._hasher: duckdb.DuckDBPyConnection | None = None  # for fingerprints, made on first write
-        local = Path(self.location)
-        if not create and not (local / CATALOG_FILE).is_file():
-            raise WarehouseError(
-                f"no STEDI warehouse at {self.location} (no {CATALOG_FILE}); build one with `stedi run --warehouse {self.location}`"
-            )
-        if create:
-            local.mkdir(parents=True, exist_ok=True)
-        from pyiceberg.catalog.sql import SqlCatalog  # heavy import, only when a warehouse is opened
+        self.catalog = open_catalog(self.location, catalog, create=create)
 
-        root = local.resolve()
-        try:
-            # timeout: wait for another process's catalog commit (Spark, a second run) instead of failing.
-            uri = f"sqlite:///{root / CATALOG_FILE}?timeout=30"
-            self.catalog = SqlCatalog(NAMESPACE, uri=uri, warehouse=root.as_uri())
-            if create:
-                self.catalog.create_namespace_if_not_exists(NAMESPACE)
-        except Exception as exc:  # SQLAlchemy and pyiceberg raise many types for a bad catalog file
-            raise WarehouseError(f"cannot open the catalog of warehouse {self.location}: {exc}") from exc
+    @property
+    def is_local(self) -> bool:
+        return not is_remote(self.location)
 
     def prepare_writes(self) -> None:
         """Load the modules the first write needs, so that it can be done ahead of the data."""
@@ -120,7 +176,10 @@ class Warehouse:
             return Commit(name, data.num_rows, current.snapshot_id, False, time.perf_counter() - started)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Delete operation did not match any records")
-            table.overwrite(data, snapshot_properties={FINGERPRINT: print_})
+            try:
+                table.overwrite(data, snapshot_properties={FINGERPRINT: print_})
+            except OSError as exc:
+                raise WarehouseError(f"cannot write table {name}: {explain(exc, self.location)}") from exc
         snapshot = table.current_snapshot()
         snapshot_id = snapshot.snapshot_id if snapshot else None
         return Commit(name, data.num_rows, snapshot_id, True, time.perf_counter() - started)

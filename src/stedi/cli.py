@@ -13,6 +13,7 @@ import click
 
 from . import __version__
 from .config import CONSENT_POLICIES, DEFAULT_WAREHOUSE, ENGINES, ML_JOINS, Settings
+from .ddl import DIALECTS
 from .errors import StediError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,6 +33,13 @@ def user_errors(func: F) -> F:
 
     return wrapper  # type: ignore[return-value]
 
+
+catalog_option = click.option(
+    "--catalog",
+    envvar="STEDI_CATALOG",
+    help="Iceberg catalog: a SQLite file, an Iceberg REST URL, glue, or pyiceberg:NAME. "
+    "Default: catalog.db in a local warehouse. Env: STEDI_CATALOG.",
+)
 
 warehouse_option = click.option(
     "--warehouse",
@@ -53,6 +61,7 @@ def main() -> None:
     "--landing", envvar="STEDI_LANDING", help="Landing root holding SOURCE/landing/ folders. Env: STEDI_LANDING."
 )
 @warehouse_option
+@catalog_option
 @click.option(
     "--consent-policy",
     type=click.Choice(CONSENT_POLICIES),
@@ -89,6 +98,7 @@ def main() -> None:
 def run(
     landing: str | None,
     warehouse: str,
+    catalog: str | None,
     consent_policy: str,
     ml_join: str,
     engine: str,
@@ -108,6 +118,7 @@ def run(
     settings = Settings.resolve(
         landing=landing,
         warehouse=warehouse,
+        catalog=catalog,
         consent_policy=consent_policy,
         ml_join=ml_join,
         engine=engine,
@@ -115,7 +126,7 @@ def run(
         spark_conf=conf,
     )
     # Started before the engine is even imported, so the catalog is ready when the first table is.
-    committer = Committer(settings.warehouse) if settings.engine == "duckdb" else None
+    committer = Committer(settings.warehouse, settings.catalog) if settings.engine == "duckdb" else None
     from .pipeline import run as run_pipeline
 
     result = run_pipeline(settings, committer=committer)
@@ -127,26 +138,28 @@ def run(
 @main.command()
 @click.argument("query")
 @warehouse_option
+@catalog_option
 @click.option(
     "--format", "fmt", type=click.Choice(TABLE_FORMATS), default="table", show_default=True, help="Output format."
 )
 @user_errors
-def sql(query: str, warehouse: str, fmt: str) -> None:
+def sql(query: str, warehouse: str, catalog: str | None, fmt: str) -> None:
     """Run one read-only SQL query over the tables, by bare name (FROM customer_trusted)."""
     from .catalog import Warehouse
     from .query import query as run_query
     from .render import rows_as_text
 
-    click.echo(rows_as_text(run_query(Warehouse(warehouse), query), fmt))
+    click.echo(rows_as_text(run_query(Warehouse(warehouse, catalog=catalog), query), fmt))
 
 
 @main.command()
 @warehouse_option
+@catalog_option
 @click.option(
     "--format", "fmt", type=click.Choice(TABLE_FORMATS), default="table", show_default=True, help="Output format."
 )
 @user_errors
-def tables(warehouse: str, fmt: str) -> None:
+def tables(warehouse: str, catalog: str | None, fmt: str) -> None:
     """List the warehouse's tables with their zone, row count and current snapshot."""
     import pyarrow as pa
 
@@ -154,7 +167,7 @@ def tables(warehouse: str, fmt: str) -> None:
     from .pipeline import zone_of
     from .render import rows_as_text
 
-    wh = Warehouse(warehouse)
+    wh = Warehouse(warehouse, catalog=catalog)
     infos = [wh.describe(name) for name in wh.table_names()]
     listing = pa.table(
         {
@@ -165,6 +178,26 @@ def tables(warehouse: str, fmt: str) -> None:
         }
     )
     click.echo(rows_as_text(listing, fmt))
+
+
+@main.command()
+@click.option("--dialect", type=click.Choice(DIALECTS), default="athena", show_default=True, help="SQL dialect.")
+@click.option("--landing", envvar="STEDI_LANDING", help="Landing root: adds external tables over its JSON files.")
+@click.option("--warehouse", envvar="STEDI_WAREHOUSE", help="Warehouse: adds its Iceberg tables. Env: STEDI_WAREHOUSE.")
+@catalog_option
+@user_errors
+def ddl(dialect: str, landing: str | None, warehouse: str | None, catalog: str | None) -> None:
+    """Print CREATE statements for the landing tables and the warehouse's Iceberg tables."""
+    from .ddl import ddl as make_ddl
+
+    if not landing and not warehouse:
+        raise click.UsageError("give --landing, --warehouse or both")
+    wh = None
+    if warehouse:
+        from .catalog import Warehouse
+
+        wh = Warehouse(warehouse, catalog=catalog)
+    click.echo(make_ddl(dialect, landing, wh), nl=False)
 
 
 @main.command()

@@ -23,10 +23,10 @@ class Committer:
     CPU, and was slower (docs/benchmarks.md).
     """
 
-    def __init__(self, location: str) -> None:
+    def __init__(self, location: str, catalog: str | None = None) -> None:
         self.location = location
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stedi-commit")
-        self._warehouse = self._pool.submit(_open, location)
+        self._warehouse = self._pool.submit(_open, location, catalog)
         self.pending: dict[str, Future[Commit]] = {}
 
     def submit(self, name: str, data: pa.Table) -> None:
@@ -44,10 +44,10 @@ class Committer:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _open(location: str) -> Warehouse:
+def _open(location: str, catalog: str | None) -> Warehouse:
     """On the worker: open the warehouse and load the write path before the first table is ready."""
     from .catalog import Warehouse
 
-    warehouse = Warehouse(location, create=True)
+    warehouse = Warehouse(location, create=True, catalog=catalog)
     warehouse.prepare_writes()
     return warehouse

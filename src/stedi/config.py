@@ -18,6 +18,7 @@ DEFAULT_WAREHOUSE = "./lakehouse"
 class Settings:
     landing: str | None = None
     warehouse: str = DEFAULT_WAREHOUSE
+    catalog: str | None = None  # None: SQLite catalog.db in a local warehouse (see catalog.open_catalog)
     consent_policy: str = "all"
     ml_join: str = "owner"
     engine: str = "duckdb"

@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow.fs as pafs
 
 from .errors import LandingError
+from .storage import explain, filesystem
 
 DATA_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
 BOM = b"\xef\xbb\xbf"
@@ -23,26 +24,36 @@ class LandingFile:
 
 def open_root(root: str) -> tuple[pafs.FileSystem, str]:
     """The filesystem and base path of a landing root: a local folder or an object-store URI."""
-    if "://" in root:
-        try:
-            fs, base = pafs.FileSystem.from_uri(root)
-        except Exception as exc:  # pyarrow raises several types for bad URIs
-            raise LandingError(f"cannot open landing area {root}: {exc}") from exc
-        return fs, base.rstrip("/")
-    return pafs.LocalFileSystem(), str(root).rstrip("/") or "/"
+    try:
+        return filesystem(root)
+    except Exception as exc:  # pyarrow raises several types for bad URIs
+        raise LandingError(f"cannot open landing area {explain(exc, root)}") from exc
+
+
+def root_exists(root: str) -> bool:
+    fs, base = open_root(root)
+    try:
+        return bool(fs.get_file_info(base).type == pafs.FileType.Directory)
+    except OSError as exc:
+        raise LandingError(f"cannot read landing area {explain(exc, root)}") from exc
 
 
 def discover(root: str, source: str) -> tuple[list[LandingFile], list[str]]:
     """Data files of SOURCE/landing/ in path order, and the other files found there (skipped)."""
     fs, base = open_root(root)
     folder = f"{base}/{source}/landing"
-    info = fs.get_file_info(folder)
+    try:
+        info = fs.get_file_info(folder)
+        listing = pafs.FileSelector(folder, recursive=True)
+        entries = fs.get_file_info(listing) if info.type == pafs.FileType.Directory else []
+    except OSError as exc:
+        raise LandingError(f"cannot list landing area {explain(exc, root)}") from exc
     if info.type != pafs.FileType.Directory:
         raise LandingError(
             f"landing folder {root} has no {source}/landing/ folder (expected ROOT/{source}/landing/*.json)"
         )
     files, skipped = [], []
-    for entry in fs.get_file_info(pafs.FileSelector(folder, recursive=True)):
+    for entry in entries:
         if entry.type != pafs.FileType.File:
             continue
         relative = entry.path[len(base) + 1 :]

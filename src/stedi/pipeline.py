@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 
 import pyarrow as pa
-import pyarrow.fs as pafs
 
 from . import privacy
 from .committer import Committer
@@ -19,7 +18,7 @@ from .config import Settings
 from .contracts import SOURCES
 from .engines import Engine, create_engine
 from .errors import LandingError
-from .landing import open_root
+from .landing import root_exists
 from .results import RunResult, TableResult
 from .transforms import TRANSFORMS, Transform, Zone
 
@@ -43,8 +42,7 @@ def zone_of(table: str) -> str:
 
 
 def _check_landing(root: str) -> None:
-    fs, base = open_root(root)
-    if fs.get_file_info(base).type != pafs.FileType.Directory:
+    if not root_exists(root):
         raise LandingError(f"landing folder {root} does not exist")
 
 
@@ -63,6 +61,7 @@ def run(settings: Settings, progress: Progress | None = None, committer: Committ
         settings.engine,
         settings.warehouse,
         committer=committer,
+        catalog=settings.catalog,
         spark_master=settings.spark_master,
         spark_conf=settings.spark_conf,
     )

@@ -17,6 +17,7 @@ def create_engine(
     warehouse: str,
     *,
     committer: Committer | None = None,
+    catalog: str | None = None,
     spark_master: str | None = None,
     spark_conf: dict[str, str] | None = None,
 ) -> Engine:
@@ -24,12 +25,19 @@ def create_engine(
     if name == "duckdb":
         from .duckdb import DuckDBEngine
 
-        return DuckDBEngine(warehouse, committer)
+        return DuckDBEngine(warehouse, committer, catalog)
     if name == "spark":
         from .spark import SparkEngine
 
         if committer is not None:
             committer.close()  # Spark commits through its own Iceberg catalog
+        if catalog is not None or "://" in warehouse:
+            from ..errors import SettingsError
+
+            raise SettingsError(
+                "the Spark engine writes to a local warehouse with its SQLite catalog; object storage and other "
+                "catalogs are for the embedded engine (see docs/spark.md)"
+            )
         return SparkEngine(warehouse, master=spark_master, conf=spark_conf)
     from ..errors import SettingsError
 

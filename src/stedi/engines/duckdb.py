@@ -22,9 +22,9 @@ class DuckDBEngine(Engine):
     name = "duckdb"
     dialect = "duckdb"
 
-    def __init__(self, warehouse: str, committer: Committer | None = None) -> None:
+    def __init__(self, warehouse: str, committer: Committer | None = None, catalog: str | None = None) -> None:
         self.con = duckdb.connect()
-        self.committer = committer or Committer(warehouse)
+        self.committer = committer or Committer(warehouse, catalog)
         self._arrow: dict[str, pa.Table] = {}
 
     def ingest(self, root: str, source: Source) -> SourceResult:
