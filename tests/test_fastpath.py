@@ -33,7 +33,7 @@ edge_numbers = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False).map(repr),
     st.integers(0, 45).flatmap(lambda p: st.decimals(allow_nan=False, allow_infinity=False, places=p)).map(str),
     st.from_regex(r"-?(0|[1-9][0-9]{0,24})(\.[0-9]{1,45})?([eE][+-]?[0-9]{1,3})?", fullmatch=True),
-    st.sampled_from(["1e400", '"2.5"', "-0.0", "1E-99", "1e99", "1e100", "null", "false"]),
+    st.sampled_from(["1e400", '"2.5"', "-0.0", "-0", "-0e1", "0e0", "1E-99", "1e99", "1e100", "null", "false"]),
 )
 numbers = st.one_of(canonical_numbers, canonical_numbers, canonical_numbers, edge_numbers)
 canonical_strings = st.one_of(
