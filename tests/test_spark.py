@@ -111,3 +111,22 @@ def test_spark_ddl_reads_the_landing_files_with_typed_columns(spark: Any, tmp_pa
     assert session.sql("SELECT count(*) FROM accelerometer_landing").collect()[0][0] == 81273
     types = dict(session.table("step_trainer_landing").dtypes)
     assert types == {"sensorReadingTime": "bigint", "serialNumber": "string", "distanceFromObject": "bigint"}
+
+
+def test_spark_suppresses_erased_people_like_the_embedded_engine(
+    spark: Any, defect_landing: Path, tmp_path: Path
+) -> None:
+    from stedi.erasure import forget
+
+    built = {}
+    for engine in ("duckdb", "spark"):
+        warehouse = tmp_path / engine
+        _build(defect_landing, warehouse, "duckdb", "all", "owner")
+        forget(Warehouse(warehouse), ["CAT@x.com", "bob@x.com"])
+        built[engine] = _build(defect_landing, warehouse, engine, "all", "owner")
+    names = built["duckdb"].table_names()
+    assert "erasure_ledger" in names
+    for name in names:
+        if name != "erasure_ledger":
+            assert _rows(built["spark"], name) == _rows(built["duckdb"], name), name
+    assert not any("cat@x.com" in str(r).lower() for r in _rows(built["spark"], "customer_landing"))

@@ -123,6 +123,18 @@ def _sqlite_catalog(
     return SqlCatalog(NAMESPACE, uri=uri, warehouse=warehouse_uri, **props)
 
 
+def _as_required_where_declared(data: pa.Table, declared: pa.Schema) -> pa.Table:
+    """Mark columns non-nullable where the table declares them required (an engine's output is all
+    nullable); a column that holds nulls stays nullable, and the write then fails on it, as it should."""
+    fields = []
+    for f in data.schema:
+        target = declared.field(f.name) if f.name in declared.names else None
+        required = target is not None and not target.nullable and data.column(f.name).null_count == 0
+        fields.append(f.with_nullable(False) if required else f)
+    schema = pa.schema(fields, metadata=data.schema.metadata)
+    return data if schema.equals(data.schema) else data.cast(schema)
+
+
 def hash_text(text: str) -> str:
     import hashlib
 
@@ -165,7 +177,15 @@ class Warehouse:
         """
         started = time.perf_counter()
         ident = (NAMESPACE, name)
-        table = self.catalog.create_table_if_not_exists(ident, schema=data.schema)
+        # Load first: pyiceberg's create_table_if_not_exists writes a metadata file before it finds
+        # the table exists, leaving an orphan file behind on every run.
+        from pyiceberg.exceptions import NoSuchTableError
+
+        try:
+            table = self.catalog.load_table(ident)
+        except NoSuchTableError:
+            table = self.catalog.create_table_if_not_exists(ident, schema=data.schema)
+        data = _as_required_where_declared(data, table.schema().as_arrow())
         if self._hasher is None:
             import duckdb
 

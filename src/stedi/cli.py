@@ -181,6 +181,37 @@ def tables(warehouse: str, catalog: str | None, fmt: str) -> None:
 
 
 @main.command()
+@click.argument("emails", nargs=-1)
+@click.option("--file", "email_file", type=click.File("r"), help="Read emails from a file, one per line ('-': stdin).")
+@warehouse_option
+@catalog_option
+@click.option("--landing", envvar="STEDI_LANDING", help="Landing root: report which landing files still hold them.")
+@user_errors
+def forget(emails: tuple[str, ...], email_file: Any, warehouse: str, catalog: str | None, landing: str | None) -> None:
+    """Erase customers: their rows in every table, and every older snapshot and file that held them."""
+    from .catalog import Warehouse
+    from .erasure import forget as erase
+
+    wanted = list(emails) + ([line for line in email_file.read().splitlines() if line.strip()] if email_file else [])
+    if not wanted:
+        raise click.UsageError("give at least one EMAIL or --file")
+    result = erase(Warehouse(warehouse, catalog=catalog), wanted, landing)
+    click.echo(f"forgot {result.people} {'person' if result.people == 1 else 'people'} in {result.seconds:.2f}s")
+    for table, n in result.removed.items():
+        click.echo(f"  {table:<26} {n:>10,} rows removed")
+    click.echo(
+        f"  {result.files_deleted:,} files of older snapshots deleted; the erasure ledger keeps keyed hashes only"
+    )
+    if landing:
+        if result.landing_files:
+            click.echo("landing files that still hold them (not ours to delete; later runs suppress them):")
+            for path in result.landing_files:
+                click.echo(f"  {path}")
+        else:
+            click.echo("no landing file holds them")
+
+
+@main.command()
 @click.option("--dialect", type=click.Choice(DIALECTS), default="athena", show_default=True, help="SQL dialect.")
 @click.option("--landing", envvar="STEDI_LANDING", help="Landing root: adds external tables over its JSON files.")
 @click.option("--warehouse", envvar="STEDI_WAREHOUSE", help="Warehouse: adds its Iceberg tables. Env: STEDI_WAREHOUSE.")

@@ -5,13 +5,17 @@ This module stays light to import: a caller can start a committer before loading
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from .catalog import Commit, Warehouse
+
+
+T = TypeVar("T")
 
 
 class Committer:
@@ -34,6 +38,10 @@ class Committer:
             return self._warehouse.result().write(name, data)
 
         self.pending[name] = self._pool.submit(commit)
+
+    def call(self, work: Callable[[Warehouse], T]) -> Future[T]:
+        """Run `work(warehouse)` on the worker, after the commits submitted before it."""
+        return self._pool.submit(lambda: work(self._warehouse.result()))
 
     def wait(self) -> dict[str, Commit]:
         """Every commit, in submission order."""

@@ -19,3 +19,7 @@ class SettingsError(StediError):
 
 class QueryError(StediError):
     """A query given to `stedi sql` is refused or fails."""
+
+
+class PrivacyError(StediError):
+    """A privacy invariant does not hold: the run publishes nothing of its trusted or curated tables."""

@@ -26,9 +26,7 @@ _REQUIRED_STRING = r'"[^"\\\x00-\x1f]*[^"\\\x00-\x20][^"\\\x00-\x1f]*"'
 _INT = r"-?(?:0|[1-9][0-9]{0,17})"
 # At most 21 integer digits and a two-digit exponent: always finite. Never a negative zero without a
 # fraction (`-0`, `-0e1`): DuckDB reads that as the integer 0, where the contract's number is -0.0.
-_NUMBER = (
-    r"(?:-?[1-9][0-9]{0,20}(?:\.[0-9]{1,40})?|-?0\.[0-9]{1,40}|0(?:\.[0-9]{1,40})?)(?:[eE][+-]?[0-9]{1,2})?"
-)
+_NUMBER = r"(?:-?[1-9][0-9]{0,20}(?:\.[0-9]{1,40})?|-?0\.[0-9]{1,40}|0(?:\.[0-9]{1,40})?)(?:[eE][+-]?[0-9]{1,2})?"
 _DUCKDB_TYPE = {FieldType.STRING: "VARCHAR", FieldType.INT: "BIGINT", FieldType.NUMBER: "DOUBLE"}
 
 

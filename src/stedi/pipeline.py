@@ -1,8 +1,9 @@
 """The pipeline: read the landing sources, build every table in DAG order, commit each to Iceberg.
 
-Commits run on one background thread, in order, while the engine keeps working: opening the catalog
-(and importing pyiceberg) overlaps reading the landing files, and each table is committed as soon as
-it is built. Each commit is one atomic Iceberg snapshot of that table.
+With the embedded engine, commits run on one background thread, in order, while the engine keeps
+working: opening the catalog (and importing pyiceberg) overlaps reading the landing files. Landing and
+quarantine tables are committed as soon as they are read; trusted and curated ones once every table is
+built and the privacy invariants hold. Each commit is one atomic Iceberg snapshot of that table.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from .committer import Committer
 from .config import Settings
 from .contracts import SOURCES
 from .engines import Engine, create_engine
-from .errors import LandingError
+from .erasure import suppress_erased
+from .errors import LandingError, PrivacyError
 from .landing import root_exists
 from .results import RunResult, TableResult
 from .transforms import TRANSFORMS, Transform, Zone
@@ -70,6 +72,11 @@ def run(settings: Settings, progress: Progress | None = None, committer: Committ
         for source in SOURCES:
             say(f"reading {source.name}")
             result.sources.append(engine.ingest(settings.landing, source))
+        if erased := engine.erased_subjects():
+            say("suppressing erased people")
+            if suppressed := suppress_erased(engine, erased, key):
+                result.notes.append(f"{suppressed:,} landing records of erased people suppressed (erasure ledger)")
+        for source in SOURCES:
             engine.publish(source.landing_table)
             engine.publish(source.quarantine_table)
         params = {"consent_policy": [settings.consent_policy], "ml_join": [settings.ml_join]}
@@ -82,9 +89,12 @@ def run(settings: Settings, progress: Progress | None = None, committer: Committ
             say(f"building {transform.name}")
             t0 = time.perf_counter()
             engine.build(transform.name, transform.sql)
+            build_seconds[transform.name] = time.perf_counter() - t0
+        say("checking privacy invariants")
+        _check_privacy(engine, settings.warehouse)
+        for transform in TRANSFORMS:
             if transform.zone is not Zone.INTERNAL:
                 engine.publish(transform.name)
-            build_seconds[transform.name] = time.perf_counter() - t0
         say("counting")
         funnel = _funnel(engine, [t for t in TRANSFORMS if t.zone is not Zone.INTERNAL])
         say("committing")
@@ -103,6 +113,13 @@ def run(settings: Settings, progress: Progress | None = None, committer: Committ
         result.notes.append(TIMESTAMP_JOIN_NOTE)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _check_privacy(engine: Engine, warehouse: str) -> None:
+    counts = engine.scalars([*privacy.CONSENT_QUERIES, privacy.PSEUDONYM_QUERY])
+    broken = privacy.broken_invariants(counts, engine.columns("machine_learning_curated"), warehouse)
+    if broken:
+        raise PrivacyError("privacy invariant broken, nothing trusted or curated was published: " + "; ".join(broken))
 
 
 def _funnel(engine: Engine, transforms: list[Transform]) -> dict[str, tuple[int, list[tuple[str, int]]]]:

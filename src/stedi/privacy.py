@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 
 KEY_ENV = "STEDI_SUBJECT_KEY"
+PII_COLUMNS = frozenset({"email", "user", "customername", "phone", "birthday"})
 KEY_FILE_ENV = "STEDI_SUBJECT_KEY_FILE"
 
 
@@ -57,4 +58,44 @@ def subject_keys(emails: list[str], key: bytes) -> pa.Table:
     )
 
 
-PII_COLUMNS = frozenset({"email", "user", "customername", "phone", "birthday"})
+# The privacy invariants every run checks before it publishes a trusted or curated table.
+CONSENT_INVARIANT = "no trusted or curated row of a customer without standing consent"
+PII_INVARIANT = "machine_learning_curated has no direct PII column"
+PSEUDONYM_INVARIANT = "every subject_id is a keyed hash of a consenting customer's email"
+KEY_INVARIANT = "the subject key is kept outside the warehouse"
+
+_CONSENTING = "(SELECT email FROM customer_standing WHERE shareWithResearchAsOfDate IS NOT NULL)"
+CONSENT_QUERIES = (
+    f"SELECT COUNT(*) FROM customer_trusted WHERE email NOT IN {_CONSENTING}",
+    f"SELECT COUNT(*) FROM customer_curated WHERE email NOT IN {_CONSENTING}",
+    f"SELECT COUNT(*) FROM accelerometer_trusted WHERE user NOT IN {_CONSENTING}",
+    f"SELECT COUNT(*) FROM step_trainer_trusted WHERE email NOT IN {_CONSENTING}",
+)
+PSEUDONYM_QUERY = (
+    "SELECT COUNT(*) FROM machine_learning_curated WHERE subject_id NOT IN (SELECT subject_id FROM subject_keys)"
+)
+
+
+def key_location() -> Path | None:
+    """The key file in use, or None when the key comes from the environment."""
+    if os.environ.get(KEY_ENV):
+        return None
+    return Path(os.environ.get(KEY_FILE_ENV) or default_key_file())
+
+
+def broken_invariants(counts: list[int], ml_columns: list[str], warehouse: str) -> list[str]:
+    """Which invariants fail, given the consent counts, the pseudonym count and the ML table's columns."""
+    *consent, pseudonyms = counts
+    broken = []
+    if any(consent):
+        broken.append(f"{CONSENT_INVARIANT} ({sum(consent)} rows)")
+    if leaked := sorted(c for c in ml_columns if c.lower() in PII_COLUMNS):
+        broken.append(f"{PII_INVARIANT} (found {', '.join(leaked)})")
+    if pseudonyms:
+        broken.append(f"{PSEUDONYM_INVARIANT} ({pseudonyms} rows)")
+    key_file = key_location()
+    if key_file is not None and "://" not in warehouse:
+        root = Path(warehouse).resolve()
+        if key_file.resolve() == root or root in key_file.resolve().parents:
+            broken.append(f"{KEY_INVARIANT} (key file {key_file} is inside {warehouse})")
+    return broken

@@ -12,8 +12,6 @@ import pyarrow as pa
 
 from .results import RunResult
 
-FORMATS = ("table", "csv", "json")
-
 
 def _cell(value: Any) -> str:
     if value is None:

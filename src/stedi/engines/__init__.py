@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..config import ENGINES
 from .base import Engine
 
 if TYPE_CHECKING:
     from ..committer import Committer
-
-ENGINES = ("duckdb", "spark")
 
 
 def create_engine(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -41,12 +41,31 @@ class Engine(ABC):
         """Materialise the result of `sql` (source dialect) as relation `name`."""
 
     @abstractmethod
+    def rename(self, source: str, target: str) -> None:
+        """Make relation `source` known as `target`, replacing what `target` was."""
+
+    @abstractmethod
     def values(self, name: str, column: str) -> list[object]:
         """The values of one column of a (small) relation."""
 
     @abstractmethod
+    def columns(self, name: str) -> list[str]:
+        """The column names of a relation."""
+
+    @abstractmethod
+    def erased_subjects(self) -> set[str]:
+        """The `subject_id`s in the warehouse's erasure ledger (people who must not come back)."""
+
     def scalars(self, queries: list[str]) -> list[int]:
-        """The integers that count queries (source dialect) return, computed together."""
+        """The integers that count queries (source dialect) return, computed together in one query."""
+        if not queries:
+            return []
+        select = ", ".join(f"({self.translate(q)})" for q in queries)
+        return [int(v) if v is not None else 0 for v in self.row(f"SELECT {select}")]
+
+    @abstractmethod
+    def row(self, sql: str) -> tuple[Any, ...]:
+        """The single row a query in this engine's own dialect returns."""
 
     @abstractmethod
     def publish(self, name: str) -> None:

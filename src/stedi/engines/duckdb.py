@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -45,6 +45,13 @@ class DuckDBEngine(Engine):
     def build(self, name: str, sql: str) -> None:
         self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {self.translate(sql)}').fetchall()
 
+    def rename(self, source: str, target: str) -> None:
+        if self._arrow.pop(target, None) is not None:
+            self.con.unregister(target)
+        else:
+            self.con.execute(f'DROP TABLE IF EXISTS "{target}"').fetchall()
+        self.con.execute(f'ALTER TABLE "{source}" RENAME TO "{target}"').fetchall()
+
     def fetch(self, name: str) -> pa.Table:
         if name in self._arrow:
             return self._arrow[name]
@@ -53,12 +60,17 @@ class DuckDBEngine(Engine):
     def values(self, name: str, column: str) -> list[object]:
         return self.fetch(name).column(column).to_pylist()
 
-    def scalars(self, queries: list[str]) -> list[int]:
-        if not queries:
-            return []
-        select = ", ".join(f"({self.translate(q)})" for q in queries)
-        (row,) = self.con.execute(f"SELECT {select}").fetchall()
-        return [int(v) if v is not None else 0 for v in row]
+    def columns(self, name: str) -> list[str]:
+        return list(self.fetch(name).column_names)
+
+    def erased_subjects(self) -> set[str]:
+        from ..erasure import ledger_subjects
+
+        return self.committer.call(ledger_subjects).result()
+
+    def row(self, sql: str) -> tuple[Any, ...]:
+        (row,) = self.con.execute(sql).fetchall()
+        return tuple(row)
 
     def publish(self, name: str) -> None:
         self.committer.submit(name, self.fetch(name))

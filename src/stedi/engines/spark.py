@@ -168,7 +168,9 @@ class SparkEngine(Engine):
         self._commits: dict[str, Commit] = {}
 
     def _register(self, name: str, frame: DataFrame) -> None:
-        frame = frame.persist()
+        # Materialised now and cut from its lineage: later plans stay small (the optimiser slows down
+        # badly on deep plans with many subqueries) and nothing is computed twice.
+        frame = frame.localCheckpoint(eager=True)
         frame.createOrReplaceTempView(name)
         self._frames[name] = frame
 
@@ -183,7 +185,7 @@ class SparkEngine(Engine):
         tasks = max(1, min(len(files), self.spark.sparkContext.defaultParallelism * 2))
         union_schema = ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in _union_schema(source))
         read = listing.repartition(tasks).mapInArrow(partial(_read_task, root, source.name), union_schema)
-        read = read.persist()
+        read = read.localCheckpoint(eager=True)
         counts: dict[str, int] = {row[0]: row[1] for row in read.groupBy(KIND).count().collect()}
         landing_names = source.landing_schema().names
         lineage = ["source_file", "source_line", "source_index"]
@@ -208,15 +210,29 @@ class SparkEngine(Engine):
     def build(self, name: str, sql: str) -> None:
         self._register(name, self.spark.sql(self.translate(sql)))
 
+    def rename(self, source: str, target: str) -> None:
+        frame = self._frames.pop(source)
+        old = self._frames.pop(target, None)
+        frame.createOrReplaceTempView(target)
+        self.spark.catalog.dropTempView(source)
+        self._frames[target] = frame
+        if old is not None:
+            old.unpersist()
+
     def values(self, name: str, column: str) -> list[object]:
         return [row[0] for row in self._frames[name].select(column).collect()]
 
-    def scalars(self, queries: list[str]) -> list[int]:
-        if not queries:
-            return []
-        select = ", ".join(f"({self.translate(q)})" for q in queries)
-        (row,) = self.spark.sql(f"SELECT {select}").collect()
-        return [int(v) if v is not None else 0 for v in row]
+    def columns(self, name: str) -> list[str]:
+        return list(self._frames[name].columns)
+
+    def erased_subjects(self) -> set[str]:
+        from ..erasure import ledger_subjects
+
+        return ledger_subjects(Warehouse(self.warehouse))
+
+    def row(self, sql: str) -> tuple[Any, ...]:
+        (row,) = self.spark.sql(sql).collect()
+        return tuple(row)
 
     def publish(self, name: str) -> None:
         started = time.perf_counter()

@@ -1,0 +1,186 @@
+"""Erasure that really erases, consent over time, and the privacy invariants of every run."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from stedi import privacy
+from stedi.catalog import Warehouse
+from stedi.cli import main
+from stedi.config import Settings
+from stedi.errors import PrivacyError
+from stedi.pipeline import run
+from stedi.query import query
+from stedi.transforms import Transform
+
+from .bytesearch import files_holding
+from .conftest import corpus
+from .test_semantics import customer, phone, step
+
+PERSON = "Santosh.Clayton@test.com"
+KEY = b"test-subject-key"
+
+
+def _count(wh: Warehouse, sql: str) -> int:
+    return int(query(wh, sql).column(0)[0].as_py())
+
+
+def _person_rows(wh: Warehouse, email: str) -> dict[str, int]:
+    """Rows of one person per table, counted with plain SQL from the definitions (not by `forget`)."""
+    e = email.lower()
+    serial = query(wh, f"SELECT serialNumber FROM customer_landing WHERE lower(email) = '{e}'").column(0)[0].as_py()
+    holders = _count(wh, f"SELECT count(DISTINCT lower(email)) FROM customer_landing WHERE serialNumber = '{serial}'")
+    assert holders == 1  # on the starter data the person's serial is theirs alone: every reading of it is theirs
+    sid = hmac.new(KEY, e.encode(), hashlib.sha256).hexdigest()
+    return {
+        "customer_landing": _count(wh, f"SELECT count(*) FROM customer_landing WHERE lower(trim(email)) = '{e}'"),
+        "accelerometer_landing": _count(
+            wh, f"SELECT count(*) FROM accelerometer_landing WHERE lower(trim(user)) = '{e}'"
+        ),
+        "step_trainer_landing": _count(
+            wh, f"SELECT count(*) FROM step_trainer_landing WHERE serialNumber = '{serial}'"
+        ),
+        "customer_trusted": _count(wh, f"SELECT count(*) FROM customer_trusted WHERE email = '{e}'"),
+        "customer_curated": _count(wh, f"SELECT count(*) FROM customer_curated WHERE email = '{e}'"),
+        "accelerometer_trusted": _count(wh, f"SELECT count(*) FROM accelerometer_trusted WHERE user = '{e}'"),
+        "step_trainer_trusted": _count(
+            wh, f"SELECT count(*) FROM step_trainer_trusted WHERE serialNumber = '{serial}'"
+        ),
+        "machine_learning_curated": _count(
+            wh, f"SELECT count(*) FROM machine_learning_curated WHERE subject_id = '{sid}'"
+        ),
+    }
+
+
+@pytest.fixture
+def starter_copy(tmp_path: Path) -> Path:
+    """A warehouse of its own built from the starter data (forget changes it)."""
+    target = tmp_path / "wh"
+    run(Settings(landing=str(corpus("stedi-starter")), warehouse=str(target)))
+    return target
+
+
+def test_forget_removes_every_byte_of_the_person_and_exactly_their_rows(starter_copy: Path) -> None:
+    wh = Warehouse(starter_copy)
+    before = {name: wh.describe(name).rows for name in wh.table_names()}
+    theirs = _person_rows(wh, PERSON)
+    assert all(theirs[t] > 0 for t in theirs)
+    assert files_holding(starter_copy, PERSON)  # the search finds them before
+
+    result = CliRunner().invoke(
+        main, ["forget", PERSON.upper(), "--warehouse", str(starter_copy), "--landing", str(corpus("stedi-starter"))]
+    )
+    assert result.exit_code == 0, result.output
+    assert "customer/landing/customer-1691348231425.json" in result.output  # landing files are reported, kept
+
+    wh = Warehouse(starter_copy)
+    after = {name: wh.describe(name).rows for name in wh.table_names()}
+    for name, n in before.items():
+        assert after[name] == n - theirs.get(name, 0), name
+    assert files_holding(starter_copy, PERSON) == []
+    assert files_holding(starter_copy, "Ben.Khatib@test.com")  # everyone else is still there
+
+
+def test_a_full_refresh_after_forget_does_not_bring_them_back(starter_copy: Path) -> None:
+    assert CliRunner().invoke(main, ["forget", PERSON, "--warehouse", str(starter_copy)]).exit_code == 0
+    wh = Warehouse(starter_copy)
+    forgotten = {name: wh.describe(name).rows for name in wh.table_names()}
+    result = run(Settings(landing=str(corpus("stedi-starter")), warehouse=str(starter_copy)))
+    assert any("116 landing records of erased people suppressed" in n for n in result.notes)
+    wh = Warehouse(starter_copy)
+    assert {name: wh.describe(name).rows for name in wh.table_names()} == forgotten
+    assert files_holding(starter_copy / "stedi", PERSON) == []
+
+
+def test_the_erasure_ledger_holds_keyed_hashes_not_emails(starter_copy: Path) -> None:
+    CliRunner().invoke(main, ["forget", PERSON, "--warehouse", str(starter_copy)])
+    ledger = Warehouse(starter_copy).read("erasure_ledger").to_pylist()
+    assert [r["subject_id"] for r in ledger] == [hmac.new(KEY, PERSON.lower().encode(), hashlib.sha256).hexdigest()]
+
+
+def test_withdrawal_in_a_later_landing_file_removes_the_customer_downstream(make_landing: Any, tmp_path: Path) -> None:
+    root = make_landing(
+        customer={"2023/a.json": customer("a@x.com", "S", updated=1, consent=1)},
+        accelerometer=[phone("a@x.com", 10)],
+        step_trainer=[step("S", 10)],
+    )
+    warehouse = tmp_path / "wh"
+    run(Settings(landing=str(root), warehouse=str(warehouse)))
+    assert Warehouse(warehouse).describe("machine_learning_curated").rows == 1
+    (root / "customer" / "landing" / "2024").mkdir()
+    (root / "customer" / "landing" / "2024" / "b.json").write_text(customer("A@x.com", "S", updated=2, consent=None))
+    run(Settings(landing=str(root), warehouse=str(warehouse)))
+    wh = Warehouse(warehouse)
+    for table in (
+        "customer_trusted",
+        "accelerometer_trusted",
+        "step_trainer_trusted",
+        "customer_curated",
+        "machine_learning_curated",
+    ):
+        assert wh.describe(table).rows == 0, table
+
+
+def _leaky(name: str, sql: str) -> Any:
+    original = Transform.sql
+
+    def sql_of(self: Transform) -> str:
+        return sql if self.name == name else original.fget(self)  # type: ignore[attr-defined]
+
+    return property(sql_of)
+
+
+def test_a_run_that_would_publish_a_customer_without_consent_fails_naming_the_invariant(
+    make_landing: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Transform, "sql", _leaky("customer_trusted", "SELECT * FROM customer_standing"))
+    root = make_landing(customer=[customer("a@x.com", "S", consent=None)], accelerometer=[phone("a@x.com", 1)])
+    with pytest.raises(PrivacyError, match=privacy.CONSENT_INVARIANT):
+        run(Settings(landing=str(root), warehouse=str(tmp_path / "wh")))
+    assert "customer_trusted" not in Warehouse(tmp_path / "wh").table_names()  # nothing trusted was published
+
+
+def test_pii_in_the_ml_table_fails_the_run(make_landing: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    leaky_ml = (
+        "SELECT k.subject_id, s.email, s.serialNumber, s.sensorReadingTime"
+        " FROM step_trainer_trusted AS s JOIN subject_keys AS k ON k.email = s.email"
+    )
+    monkeypatch.setattr(Transform, "sql", _leaky("machine_learning_curated", leaky_ml))
+    root = make_landing(
+        customer=[customer("a@x.com", "S")], accelerometer=[phone("a@x.com", 1)], step_trainer=[step("S", 1)]
+    )
+    result = CliRunner().invoke(main, ["run", "--landing", str(root), "--warehouse", str(tmp_path / "wh")])
+    assert result.exit_code == 1
+    assert privacy.PII_INVARIANT in result.output and "email" in result.output
+
+
+def test_a_subject_key_kept_inside_the_warehouse_fails_the_run(
+    make_landing: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warehouse = tmp_path / "wh"
+    monkeypatch.delenv("STEDI_SUBJECT_KEY")
+    monkeypatch.setenv("STEDI_SUBJECT_KEY_FILE", str(warehouse / "keys" / "subject.key"))
+    root = make_landing(customer=[customer("a@x.com", "S")])
+    with pytest.raises(PrivacyError, match=privacy.KEY_INVARIANT):
+        run(Settings(landing=str(root), warehouse=str(warehouse)))
+
+
+def test_generated_subject_key_is_stable_across_runs(
+    make_landing: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STEDI_SUBJECT_KEY")
+    root = make_landing(
+        customer=[customer("a@x.com", "S")], accelerometer=[phone("a@x.com", 1)], step_trainer=[step("S", 1)]
+    )
+    ids = []
+    for name in ("one", "two"):
+        run(Settings(landing=str(root), warehouse=str(tmp_path / name)))
+        ids.append(Warehouse(tmp_path / name).read("machine_learning_curated").column("subject_id").to_pylist())
+    assert ids[0] == ids[1] and len(ids[0][0]) == 64
+    assert privacy.default_key_file().is_file()
