@@ -119,21 +119,24 @@ def _union_schema(source: Source) -> pa.Schema:
     return pa.schema([*fields, pa.field(KIND, pa.string())])
 
 
-def _read_task(root: str, source_name: str, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """In a Spark task: read the listed files with the package's reader."""
+def _read_task(root: str, source_name: str, listed: Iterator[tuple[str, str, int]]) -> Iterator[tuple[Any, ...]]:
+    """In a Spark task: read the listed files with the package's reader; rows in the union schema.
+
+    (Rows, not Arrow batches: `mapInArrow` would need pandas, and pandas in the environment makes
+    every DuckDB process import it, which costs the embedded engine half a second per run.)
+    """
     from ..reader import read_files
 
     source = next(s for s in SOURCES if s.name == source_name)
+    files = [LandingFile(path, relative, size) for path, relative, size in listed]
+    if not files:
+        return
+    result = read_files(root, source, files)
     schema = _union_schema(source)
-    for batch in batches:
-        rows = batch.to_pylist()
-        files = [LandingFile(r["path"], r["relative"], r["size"]) for r in rows]
-        if not files:
-            continue
-        result = read_files(root, source, files)
-        for table, kind in ((result.records, "record"), (result.quarantine, "quarantine")):
-            if table.num_rows:
-                yield from _widen(table, kind, schema).to_batches()
+    for table, kind in ((result.records, "record"), (result.quarantine, "quarantine")):
+        if table.num_rows:
+            widened = _widen(table, kind, schema)
+            yield from zip(*(column.to_pylist() for column in widened.columns), strict=True)
 
 
 def _widen(table: pa.Table, kind: str, schema: pa.Schema) -> pa.Table:
@@ -179,13 +182,12 @@ class SparkEngine(Engine):
 
         started = time.perf_counter()
         files, skipped = discover(root, source.name)
-        listing = self.spark.createDataFrame(
-            [(f.path, f.relative, f.size) for f in files], "path string, relative string, size long"
-        )
-        tasks = max(1, min(len(files), self.spark.sparkContext.defaultParallelism * 2))
+        context = self.spark.sparkContext
+        tasks = max(1, min(len(files), context.defaultParallelism * 2))
+        listing = context.parallelize([(f.path, f.relative, f.size) for f in files], tasks)
+        rows = listing.mapPartitions(partial(_read_task, root, source.name))
         union_schema = ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in _union_schema(source))
-        read = listing.repartition(tasks).mapInArrow(partial(_read_task, root, source.name), union_schema)
-        read = read.localCheckpoint(eager=True)
+        read = self.spark.createDataFrame(rows, union_schema, verifySchema=False).localCheckpoint(eager=True)
         counts: dict[str, int] = {row[0]: row[1] for row in read.groupBy(KIND).count().collect()}
         landing_names = source.landing_schema().names
         lineage = ["source_file", "source_line", "source_index"]
