@@ -2,8 +2,8 @@
 
 With the embedded engine, commits run on one background thread, in order, while the engine keeps
 working: opening the catalog (and importing pyiceberg) overlaps reading the landing files. Landing and
-quarantine tables are committed as soon as they are read; trusted and curated ones once every table is
-built and the privacy invariants hold. Each commit is one atomic Iceberg snapshot of that table.
+quarantine tables are committed as soon as they are read; each trusted and curated one as soon as it
+is built and its privacy invariants hold. Each commit is one atomic Iceberg snapshot of that table.
 """
 
 from __future__ import annotations
@@ -59,6 +59,8 @@ def run(settings: Settings, progress: Progress | None = None, committer: Committ
         raise LandingError("no landing folder given (--landing or STEDI_LANDING)")
     _check_landing(settings.landing)
     key = privacy.subject_key()
+    if broken := privacy.key_invariant(settings.warehouse):
+        raise PrivacyError(f"privacy invariant broken, nothing was run: {broken}")
     engine = create_engine(
         settings.engine,
         settings.warehouse,
@@ -89,12 +91,10 @@ def run(settings: Settings, progress: Progress | None = None, committer: Committ
             say(f"building {transform.name}")
             t0 = time.perf_counter()
             engine.build(transform.name, transform.sql)
-            build_seconds[transform.name] = time.perf_counter() - t0
-        say("checking privacy invariants")
-        _check_privacy(engine, settings.warehouse)
-        for transform in TRANSFORMS:
             if transform.zone is not Zone.INTERNAL:
+                _check_privacy(engine, transform.name)
                 engine.publish(transform.name)
+            build_seconds[transform.name] = time.perf_counter() - t0
         say("counting")
         funnel = _funnel(engine, [t for t in TRANSFORMS if t.zone is not Zone.INTERNAL])
         say("committing")
@@ -115,11 +115,19 @@ def run(settings: Settings, progress: Progress | None = None, committer: Committ
     return result
 
 
-def _check_privacy(engine: Engine, warehouse: str) -> None:
-    counts = engine.scalars([*privacy.CONSENT_QUERIES, privacy.PSEUDONYM_QUERY])
-    broken = privacy.broken_invariants(counts, engine.columns("machine_learning_curated"), warehouse)
-    if broken:
-        raise PrivacyError("privacy invariant broken, nothing trusted or curated was published: " + "; ".join(broken))
+def _check_privacy(engine: Engine, table: str) -> None:
+    """Before a trusted or curated table is published: the privacy invariants that concern it."""
+    queries = [privacy.CONSENT_QUERIES[table]] if table in privacy.CONSENT_QUERIES else []
+    columns = engine.columns(table) if table == privacy.ML_TABLE else []
+    if table == privacy.ML_TABLE and "subject_id" in columns:
+        queries.append(privacy.PSEUDONYM_QUERY)
+    counts = engine.scalars(queries)
+    consent = counts[0] if table in privacy.CONSENT_QUERIES else 0
+    pseudonyms = counts[-1] if table == privacy.ML_TABLE and "subject_id" in columns else 0
+    if broken := privacy.table_invariants(table, consent, columns, pseudonyms):
+        raise PrivacyError(
+            f"privacy invariant broken, {table} and the tables after it were not published: " + "; ".join(broken)
+        )
 
 
 def _funnel(engine: Engine, transforms: list[Transform]) -> dict[str, tuple[int, list[tuple[str, int]]]]:

@@ -65,12 +65,14 @@ PSEUDONYM_INVARIANT = "every subject_id is a keyed hash of a consenting customer
 KEY_INVARIANT = "the subject key is kept outside the warehouse"
 
 _CONSENTING = "(SELECT email FROM customer_standing WHERE shareWithResearchAsOfDate IS NOT NULL)"
-CONSENT_QUERIES = (
-    f"SELECT COUNT(*) FROM customer_trusted WHERE email NOT IN {_CONSENTING}",
-    f"SELECT COUNT(*) FROM customer_curated WHERE email NOT IN {_CONSENTING}",
-    f"SELECT COUNT(*) FROM accelerometer_trusted WHERE user NOT IN {_CONSENTING}",
-    f"SELECT COUNT(*) FROM step_trainer_trusted WHERE email NOT IN {_CONSENTING}",
-)
+# Per table, the rows that break the consent invariant.
+CONSENT_QUERIES = {
+    "customer_trusted": f"SELECT COUNT(*) FROM customer_trusted WHERE email NOT IN {_CONSENTING}",
+    "customer_curated": f"SELECT COUNT(*) FROM customer_curated WHERE email NOT IN {_CONSENTING}",
+    "accelerometer_trusted": f"SELECT COUNT(*) FROM accelerometer_trusted WHERE user NOT IN {_CONSENTING}",
+    "step_trainer_trusted": f"SELECT COUNT(*) FROM step_trainer_trusted WHERE email NOT IN {_CONSENTING}",
+}
+ML_TABLE = "machine_learning_curated"
 PSEUDONYM_QUERY = (
     "SELECT COUNT(*) FROM machine_learning_curated WHERE subject_id NOT IN (SELECT subject_id FROM subject_keys)"
 )
@@ -83,19 +85,25 @@ def key_location() -> Path | None:
     return Path(os.environ.get(KEY_FILE_ENV) or default_key_file())
 
 
-def broken_invariants(counts: list[int], ml_columns: list[str], warehouse: str) -> list[str]:
-    """Which invariants fail, given the consent counts, the pseudonym count and the ML table's columns."""
-    *consent, pseudonyms = counts
-    broken = []
-    if any(consent):
-        broken.append(f"{CONSENT_INVARIANT} ({sum(consent)} rows)")
-    if leaked := sorted(c for c in ml_columns if c.lower() in PII_COLUMNS):
-        broken.append(f"{PII_INVARIANT} (found {', '.join(leaked)})")
-    if pseudonyms:
-        broken.append(f"{PSEUDONYM_INVARIANT} ({pseudonyms} rows)")
+def key_invariant(warehouse: str) -> str | None:
+    """The key invariant, broken (with why) or None."""
     key_file = key_location()
-    if key_file is not None and "://" not in warehouse:
-        root = Path(warehouse).resolve()
-        if key_file.resolve() == root or root in key_file.resolve().parents:
-            broken.append(f"{KEY_INVARIANT} (key file {key_file} is inside {warehouse})")
+    if key_file is None or "://" in warehouse:
+        return None
+    root = Path(warehouse).resolve()
+    if key_file.resolve() == root or root in key_file.resolve().parents:
+        return f"{KEY_INVARIANT} (key file {key_file} is inside {warehouse})"
+    return None
+
+
+def table_invariants(table: str, consent_violations: int, columns: list[str], pseudonym_violations: int) -> list[str]:
+    """The invariants a just-built table breaks (with why)."""
+    broken = []
+    if consent_violations:
+        broken.append(f"{CONSENT_INVARIANT} ({consent_violations} rows in {table})")
+    if table == ML_TABLE:
+        if leaked := sorted(c for c in columns if c.lower() in PII_COLUMNS):
+            broken.append(f"{PII_INVARIANT} (found {', '.join(leaked)})")
+        if pseudonym_violations:
+            broken.append(f"{PSEUDONYM_INVARIANT} ({pseudonym_violations} rows)")
     return broken
