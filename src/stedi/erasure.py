@@ -10,8 +10,11 @@ ledger keeps only keyed hashes (`subject_id`s), so that later runs suppress the 
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
@@ -20,7 +23,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from . import privacy
-from .catalog import Warehouse
+from .catalog import CATALOG_FILE, NAMESPACE, Warehouse
 from .contracts import SOURCES
 from .landing import discover, open_root, read_bytes
 from .storage import filesystem
@@ -122,6 +125,26 @@ def _record(warehouse: Warehouse, erased: pa.Table, names: list[str]) -> None:
             [old, new.filter(pa.array([s not in seen for s in new.column("subject_id").to_pylist()]))]
         )
     warehouse.write(LEDGER, new)
+
+
+def ledger_absent(location: str, catalog: str | None) -> bool:
+    """True when a warehouse's default SQLite catalog certainly has no erasure ledger (read directly)."""
+    if catalog is not None or "://" in location:
+        return False
+    path = Path(location) / CATALOG_FILE
+    if not path.is_file():
+        return True
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)) as db:
+            row = db.execute(
+                "SELECT COUNT(*) FROM iceberg_tables WHERE table_namespace = ? AND table_name = ?", (NAMESPACE, LEDGER)
+            ).fetchone()
+    except sqlite3.OperationalError as exc:
+        # A catalog still being created by this run's committer has no tables yet, so no ledger.
+        return "no such table" in str(exc)
+    except sqlite3.Error:
+        return False  # let pyiceberg open it and say what is wrong
+    return row is not None and row[0] == 0
 
 
 def ledger_subjects(warehouse: Warehouse) -> set[str]:
