@@ -154,10 +154,6 @@ class Warehouse:
         self._hasher: duckdb.DuckDBPyConnection | None = None  # for fingerprints, made on first write
         self.catalog = open_catalog(self.location, catalog, create=create)
 
-    @property
-    def is_local(self) -> bool:
-        return not is_remote(self.location)
-
     def prepare_writes(self) -> None:
         """Load the modules the first write needs, so that it can be done ahead of the data."""
         import pyarrow.parquet  # noqa: F401
