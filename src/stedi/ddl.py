@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .contracts import SOURCES, FieldType, Source
+from .fastpath import DUCKDB_TYPES
 
 if TYPE_CHECKING:
     from .catalog import Warehouse
@@ -15,7 +16,7 @@ DIALECTS = ("athena", "spark", "duckdb")
 _LANDING_TYPES = {
     "athena": {FieldType.STRING: "string", FieldType.INT: "bigint", FieldType.NUMBER: "double"},
     "spark": {FieldType.STRING: "STRING", FieldType.INT: "BIGINT", FieldType.NUMBER: "DOUBLE"},
-    "duckdb": {FieldType.STRING: "VARCHAR", FieldType.INT: "BIGINT", FieldType.NUMBER: "DOUBLE"},
+    "duckdb": DUCKDB_TYPES,
 }
 _ICEBERG_TYPES = {
     "athena": {"long": "bigint", "int": "int", "double": "double", "string": "string", "boolean": "boolean"},

@@ -24,6 +24,7 @@ import pyarrow.fs as pafs
 
 from . import privacy
 from .catalog import CATALOG_FILE, NAMESPACE, Warehouse
+from .coerce import TRIM_CHARS
 from .contracts import SOURCES
 from .landing import discover, open_root, read_bytes
 from .storage import filesystem
@@ -71,7 +72,7 @@ class ForgetResult:
 
 
 def normalise(email: str) -> str:
-    return email.strip(" \t\r\n").lower()
+    return email.strip(TRIM_CHARS).lower()
 
 
 def erased_relation(emails: list[str], key: bytes) -> pa.Table:

@@ -27,7 +27,7 @@ _INT = r"-?(?:0|[1-9][0-9]{0,17})"
 # At most 21 integer digits and a two-digit exponent: always finite. Never a negative zero without a
 # fraction (`-0`, `-0e1`): DuckDB reads that as the integer 0, where the contract's number is -0.0.
 _NUMBER = r"(?:-?[1-9][0-9]{0,20}(?:\.[0-9]{1,40})?|-?0\.[0-9]{1,40}|0(?:\.[0-9]{1,40})?)(?:[eE][+-]?[0-9]{1,2})?"
-_DUCKDB_TYPE = {FieldType.STRING: "VARCHAR", FieldType.INT: "BIGINT", FieldType.NUMBER: "DOUBLE"}
+DUCKDB_TYPES = {FieldType.STRING: "VARCHAR", FieldType.INT: "BIGINT", FieldType.NUMBER: "DOUBLE"}
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def _pattern(source: Source, keys: tuple[str, ...]) -> str:
 def shapes(source: Source) -> Iterator[Shape]:
     """The canonical shapes of a source, the contract's own spelling first."""
     for keys in itertools.product(*(f.spellings for f in source.fields)):
-        structure = json.dumps({key: _DUCKDB_TYPE[f.type] for f, key in zip(source.fields, keys, strict=True)})
+        structure = json.dumps({key: DUCKDB_TYPES[f.type] for f, key in zip(source.fields, keys, strict=True)})
         yield Shape(keys, _pattern(source, keys), structure)
 
 
