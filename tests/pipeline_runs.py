@@ -6,6 +6,7 @@ import os
 import tempfile
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from stedi.catalog import Warehouse
 from stedi.config import Settings
@@ -39,3 +40,13 @@ def corpus_run(name: str, consent_policy: str = "all", ml_join: str = "owner") -
 
 def count(warehouse: Warehouse, table: str) -> int:
     return int(query(warehouse, f"SELECT COUNT(*) AS n FROM {table}").column("n")[0].as_py())
+
+
+RUN_COLUMNS = ("snapshot_id", "ingested_at")  # the ledger's columns that belong to a run, not to the data
+
+
+def table_rows(warehouse: Warehouse, name: str) -> list[tuple[Any, ...]]:
+    """A table's rows as sorted tuples of its columns in name order (run-specific columns left out)."""
+    table = warehouse.read(name)
+    columns = sorted(c for c in table.column_names if c not in RUN_COLUMNS)
+    return sorted((tuple(r[c] for c in columns) for r in table.to_pylist()), key=repr)

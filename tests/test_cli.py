@@ -96,7 +96,8 @@ def test_tables_lists_every_table_with_zone_and_rows(starter_warehouse: Path) ->
     assert lines["customer_trusted"] == ["trusted", "482"]
     assert lines["machine_learning_curated"] == ["curated", "40981"]
     assert lines["step_trainer_quarantine"] == ["quarantine", "0"]
-    assert len(lines) == 11
+    assert lines["ingested_files"] == ["ledger", "13"]
+    assert len(lines) == 12
 
 
 def test_missing_landing_folder_is_a_clear_error(tmp_path: Path) -> None:
@@ -158,7 +159,7 @@ def test_rerun_on_the_same_landing_data_leaves_identical_tables(tmp_path: Path) 
     first = {name: (wh.read(name), wh.describe(name).snapshot_id) for name in wh.table_names()}
     again = invoke("run", "--landing", landing, "--warehouse", str(warehouse))
     assert again.exit_code == 0
-    assert again.output.count("(unchanged, no new snapshot)") == 11
+    assert again.output.count("(unchanged, no new snapshot)") == 12
     wh = Warehouse(warehouse)
     second = {name: (wh.read(name), wh.describe(name).snapshot_id) for name in wh.table_names()}
     assert first.keys() == second.keys()

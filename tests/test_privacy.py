@@ -87,11 +87,26 @@ def test_forget_removes_every_byte_of_the_person_and_exactly_their_rows(starter_
     assert files_holding(starter_copy, "Ben.Khatib@test.com")  # everyone else is still there
 
 
+def test_an_incremental_run_after_forget_reads_nothing_and_changes_nothing(starter_copy: Path) -> None:
+    assert CliRunner().invoke(main, ["forget", PERSON, "--warehouse", str(starter_copy)]).exit_code == 0
+    wh = Warehouse(starter_copy)
+    forgotten = {name: (wh.describe(name).rows, wh.describe(name).snapshot_id) for name in wh.table_names()}
+    result = run(Settings(landing=str(corpus("stedi-starter")), warehouse=str(starter_copy)))
+    assert sum(s.files for s in result.sources) == 0  # the forget kept the map of ingested files
+    wh = Warehouse(starter_copy)
+    after = {name: (wh.describe(name).rows, wh.describe(name).snapshot_id) for name in wh.table_names()}
+    # The ledger now counts the rows the files hold after the erasure; every other table is untouched.
+    assert after.pop("ingested_files")[0] == forgotten.pop("ingested_files")[0] == 13
+    assert after == forgotten
+    held = query(wh, "SELECT SUM(records) AS n FROM ingested_files WHERE source = 'accelerometer'")
+    assert held.column("n")[0].as_py() == after["accelerometer_landing"][0]
+
+
 def test_a_full_refresh_after_forget_does_not_bring_them_back(starter_copy: Path) -> None:
     assert CliRunner().invoke(main, ["forget", PERSON, "--warehouse", str(starter_copy)]).exit_code == 0
     wh = Warehouse(starter_copy)
     forgotten = {name: wh.describe(name).rows for name in wh.table_names()}
-    result = run(Settings(landing=str(corpus("stedi-starter")), warehouse=str(starter_copy)))
+    result = run(Settings(landing=str(corpus("stedi-starter")), warehouse=str(starter_copy), full_refresh=True))
     assert any("116 landing records of erased people suppressed" in n for n in result.notes)
     wh = Warehouse(starter_copy)
     assert {name: wh.describe(name).rows for name in wh.table_names()} == forgotten

@@ -19,7 +19,7 @@ from stedi.pipeline import run
 from stedi.storage import filesystem
 
 from .conftest import corpus
-from .pipeline_runs import corpus_run
+from .pipeline_runs import corpus_run, table_rows
 from .seaweed import S3Server, seaweedfs
 
 
@@ -56,11 +56,6 @@ def starter_in_s3(s3_server: S3Server) -> str:
     return f"s3://{s3_server.bucket}/starter"
 
 
-def _rows(warehouse: Warehouse, name: str) -> list[tuple[Any, ...]]:
-    table = warehouse.read(name)
-    return sorted((tuple(r.values()) for r in table.to_pylist()), key=repr)
-
-
 def test_pipeline_in_object_storage_gives_exactly_the_local_tables(
     s3: S3Server, starter_in_s3: str, tmp_path: Path
 ) -> None:
@@ -72,7 +67,7 @@ def test_pipeline_in_object_storage_gives_exactly_the_local_tables(
     _, local = corpus_run("stedi-starter")
     assert remote.table_names() == local.table_names()
     for name in local.table_names():
-        assert _rows(remote, name) == _rows(local, name), name
+        assert table_rows(remote, name) == table_rows(local, name), name
     files, _ = remote.data_files("accelerometer_landing") or ([], None)
     assert files and all(f.startswith(f"s3://{s3.bucket}/warehouse-e2e/") for f in files)
     assert [p.name for p in tmp_path.iterdir()] == ["catalog.db"]  # nothing else written locally

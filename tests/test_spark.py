@@ -16,6 +16,7 @@ from stedi.query import query
 
 from .conftest import corpus
 from .defects import write_defect_landing
+from .pipeline_runs import table_rows
 
 SETTINGS = [("all", "owner"), ("as-of", "owner"), ("all", "timestamp")]
 
@@ -34,12 +35,6 @@ def defect_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_defect_landing(tmp_path_factory.mktemp("defects"))
 
 
-def _rows(warehouse: Warehouse, name: str) -> list[tuple[Any, ...]]:
-    table = warehouse.read(name)
-    columns = sorted(table.column_names)
-    return sorted((tuple(r[c] for c in columns) for r in table.to_pylist()), key=repr)
-
-
 def _build(landing: Path, warehouse: Path, engine: str, policy: str, join: str) -> Warehouse:
     run(Settings(landing=str(landing), warehouse=str(warehouse), engine=engine, consent_policy=policy, ml_join=join))
     return Warehouse(warehouse)
@@ -54,9 +49,9 @@ def test_spark_tables_equal_duckdb_tables_row_for_row(
     embedded = _build(landing, tmp_path / "duckdb", "duckdb", policy, join)
     on_spark = _build(landing, tmp_path / "spark", "spark", policy, join)
     names = embedded.table_names()
-    assert on_spark.table_names() == names and len(names) == 11
+    assert on_spark.table_names() == names and len(names) == 12
     for name in names:
-        assert _rows(on_spark, name) == _rows(embedded, name), name
+        assert table_rows(on_spark, name) == table_rows(embedded, name), name
 
 
 def test_defect_fixture_exercises_quarantine_ownership_and_consent(
@@ -80,9 +75,9 @@ def test_tables_written_by_spark_are_read_by_stedi_sql_and_rewritten_by_duckdb(
     spark_built = _build(defect_landing, warehouse, "spark", "all", "owner")
     n = spark_built.describe("accelerometer_trusted").rows
     assert query(spark_built, "SELECT count(*) AS n FROM accelerometer_trusted").column("n")[0].as_py() == n
-    before = {name: _rows(spark_built, name) for name in spark_built.table_names()}
+    before = {name: table_rows(spark_built, name) for name in spark_built.table_names()}
     duck_built = _build(defect_landing, warehouse, "duckdb", "all", "owner")
-    assert {name: _rows(duck_built, name) for name in duck_built.table_names()} == before
+    assert {name: table_rows(duck_built, name) for name in duck_built.table_names()} == before
 
 
 def test_cli_runs_the_spark_engine(spark: Any, defect_landing: Path, tmp_path: Path) -> None:
@@ -128,5 +123,5 @@ def test_spark_suppresses_erased_people_like_the_embedded_engine(
     assert "erasure_ledger" in names
     for name in names:
         if name != "erasure_ledger":
-            assert _rows(built["spark"], name) == _rows(built["duckdb"], name), name
-    assert not any("cat@x.com" in str(r).lower() for r in _rows(built["spark"], "customer_landing"))
+            assert table_rows(built["spark"], name) == table_rows(built["duckdb"], name), name
+    assert not any("cat@x.com" in str(r).lower() for r in table_rows(built["spark"], "customer_landing"))

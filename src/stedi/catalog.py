@@ -6,8 +6,10 @@ same landing data leaves each table with exactly the rows of the new run.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import warnings
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +19,7 @@ import pyarrow as pa
 if TYPE_CHECKING:
     import duckdb
 
+from . import faults
 from .errors import WarehouseError
 from .storage import explain, iceberg_io_properties, is_remote
 
@@ -42,6 +45,7 @@ class Commit:
 
 
 FINGERPRINT = "stedi.fingerprint"
+ANY_SNAPSHOT = object()  # Warehouse.write: commit whatever the table's current snapshot is
 
 
 def fingerprint(data: pa.Table, con: duckdb.DuckDBPyConnection | None = None) -> str:
@@ -141,6 +145,27 @@ def hash_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def local_table_names(location: str, catalog: str | None) -> set[str] | None:
+    """The tables of a warehouse's default SQLite catalog, read directly (milliseconds, no pyiceberg);
+    None when the warehouse has another catalog or the file cannot be read that way."""
+    if catalog is not None or is_remote(location):
+        return None
+    path = Path(location) / CATALOG_FILE
+    if not path.is_file():
+        return set()
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)) as db:
+            rows = db.execute(
+                "SELECT table_name FROM iceberg_tables WHERE table_namespace = ?", (NAMESPACE,)
+            ).fetchall()
+    except sqlite3.OperationalError as exc:
+        # A catalog still being created by this run's committer has no tables yet.
+        return set() if "no such table" in str(exc) else None
+    except sqlite3.Error:
+        return None  # let pyiceberg open it and say what is wrong
+    return {row[0] for row in rows}
+
+
 class Warehouse:
     """A warehouse location with its catalog; tables are addressed by bare name (namespace `stedi`).
 
@@ -165,40 +190,88 @@ class Warehouse:
         except Exception as exc:
             raise WarehouseError(f"cannot list tables of warehouse {self.location}: {exc}") from exc
 
-    def write(self, name: str, data: pa.Table) -> Commit:
-        """Replace the rows of table `name` with `data` in one commit (creating the table if needed).
+    def write(
+        self,
+        name: str,
+        data: pa.Table,
+        *,
+        append: pa.Table | None = None,
+        properties: dict[str, str] | None = None,
+        expected: object = ANY_SNAPSHOT,
+    ) -> Commit:
+        """Make table `name` hold exactly the rows of `data`, in one commit (creating the table if needed).
 
-        When the table's current snapshot already holds exactly these rows (same fingerprint), nothing
-        is committed: a rerun over the same landing data adds no snapshot.
+        `append`: the rows of `data` the table does not hold yet; they are appended instead of
+        rewriting the table (the caller knows the table holds the rest). `properties` are stored on
+        the new snapshot; without them, the current snapshot's `stedi.*` properties are carried on.
+        `expected`: the snapshot id the caller planned against (None: no table or no snapshot); if
+        another writer moved the table since, nothing is written and WarehouseError says so.
+
+        When the current snapshot already holds exactly these rows with these properties, nothing is
+        committed: a rerun over the same landing data adds no snapshot.
         """
         started = time.perf_counter()
         ident = (NAMESPACE, name)
         # Load first: pyiceberg's create_table_if_not_exists writes a metadata file before it finds
         # the table exists, leaving an orphan file behind on every run.
-        from pyiceberg.exceptions import NoSuchTableError
+        from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
 
         try:
             table = self.catalog.load_table(ident)
         except NoSuchTableError:
             table = self.catalog.create_table_if_not_exists(ident, schema=data.schema)
+        current = table.current_snapshot()
+        if expected is not ANY_SNAPSHOT and (current.snapshot_id if current else None) != expected:
+            raise WarehouseError(
+                f"table {name} was changed by another writer while this run was working; nothing was written "
+                "to it. Run again: the next run completes the work"
+            )
         data = _as_required_where_declared(data, table.schema().as_arrow())
         if self._hasher is None:
             import duckdb
 
             self._hasher = duckdb.connect()
-        print_ = fingerprint(data, self._hasher)
-        current = table.current_snapshot()
-        if current is not None and current.summary is not None and current.summary.get(FINGERPRINT) == print_:
+        summary = dict(current.summary.additional_properties) if current and current.summary else {}
+        props = {k: v for k, v in summary.items() if k.startswith("stedi.")} if properties is None else properties
+        props = {**props, FINGERPRINT: fingerprint(data, self._hasher)}
+        if current is not None and all(summary.get(k) == v for k, v in props.items()):
             return Commit(name, data.num_rows, current.snapshot_id, False, time.perf_counter() - started)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Delete operation did not match any records")
             try:
-                table.overwrite(data, snapshot_properties={FINGERPRINT: print_})
+                transaction = table.transaction()
+                if append is not None and current is not None:
+                    added = _as_required_where_declared(append, table.schema().as_arrow())
+                    transaction.append(added, snapshot_properties=props)
+                else:
+                    transaction.overwrite(data, snapshot_properties=props)
+                faults.point(f"commit:{name}")  # data and manifest files written, the catalog not yet
+                transaction.commit_transaction()
             except OSError as exc:
                 raise WarehouseError(f"cannot write table {name}: {explain(exc, self.location)}") from exc
+            except CommitFailedException as exc:
+                raise WarehouseError(
+                    f"table {name} was changed by another writer while this run was committing; nothing was "
+                    f"written to it ({exc}). Run again: the next run completes the work"
+                ) from exc
+        faults.point(f"committed:{name}")
         snapshot = table.current_snapshot()
         snapshot_id = snapshot.snapshot_id if snapshot else None
         return Commit(name, data.num_rows, snapshot_id, True, time.perf_counter() - started)
+
+    def state(self, name: str) -> tuple[int | None, dict[str, str]]:
+        """The current snapshot id of a table (None: no table or no snapshot) and its `stedi.*` properties."""
+        from pyiceberg.exceptions import NoSuchTableError
+
+        try:
+            table = self.catalog.load_table((NAMESPACE, name))
+        except NoSuchTableError:
+            return None, {}
+        current = table.current_snapshot()
+        if current is None:
+            return None, {}
+        summary = current.summary.additional_properties if current.summary else {}
+        return current.snapshot_id, {k: v for k, v in summary.items() if k.startswith("stedi.")}
 
     def load(self, name: str):  # -> pyiceberg Table; untyped to keep pyiceberg a lazy import
         from pyiceberg.exceptions import NoSuchTableError

@@ -92,6 +92,11 @@ def main() -> None:
 @click.option(
     "--spark-conf", multiple=True, metavar="KEY=VALUE", help="Extra Spark setting, passed through (repeatable)."
 )
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="Read every landing file again and rewrite every table (default: read only new or changed files).",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Summary as text or as the JSON run trace.")  # fmt: skip
 @user_errors
@@ -104,9 +109,14 @@ def run(
     engine: str,
     spark_master: str | None,
     spark_conf: tuple[str, ...],
+    full_refresh: bool,
     fmt: str,
 ) -> None:
-    """Build every table from the landing data and commit each to the warehouse."""
+    """Build every table from the landing data and commit each to the warehouse.
+
+    Only landing files not ingested before (by content) are read; the tables always equal a full
+    rebuild from the landing files present. A second run on the same warehouse waits for the first.
+    """
     from .committer import Committer
 
     conf = {}
@@ -124,12 +134,14 @@ def run(
         engine=engine,
         spark_master=spark_master,
         spark_conf=conf,
+        full_refresh=full_refresh,
     )
     # Started before the engine is even imported, so the catalog is ready when the first table is.
     committer = Committer(settings.warehouse, settings.catalog) if settings.engine == "duckdb" else None
     from .pipeline import run as run_pipeline
 
-    result = run_pipeline(settings, committer=committer)
+    result = run_pipeline(settings, progress=lambda msg: click.echo(msg, err=True) if "waiting" in msg else None,
+                          committer=committer)  # fmt: skip
     from .render import run_summary
 
     click.echo(json.dumps(result.to_dict(), indent=2) if fmt == "json" else run_summary(result))

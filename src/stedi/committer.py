@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .errors import WarehouseError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -32,10 +34,19 @@ class Committer:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stedi-commit")
         self._warehouse = self._pool.submit(_open, location, catalog)
         self.pending: dict[str, Future[Commit]] = {}
+        self._failed: str | None = None
 
-    def submit(self, name: str, data: pa.Table) -> None:
+    def submit(self, name: str, data: pa.Table, **options: Any) -> None:
+        """Commit `data` as table `name` (options as for `Warehouse.write`)."""
+
         def commit() -> Commit:
-            return self._warehouse.result().write(name, data)
+            if self._failed is not None:  # keep the previous snapshot of every table after a failure
+                raise WarehouseError(f"table {name} was not committed: the commit of {self._failed} failed first")
+            try:
+                return self._warehouse.result().write(name, data, **options)
+            except BaseException:
+                self._failed = name
+                raise
 
         self.pending[name] = self._pool.submit(commit)
 
@@ -44,8 +55,11 @@ class Committer:
         return self._pool.submit(lambda: work(self._warehouse.result()))
 
     def wait(self) -> dict[str, Commit]:
-        """Every commit, in submission order."""
+        """Every commit, in submission order; the first failure is raised."""
         self._warehouse.result()  # a warehouse that cannot be opened fails here, with its own error
+        for future in self.pending.values():
+            if future.exception() is not None:
+                raise future.exception()  # type: ignore[misc]
         return {name: future.result() for name, future in self.pending.items()}
 
     def close(self) -> None:

@@ -24,6 +24,7 @@ class Settings:
     engine: str = "duckdb"
     spark_master: str | None = None  # e.g. local[*], yarn, spark://host:7077; None: local[*]
     spark_conf: dict[str, str] | None = None  # extra Spark settings, passed through
+    full_refresh: bool = False  # read every landing file again instead of only new ones
 
     def __post_init__(self) -> None:
         if self.consent_policy not in CONSENT_POLICIES:
@@ -40,6 +41,9 @@ class Settings:
         """Given values win; a missing (None) one comes from STEDI_<NAME>, then the default."""
         values: dict[str, Any] = {}
         for f in fields(cls):
+            if f.name == "full_refresh":
+                values[f.name] = bool(given.get(f.name))
+                continue
             if f.name == "spark_conf":
                 if given.get(f.name):
                     values[f.name] = given[f.name]

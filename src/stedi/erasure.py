@@ -10,11 +10,8 @@ ledger keeps only keyed hashes (`subject_id`s), so that later runs suppress the 
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from contextlib import closing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
@@ -23,10 +20,11 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from . import privacy
-from .catalog import CATALOG_FILE, NAMESPACE, Warehouse
+from .catalog import Warehouse, local_table_names
 from .coerce import TRIM_CHARS
 from .contracts import SOURCES
 from .landing import discover, open_root, read_bytes
+from .locking import writer_lock
 from .storage import filesystem
 from .transforms import TRANSFORMS
 
@@ -81,6 +79,12 @@ def erased_relation(emails: list[str], key: bytes) -> pa.Table:
 
 
 def forget(warehouse: Warehouse, emails: list[str], landing: str | None = None) -> ForgetResult:
+    """Remove the people from every table and its history (holding the warehouse's writer lock)."""
+    with writer_lock(warehouse.location):
+        return _forget(warehouse, emails, landing)
+
+
+def _forget(warehouse: Warehouse, emails: list[str], landing: str | None) -> ForgetResult:
     started = time.perf_counter()
     people = sorted({normalise(e) for e in emails if normalise(e)})
     result = ForgetResult(len(people))
@@ -130,22 +134,8 @@ def _record(warehouse: Warehouse, erased: pa.Table, names: list[str]) -> None:
 
 def ledger_absent(location: str, catalog: str | None) -> bool:
     """True when a warehouse's default SQLite catalog certainly has no erasure ledger (read directly)."""
-    if catalog is not None or "://" in location:
-        return False
-    path = Path(location) / CATALOG_FILE
-    if not path.is_file():
-        return True
-    try:
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)) as db:
-            row = db.execute(
-                "SELECT COUNT(*) FROM iceberg_tables WHERE table_namespace = ? AND table_name = ?", (NAMESPACE, LEDGER)
-            ).fetchone()
-    except sqlite3.OperationalError as exc:
-        # A catalog still being created by this run's committer has no tables yet, so no ledger.
-        return "no such table" in str(exc)
-    except sqlite3.Error:
-        return False  # let pyiceberg open it and say what is wrong
-    return row is not None and row[0] == 0
+    names = local_table_names(location, catalog)
+    return names is not None and LEDGER not in names
 
 
 def ledger_subjects(warehouse: Warehouse) -> set[str]:

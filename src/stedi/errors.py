@@ -23,3 +23,11 @@ class QueryError(StediError):
 
 class PrivacyError(StediError):
     """A privacy invariant does not hold: the run publishes nothing of its trusted or curated tables."""
+
+
+class StepError(StediError):
+    """A step of a run failed; the message names it (the tables committed before it stand)."""
+
+
+class BusyError(StediError):
+    """Another run holds the warehouse."""

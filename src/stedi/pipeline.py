@@ -13,14 +13,15 @@ from collections.abc import Callable
 
 import pyarrow as pa
 
-from . import privacy
+from . import faults, privacy
 from .committer import Committer
 from .config import Settings
-from .contracts import SOURCES
 from .engines import Engine, create_engine
 from .erasure import suppress_erased
-from .errors import LandingError, PrivacyError
+from .errors import LandingError, PrivacyError, StediError, StepError
+from .ingestion import LEDGER_TABLE, ingest, ledger, publish_sources, table_states
 from .landing import root_exists
+from .locking import writer_lock
 from .results import RunResult, TableResult
 from .transforms import TRANSFORMS, Transform, Zone
 
@@ -38,6 +39,8 @@ def zone_of(table: str) -> str:
     for transform in TRANSFORMS:
         if transform.name == table:
             return transform.zone.value
+    if table == LEDGER_TABLE:
+        return "ledger"
     if table.endswith("_quarantine"):
         return "quarantine"
     return "landing" if table.endswith("_landing") else "other"
@@ -52,7 +55,13 @@ def run(settings: Settings, progress: Progress | None = None, committer: Committ
     """Build every zone from `settings.landing` into `settings.warehouse`.
 
     `committer` may be started early by the caller (see `Committer`); by default the engine starts one.
+    Only one run writes to a local warehouse at a time: another one waits (see `locking`).
     """
+    with writer_lock(settings.warehouse, progress):
+        return _run(settings, progress, committer)
+
+
+def _run(settings: Settings, progress: Progress | None, committer: Committer | None) -> RunResult:
     started = time.perf_counter()
     say = progress or (lambda _msg: None)
     if not settings.landing:
@@ -71,34 +80,53 @@ def run(settings: Settings, progress: Progress | None = None, committer: Committ
     )
     result = RunResult(settings.landing, settings.warehouse, engine.name, settings.consent_policy, settings.ml_join)
     try:
-        for source in SOURCES:
-            say(f"reading {source.name}")
-            result.sources.append(engine.ingest(settings.landing, source))
+        step = "reading the landing files"
+        say("planning")
+        states = table_states(engine, settings.warehouse, settings.catalog)
+        ingested = ingest(engine, settings.landing, states, settings.full_refresh, say)
+        result.sources.extend(ingested.results)
+        result.notes.extend(event for plan in ingested.plans for event in plan.events)
+        faults.point("read")
+        rewrite = False
         if erased := engine.erased_subjects():
             say("suppressing erased people")
             if suppressed := suppress_erased(engine, erased, key):
+                rewrite = True
                 result.notes.append(f"{suppressed:,} landing records of erased people suppressed (erasure ledger)")
-        for source in SOURCES:
-            engine.publish(source.landing_table)
-            engine.publish(source.quarantine_table)
+        publish_sources(engine, ingested, rewrite)
         params = {"consent_policy": [settings.consent_policy], "ml_join": [settings.ml_join]}
         engine.load("run_parameters", pa.table(params))
         build_seconds: dict[str, float] = {}
         for transform in TRANSFORMS:
+            step = transform.name
             if transform.name == "machine_learning_curated":
                 emails = [str(e) for e in engine.values("customer_curated", "email")]
                 engine.load("subject_keys", privacy.subject_keys(emails, key))
             say(f"building {transform.name}")
             t0 = time.perf_counter()
             engine.build(transform.name, transform.sql)
+            faults.point(f"build:{transform.name}")
             if transform.zone is not Zone.INTERNAL:
                 _check_privacy(engine, transform.name)
                 engine.publish(transform.name)
             build_seconds[transform.name] = time.perf_counter() - t0
+        step = "counting"
         say("counting")
         funnel = _funnel(engine, [t for t in TRANSFORMS if t.zone is not Zone.INTERNAL])
+        step = "committing"
         say("committing")
         commits = engine.published()
+        step = LEDGER_TABLE
+        snapshots = {name: commit.snapshot_id for name, commit in commits.items()}
+        engine.load(LEDGER_TABLE, ledger(engine, ingested, snapshots))
+        engine.publish(LEDGER_TABLE)
+        commits = engine.published()
+    except (StediError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        raise StepError(
+            f"step {step} failed: {exc}. Tables committed before it stand; the others keep their previous snapshot"
+        ) from exc
     finally:
         engine.close()
     by_name = {t.name: t for t in TRANSFORMS}

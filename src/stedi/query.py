@@ -34,14 +34,20 @@ def connect(warehouse: Warehouse, tables: set[str] | None = None) -> duckdb.Duck
     for name in warehouse.table_names():
         if tables is not None and name.lower() not in tables:
             continue
-        plan = warehouse.data_files(name)
-        if plan is not None and plan[0] and all(path.startswith("file://") for path in plan[0]):
-            files = ", ".join(_literal(url2pathname(urlparse(path).path)) for path in plan[0])
-            con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet([{files}])').fetchall()
-        else:  # no files yet, delete files, or a store DuckDB cannot reach without extensions: via Arrow
-            con.register(f"{name}__arrow", warehouse.read(name))
-            con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM "{name}__arrow"').fetchall()
+        attach(con, warehouse, name, name)
     return con
+
+
+def attach(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, table: str, view: str) -> None:
+    """A view `view` over the current rows of a warehouse table: its Parquet files read in place when
+    that is exact and local, else the rows through pyiceberg's scan."""
+    plan = warehouse.data_files(table)
+    if plan is not None and plan[0] and all(path.startswith("file://") for path in plan[0]):
+        files = ", ".join(_literal(url2pathname(urlparse(path).path)) for path in plan[0])
+        con.execute(f'CREATE OR REPLACE VIEW "{view}" AS SELECT * FROM read_parquet([{files}])').fetchall()
+    else:  # no files yet, delete files, or a store DuckDB cannot reach without extensions: via Arrow
+        con.register(f"{view}__arrow", warehouse.read(table))
+        con.execute(f'CREATE OR REPLACE VIEW "{view}" AS SELECT * FROM "{view}__arrow"').fetchall()
 
 
 def query(warehouse: Warehouse, sql: str) -> pa.Table:

@@ -56,7 +56,7 @@ def run_summary(result: RunResult) -> str:
     ]
     for s in result.sources:
         lines.append(
-            f"  {s.source:<14} {s.files:>4} files  {s.records:>12,} records  {s.quarantined:>8,} quarantined"
+            f"  {s.source:<14} {s.files:>4} of {s.files_found:<4} files read  {s.records:>12,} records  {s.quarantined:>8,} quarantined"
             f"  {s.seconds:6.2f}s"
         )
         if s.skipped_files:

@@ -14,6 +14,7 @@ class SourceResult:
     quarantined: int
     skipped_files: list[str]
     seconds: float
+    files_found: int = 0  # data files in the landing folder; `files` of them were read (new or changed)
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..catalog import ANY_SNAPSHOT
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from ..catalog import Commit
+    from ..catalog import Commit, Warehouse
     from ..contracts import Source
+    from ..landing import LandingFile
     from ..results import SourceResult
+
+T = TypeVar("T")
 
 # The dialect the transform SQL files are written in.
 SOURCE_DIALECT = "duckdb"
@@ -29,8 +35,13 @@ class Engine(ABC):
         return ";\n".join(sqlglot.transpile(sql, read=SOURCE_DIALECT, write=self.dialect))
 
     @abstractmethod
-    def ingest(self, root: str, source: Source) -> SourceResult:
-        """Read a source's landing files into relations `<source>_landing` and `<source>_quarantine`."""
+    def ingest(self, root: str, source: Source, files: list[LandingFile], skipped: list[str]) -> SourceResult:
+        """Read the given landing files of a source into relations `<source>_landing` and
+        `<source>_quarantine` (`skipped`: the files of its folder that are not data, for the result)."""
+
+    @abstractmethod
+    def attach(self, table: str) -> str:
+        """A relation name through which SQL (source dialect) reads the warehouse table's current rows."""
 
     @abstractmethod
     def load(self, name: str, data: pa.Table) -> None:
@@ -53,6 +64,10 @@ class Engine(ABC):
         """The column names of a relation."""
 
     @abstractmethod
+    def with_warehouse(self, work: Callable[[Warehouse], T]) -> T:
+        """`work(warehouse)` on the run's pyiceberg view of the warehouse (after pending commits)."""
+
+    @abstractmethod
     def erased_subjects(self) -> set[str]:
         """The `subject_id`s in the warehouse's erasure ledger (people who must not come back)."""
 
@@ -67,9 +82,28 @@ class Engine(ABC):
     def row(self, sql: str) -> tuple[Any, ...]:
         """The single row a query in this engine's own dialect returns."""
 
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """Every row of a (small) query in the source dialect."""
+        return self.fetch_rows(self.translate(sql))
+
     @abstractmethod
-    def publish(self, name: str) -> None:
-        """Commit relation `name` as the warehouse table of that name (possibly in the background)."""
+    def fetch_rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """Every row of a query in this engine's own dialect."""
+
+    @abstractmethod
+    def publish(
+        self,
+        name: str,
+        *,
+        append_from: str | None = None,
+        properties: dict[str, str] | None = None,
+        expected: object = ANY_SNAPSHOT,
+    ) -> None:
+        """Commit relation `name` as the warehouse table of that name (possibly in the background).
+
+        `append_from`: a relation holding the rows of `name` the table lacks (append instead of
+        rewrite); `properties`: stored on the snapshot; `expected`: see `Warehouse.write`.
+        """
 
     @abstractmethod
     def published(self) -> dict[str, Commit]:

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 import pyarrow as pa
 
+from ..catalog import ANY_SNAPSHOT
 from ..committer import Committer
-from ..reader import read_source
+from ..reader import read_files
 from ..results import SourceResult
 from .base import Engine
 
 if TYPE_CHECKING:
-    from ..catalog import Commit
+    from ..catalog import Commit, Warehouse
     from ..contracts import Source
+    from ..landing import LandingFile
+
+
+T = TypeVar("T")
 
 
 class DuckDBEngine(Engine):
@@ -28,15 +34,22 @@ class DuckDBEngine(Engine):
         self.committer = committer or Committer(warehouse, catalog)
         self._arrow: dict[str, pa.Table] = {}
 
-    def ingest(self, root: str, source: Source) -> SourceResult:
+    def ingest(self, root: str, source: Source, files: list[LandingFile], skipped: list[str]) -> SourceResult:
         started = time.perf_counter()
-        result = read_source(root, source, self.con)
+        result = read_files(root, source, files, skipped, self.con)
         self.load(source.landing_table, result.records)
         self.load(source.quarantine_table, result.quarantine)
         return SourceResult(
             source.name, len(result.files), result.accepted, result.quarantined, result.skipped,
             time.perf_counter() - started,
         )  # fmt: skip
+
+    def attach(self, table: str) -> str:
+        from ..query import attach
+
+        view = f"current_{table}"
+        self.committer.call(lambda warehouse: attach(self.con, warehouse, table, view)).result()
+        return view
 
     def load(self, name: str, data: pa.Table) -> None:
         # A view over the Arrow data: DuckDB scans it in place, no copy.
@@ -51,7 +64,11 @@ class DuckDBEngine(Engine):
             self.con.unregister(target)
         else:
             self.con.execute(f'DROP TABLE IF EXISTS "{target}"').fetchall()
-        self.con.execute(f'ALTER TABLE "{source}" RENAME TO "{target}"').fetchall()
+        if (data := self._arrow.pop(source, None)) is not None:
+            self.con.unregister(source)
+            self.load(target, data)
+        else:
+            self.con.execute(f'ALTER TABLE "{source}" RENAME TO "{target}"').fetchall()
 
     def fetch(self, name: str) -> pa.Table:
         if name in self._arrow:
@@ -63,6 +80,9 @@ class DuckDBEngine(Engine):
 
     def columns(self, name: str) -> list[str]:
         return list(self.fetch(name).column_names)
+
+    def with_warehouse(self, work: Callable[[Warehouse], T]) -> T:
+        return self.committer.call(work).result()
 
     def erased_subjects(self) -> set[str]:
         from ..erasure import ledger_absent, ledger_subjects
@@ -77,8 +97,19 @@ class DuckDBEngine(Engine):
         (row,) = self.con.execute(sql).fetchall()
         return tuple(row)
 
-    def publish(self, name: str) -> None:
-        self.committer.submit(name, self.fetch(name))
+    def fetch_rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.con.execute(sql).fetchall()]
+
+    def publish(
+        self,
+        name: str,
+        *,
+        append_from: str | None = None,
+        properties: dict[str, str] | None = None,
+        expected: object = ANY_SNAPSHOT,
+    ) -> None:
+        append = self.fetch(append_from) if append_from is not None else None
+        self.committer.submit(name, self.fetch(name), append=append, properties=properties, expected=expected)
 
     def published(self) -> dict[str, Commit]:
         return self.committer.wait()

@@ -12,17 +12,18 @@ import glob
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
 
-from ..catalog import CATALOG_FILE, NAMESPACE, Commit, Warehouse
+from .. import faults
+from ..catalog import ANY_SNAPSHOT, CATALOG_FILE, NAMESPACE, Commit, Warehouse
 from ..contracts import QUARANTINE_SCHEMA, SOURCES, Source
 from ..errors import SettingsError
-from ..landing import LandingFile, discover
+from ..landing import LandingFile
 from ..results import SourceResult
 from .base import Engine
 
@@ -33,6 +34,7 @@ CATALOG = NAMESPACE  # the Spark catalog name must equal pyiceberg's catalog nam
 ICEBERG_PACKAGE = "org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.10.0"
 SQLITE_PACKAGE = "org.xerial:sqlite-jdbc:3.46.1.3"
 SQLITE_JARS = ("/usr/share/java/sqlite-jdbc.jar", "/usr/share/java/xerial-sqlite-jdbc.jar")
+T = TypeVar("T")
 KIND = "_kind"  # in the rows a read task returns: "record" or "quarantine"
 
 
@@ -177,11 +179,10 @@ class SparkEngine(Engine):
         frame.createOrReplaceTempView(name)
         self._frames[name] = frame
 
-    def ingest(self, root: str, source: Source) -> SourceResult:
+    def ingest(self, root: str, source: Source, files: list[LandingFile], skipped: list[str]) -> SourceResult:
         from pyspark.sql import functions as F
 
         started = time.perf_counter()
-        files, skipped = discover(root, source.name)
         context = self.spark.sparkContext
         tasks = max(1, min(len(files), context.defaultParallelism * 2))
         listing = context.parallelize([(f.path, f.relative, f.size) for f in files], tasks)
@@ -206,6 +207,11 @@ class SparkEngine(Engine):
 
     def load(self, name: str, data: pa.Table) -> None:
         schema = ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in data.schema)
+        # Timestamps as naive UTC values: the session's time zone is UTC, and tz-aware datetimes do
+        # not cross to the JVM.
+        for i, f in enumerate(data.schema):
+            if pa.types.is_timestamp(f.type):
+                data = data.set_column(i, f.name, data.column(i).cast(pa.timestamp("us")))
         rows = [tuple(r.values()) for r in data.to_pylist()]
         self._register(name, self.spark.createDataFrame(rows, schema))
 
@@ -227,6 +233,15 @@ class SparkEngine(Engine):
     def columns(self, name: str) -> list[str]:
         return list(self._frames[name].columns)
 
+    def attach(self, table: str) -> str:
+        return f"{CATALOG}.{NAMESPACE}.{table}"
+
+    def with_warehouse(self, work: Callable[[Warehouse], T]) -> T:
+        return work(Warehouse(self.warehouse))
+
+    def fetch_rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.spark.sql(sql).collect()]
+
     def erased_subjects(self) -> set[str]:
         from ..erasure import ledger_subjects
 
@@ -236,11 +251,27 @@ class SparkEngine(Engine):
         (row,) = self.spark.sql(sql).collect()
         return tuple(row)
 
-    def publish(self, name: str) -> None:
+    def publish(
+        self,
+        name: str,
+        *,
+        append_from: str | None = None,
+        properties: dict[str, str] | None = None,
+        expected: object = ANY_SNAPSHOT,
+    ) -> None:
+        # `expected` is not checked: Spark writes only to a local warehouse, where runs hold its lock.
         started = time.perf_counter()
-        frame = self._frames[name]
         target = f"{CATALOG}.{NAMESPACE}.{name}"
-        frame.writeTo(target).using("iceberg").createOrReplace()
+        frame = self._frames[append_from if append_from is not None else name]
+        writer = frame.writeTo(target).using("iceberg")
+        for key, value in (properties or {}).items():
+            writer = writer.option(f"snapshot-property.{key}", value)
+        faults.point(f"commit:{name}")
+        if append_from is not None:
+            writer.append()
+        else:
+            writer.createOrReplace()
+        faults.point(f"committed:{name}")
         ((snapshot_id, rows),) = self.spark.sql(
             f"SELECT snapshot_id, summary['total-records'] FROM {target}.snapshots ORDER BY committed_at DESC LIMIT 1"
         ).collect()
@@ -267,4 +298,6 @@ def _spark_type(t: Any) -> str:
         return "int"
     if pa.types.is_floating(t):
         return "double"
+    if pa.types.is_timestamp(t):
+        return "timestamp"
     return "string"

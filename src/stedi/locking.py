@@ -1,0 +1,56 @@
+"""One writer at a time on a local warehouse: runs and erasures take an exclusive lock file.
+
+A second `stedi run` on the same warehouse waits for the first to finish (saying so), then does its
+own work, which is usually to find nothing new. The lock is an OS file lock, so a run killed with
+SIGKILL releases it at once. Warehouses in object storage have no lock file: there, two writers rely
+on Iceberg's optimistic concurrency, and the one that loses fails with a clear message (see
+docs/decisions.md).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import BusyError
+from .storage import is_remote
+
+LOCK_FILE = ".stedi.lock"
+DEFAULT_WAIT = 3600.0
+
+
+@contextmanager
+def writer_lock(location: str, say: Callable[[str], None] | None = None, wait: float | None = None) -> Iterator[None]:
+    """Hold the warehouse's writer lock; wait up to `wait` seconds (STEDI_LOCK_WAIT) for another writer."""
+    if is_remote(location):
+        yield
+        return
+    import fcntl
+
+    limit = wait if wait is not None else float(os.environ.get("STEDI_LOCK_WAIT", DEFAULT_WAIT))
+    folder = Path(location)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK_FILE, "a+") as handle:
+        deadline = time.monotonic() + limit
+        told = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise BusyError(
+                        f"another stedi run or forget is writing to warehouse {location}; gave up after "
+                        f"{limit:g} s (STEDI_LOCK_WAIT)"
+                    ) from None
+                if not told and say is not None:
+                    say("waiting for another run on this warehouse to finish")
+                told = True
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

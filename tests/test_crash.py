@@ -1,0 +1,83 @@
+"""Crash safety: `stedi run` killed with SIGKILL at many points; the next run gives the exact tables."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stedi.catalog import Warehouse
+from stedi.config import Settings
+from stedi.pipeline import run
+
+from .conftest import corpus
+from .test_incremental import BATCHES, assert_same_tables, copy_files, empty_landing, starter_files
+
+# Every landing table, quarantine table and published table at least once, in every phase.
+KILL_POINTS = [
+    "read",
+    "commit:customer_landing",
+    "committed:customer_landing",
+    "commit:customer_quarantine",
+    "commit:accelerometer_landing",
+    "committed:accelerometer_quarantine",
+    "commit:step_trainer_landing",
+    "committed:step_trainer_quarantine",
+    "build:customer_trusted",
+    "commit:customer_trusted",
+    "committed:accelerometer_trusted",
+    "build:customer_curated",
+    "commit:customer_curated",
+    "commit:step_trainer_trusted",
+    "committed:step_trainer_trusted",
+    "commit:machine_learning_curated",
+    "committed:machine_learning_curated",
+    "commit:ingested_files",
+]
+
+
+NEW_FILES = [1, 5, 3]  # customer, accelerometer, step_trainer files in the second batch
+COMMIT_ORDER = [
+    f"{s}_{kind}" for s in ("customer", "accelerometer", "step_trainer") for kind in ("landing", "quarantine")
+]
+
+
+def _expected_reads(point: str) -> list[int]:
+    kind, _, table = point.partition(":")
+    if kind == "read":
+        return NEW_FILES
+    if table not in COMMIT_ORDER:
+        return [0, 0, 0]
+    done = COMMIT_ORDER.index(table) + (1 if kind == "committed" else 0)  # tables committed before the kill
+    return [0 if done >= 2 * (i + 1) else n for i, n in enumerate(NEW_FILES)]
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_a_run_killed_at_any_point_is_completed_by_the_next(point: str, tmp_path: Path) -> None:
+    landing, warehouse = empty_landing(tmp_path / "landing"), tmp_path / "wh"
+    copy_files(starter_files()[BATCHES[0]], corpus("stedi-starter"), landing)
+    run(Settings(landing=str(landing), warehouse=str(warehouse)))  # the first batch, ingested
+    copy_files(starter_files()[BATCHES[1].start :], corpus("stedi-starter"), landing)
+    killed = subprocess.run(
+        [sys.executable, "-m", "stedi", "run", "--landing", str(landing), "--warehouse", str(warehouse)],
+        env={**os.environ, "STEDI_KILL_AT": point},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    wh = Warehouse(warehouse)
+    for name in wh.table_names():
+        wh.read(name)  # every table is at a committed snapshot whose files all exist
+    result = run(Settings(landing=str(landing), warehouse=str(warehouse)))
+    read_again = [s.files for s in result.sources]
+    if point.startswith("build:"):  # commits run in the background: any number may have finished
+        assert all(n in (0, new) for n, new in zip(read_again, NEW_FILES, strict=True))
+    else:  # a source whose landing and quarantine tables were both committed is not read again
+        assert read_again == _expected_reads(point)
+    run(Settings(landing=str(corpus("stedi-starter")), warehouse=str(tmp_path / "reference")))
+    assert_same_tables(warehouse, tmp_path / "reference")
