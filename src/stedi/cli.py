@@ -247,17 +247,25 @@ def ddl(dialect: str, landing: str | None, warehouse: str | None, catalog: str |
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--scale", type=float, default=1.0, show_default=True, help="1 is the size of the starter data.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same files.")
+@click.option("--defects", is_flag=True, help="Add what real exports have: duplicates, varied emails, shared "
+              "serials, run-together objects, trailing commas, truncated lines, bad types.")  # fmt: skip
 @user_errors
-def generate(out: str, scale: float, seed: int) -> None:
+def generate(out: str, scale: float, seed: int, defects: bool) -> None:
     """Write STEDI-shaped landing data (customer, accelerometer, step_trainer) under OUT."""
+    import time
+
     from .generate import generate as generate_data
 
     if scale <= 0:
         raise click.BadParameter("must be positive", param_hint="--scale")
-    result = generate_data(out, scale=scale, seed=seed)
+    started = time.perf_counter()
+    result = generate_data(out, scale=scale, seed=seed, defects=defects)
+    seconds = time.perf_counter() - started
+    lines = sum(result.lines.values())
     click.echo(
         f"wrote {result.customers:,} customers, {result.accelerometer:,} accelerometer and "
-        f"{result.step_trainer:,} step-trainer readings in {result.files} files under {out}"
+        f"{result.step_trainer:,} step-trainer lines in {result.files} files ({result.bytes / 1e6:,.1f} MB) "
+        f"under {out} in {seconds:.1f}s ({lines / seconds / 1e6:.2f}M lines/s)"
     )
 
 

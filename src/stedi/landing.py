@@ -54,9 +54,12 @@ def discover(root: str, source: str) -> tuple[list[LandingFile], list[str]]:
         )
     files, skipped = [], []
     for entry in entries:
-        if entry.type != pafs.FileType.File:
-            continue
         relative = entry.path[len(base) + 1 :]
+        if entry.type == pafs.FileType.Directory:
+            continue
+        if entry.type != pafs.FileType.File:  # a pipe, socket or device: never opened, always reported
+            skipped.append(f"{relative} (not a regular file)")
+            continue
         if entry.base_name.lower().endswith(DATA_SUFFIXES):
             files.append(LandingFile(entry.path, relative, entry.size or 0))
         else:

@@ -60,7 +60,7 @@ def run_summary(result: RunResult) -> str:
             f"  {s.seconds:6.2f}s"
         )
         if s.skipped_files:
-            lines.append(f"  {'':<14} skipped (not .json/.jsonl[.gz]): {', '.join(s.skipped_files)}")
+            lines.append(f"  {'':<14} skipped (not a .json/.jsonl[.gz] file): {', '.join(s.skipped_files)}")
     lines += ["", "tables"]
     for t in result.tables:
         rows_in = f"{t.rows_in:>12,} in" if t.rows_in is not None else " " * 15
