@@ -48,8 +48,13 @@ pytest: $(VENV)/.dev-installed system-deps  ## the test suite (Spark tests inclu
 docs: $(VENV)/.installed  ## regenerate docs/cli.md from --help
 	$(BIN)/python docs/generate_cli_reference.py
 
-bench: $(VENV)/.dev-installed  ## benchmarks (not part of the tests)
+$(VENV)/.bench-installed: $(VENV)/.dev-installed
+	$(BIN)/pip install --quiet -e '.[dev,spark,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed  ## benchmarks (not part of the tests): starter data, then scales 1, 10, 100
 	$(BIN)/python benchmarks/bench_starter.py
+	cd benchmarks && ../$(BIN)/python bench_scale.py --plot
 
 clean:  ## remove the venv, build output and the default warehouse
 	rm -rf $(VENV) build lakehouse

@@ -50,3 +50,8 @@ def table_rows(warehouse: Warehouse, name: str) -> list[tuple[Any, ...]]:
     table = warehouse.read(name)
     columns = sorted(c for c in table.column_names if c not in RUN_COLUMNS)
     return sorted((tuple(r[c] for c in columns) for r in table.to_pylist()), key=repr)
+
+
+def data_tables(warehouse: Warehouse) -> list[str]:
+    """The warehouse's tables without run_history (which grows on every run by design)."""
+    return [name for name in warehouse.table_names() if name != "run_history"]

@@ -43,7 +43,7 @@ def test_athena_ddl_has_typed_external_json_tables_and_iceberg_tables() -> None:
     assert "CREATE EXTERNAL TABLE IF NOT EXISTS stedi.step_trainer_landing (\n  `sensorreadingtime` bigint," in text
     assert "LOCATION 's3://bucket/prefix/step_trainer/landing/';" in text
     assert "org.openx.data.jsonserde.JsonSerDe" in text
-    assert text.count("TBLPROPERTIES ('table_type' = 'ICEBERG')") == 12
+    assert text.count("TBLPROPERTIES ('table_type' = 'ICEBERG')") == 13
     assert (
         "CREATE TABLE IF NOT EXISTS stedi.machine_learning_curated (\n  `subject_id` string,\n  `serialnumber` string,"
         in text

@@ -21,6 +21,7 @@ from stedi.transforms import Transform
 
 from .bytesearch import files_holding
 from .conftest import corpus
+from .pipeline_runs import data_tables
 from .test_semantics import customer, phone, step
 
 PERSON = "Santosh.Clayton@test.com"
@@ -90,11 +91,11 @@ def test_forget_removes_every_byte_of_the_person_and_exactly_their_rows(starter_
 def test_an_incremental_run_after_forget_reads_nothing_and_changes_nothing(starter_copy: Path) -> None:
     assert CliRunner().invoke(main, ["forget", PERSON, "--warehouse", str(starter_copy)]).exit_code == 0
     wh = Warehouse(starter_copy)
-    forgotten = {name: (wh.describe(name).rows, wh.describe(name).snapshot_id) for name in wh.table_names()}
+    forgotten = {name: (wh.describe(name).rows, wh.describe(name).snapshot_id) for name in data_tables(wh)}
     result = run(Settings(landing=str(corpus("stedi-starter")), warehouse=str(starter_copy)))
     assert sum(s.files for s in result.sources) == 0  # the forget kept the map of ingested files
     wh = Warehouse(starter_copy)
-    after = {name: (wh.describe(name).rows, wh.describe(name).snapshot_id) for name in wh.table_names()}
+    after = {name: (wh.describe(name).rows, wh.describe(name).snapshot_id) for name in data_tables(wh)}
     # The ledger now counts the rows the files hold after the erasure; every other table is untouched.
     assert after.pop("ingested_files")[0] == forgotten.pop("ingested_files")[0] == 13
     assert after == forgotten
@@ -105,11 +106,11 @@ def test_an_incremental_run_after_forget_reads_nothing_and_changes_nothing(start
 def test_a_full_refresh_after_forget_does_not_bring_them_back(starter_copy: Path) -> None:
     assert CliRunner().invoke(main, ["forget", PERSON, "--warehouse", str(starter_copy)]).exit_code == 0
     wh = Warehouse(starter_copy)
-    forgotten = {name: wh.describe(name).rows for name in wh.table_names()}
+    forgotten = {name: wh.describe(name).rows for name in data_tables(wh)}
     result = run(Settings(landing=str(corpus("stedi-starter")), warehouse=str(starter_copy), full_refresh=True))
     assert any("116 landing records of erased people suppressed" in n for n in result.notes)
     wh = Warehouse(starter_copy)
-    assert {name: wh.describe(name).rows for name in wh.table_names()} == forgotten
+    assert {name: wh.describe(name).rows for name in data_tables(wh)} == forgotten
     assert files_holding(starter_copy / "stedi", PERSON) == []
 
 

@@ -42,9 +42,12 @@ class Commit:
     snapshot_id: int | None
     changed: bool = True  # False: the table already held these rows, no snapshot was added
     seconds: float = 0.0
+    staged: bool = False  # committed to the audit branch, not yet published (see Warehouse.release)
 
 
 FINGERPRINT = "stedi.fingerprint"
+AUDIT_BRANCH = "stedi-audit"  # where a run's tables wait for their checks before they are published
+MAIN_BRANCH = "main"
 ANY_SNAPSHOT = object()  # Warehouse.write: commit whatever the table's current snapshot is
 
 
@@ -145,6 +148,16 @@ def hash_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _restart_branch(transaction, branch: str, snapshot_id: int) -> None:
+    from pyiceberg.table.update.snapshot import ManageSnapshots
+
+    manage = ManageSnapshots(transaction)
+    if branch in transaction.table_metadata.refs:
+        manage.remove_branch(branch)
+    manage.create_branch(snapshot_id, branch)
+    manage.commit()
+
+
 def local_table_names(location: str, catalog: str | None) -> set[str] | None:
     """The tables of a warehouse's default SQLite catalog, read directly (milliseconds, no pyiceberg);
     None when the warehouse has another catalog or the file cannot be read that way."""
@@ -198,6 +211,7 @@ class Warehouse:
         append: pa.Table | None = None,
         properties: dict[str, str] | None = None,
         expected: object = ANY_SNAPSHOT,
+        stage: bool = False,
     ) -> Commit:
         """Make table `name` hold exactly the rows of `data`, in one commit (creating the table if needed).
 
@@ -206,6 +220,9 @@ class Warehouse:
         the new snapshot; without them, the current snapshot's `stedi.*` properties are carried on.
         `expected`: the snapshot id the caller planned against (None: no table or no snapshot); if
         another writer moved the table since, nothing is written and WarehouseError says so.
+
+        `stage`: commit to the branch `stedi-audit` (started at the current snapshot) instead of the
+        main branch; readers see nothing until `release` makes that snapshot current (write-audit-publish).
 
         When the current snapshot already holds exactly these rows with these properties, nothing is
         committed: a rerun over the same landing data adds no snapshot.
@@ -239,12 +256,18 @@ class Warehouse:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Delete operation did not match any records")
             try:
+                if stage and current is None:  # a branch needs a snapshot to start from: an empty one
+                    table.append(data.slice(0, 0))
+                    current = table.current_snapshot()
                 transaction = table.transaction()
+                branch = AUDIT_BRANCH if stage else MAIN_BRANCH
+                if stage and current is not None:
+                    _restart_branch(transaction, AUDIT_BRANCH, current.snapshot_id)
                 if append is not None and current is not None:
                     added = _as_required_where_declared(append, table.schema().as_arrow())
-                    transaction.append(added, snapshot_properties=props)
+                    transaction.append(added, snapshot_properties=props, branch=branch)
                 else:
-                    transaction.overwrite(data, snapshot_properties=props)
+                    transaction.overwrite(data, snapshot_properties=props, branch=branch)
                 faults.point(f"commit:{name}")  # data and manifest files written, the catalog not yet
                 transaction.commit_transaction()
             except OSError as exc:
@@ -255,9 +278,30 @@ class Warehouse:
                     f"written to it ({exc}). Run again: the next run completes the work"
                 ) from exc
         faults.point(f"committed:{name}")
-        snapshot = table.current_snapshot()
-        snapshot_id = snapshot.snapshot_id if snapshot else None
-        return Commit(name, data.num_rows, snapshot_id, True, time.perf_counter() - started)
+        ref = table.metadata.refs.get(AUDIT_BRANCH if stage else MAIN_BRANCH)
+        snapshot_id = ref.snapshot_id if ref else None
+        return Commit(name, data.num_rows, snapshot_id, True, time.perf_counter() - started, staged=stage)
+
+    def release(self, name: str, snapshot_id: int) -> None:
+        """Publish a staged snapshot: make it the table's current one (one catalog commit)."""
+        from pyiceberg.exceptions import CommitFailedException
+
+        table = self.load(name)
+        try:
+            table.manage_snapshots().set_current_snapshot(snapshot_id).commit()
+        except CommitFailedException as exc:
+            raise WarehouseError(f"table {name} was changed by another writer; it was not published ({exc})") from exc
+        faults.point(f"published:{name}")
+
+    def append_rows(self, name: str, rows: pa.Table) -> None:
+        """Append rows to a log-like table (created on first use), in one commit."""
+        from pyiceberg.exceptions import NoSuchTableError
+
+        try:
+            table = self.catalog.load_table((NAMESPACE, name))
+        except NoSuchTableError:
+            table = self.catalog.create_table_if_not_exists((NAMESPACE, name), schema=rows.schema)
+        table.append(_as_required_where_declared(rows, table.schema().as_arrow()))
 
     def state(self, name: str) -> tuple[int | None, dict[str, str]]:
         """The current snapshot id of a table (None: no table or no snapshot) and its `stedi.*` properties."""

@@ -93,6 +93,13 @@ def main() -> None:
     "--spark-conf", multiple=True, metavar="KEY=VALUE", help="Extra Spark setting, passed through (repeatable)."
 )
 @click.option(
+    "--expect",
+    envvar="STEDI_EXPECT",
+    type=click.Path(dir_okay=False, exists=True),
+    help="A dataset's expectations file: row counts checked before anything is published. Env: STEDI_EXPECT.",
+)
+@click.option("--report/--no-report", default=True, show_default=True, help="Write report.html into the warehouse.")
+@click.option(
     "--full-refresh",
     is_flag=True,
     help="Read every landing file again and rewrite every table (default: read only new or changed files).",
@@ -109,6 +116,8 @@ def run(
     engine: str,
     spark_master: str | None,
     spark_conf: tuple[str, ...],
+    expect: str | None,
+    report: bool,
     full_refresh: bool,
     fmt: str,
 ) -> None:
@@ -135,16 +144,41 @@ def run(
         spark_master=spark_master,
         spark_conf=conf,
         full_refresh=full_refresh,
+        expect=expect,
+        report=report,
     )
     # Started before the engine is even imported, so the catalog is ready when the first table is.
     committer = Committer(settings.warehouse, settings.catalog) if settings.engine == "duckdb" else None
+    from .errors import ChecksFailed
     from .pipeline import run as run_pipeline
-
-    result = run_pipeline(settings, progress=lambda msg: click.echo(msg, err=True) if "waiting" in msg else None,
-                          committer=committer)  # fmt: skip
+    from .progress import terminal_progress
     from .render import run_summary
 
+    with terminal_progress() as progress:
+        try:
+            result = run_pipeline(settings, progress=progress, committer=committer)
+        except ChecksFailed as failed:
+            result = failed.result  # type: ignore[assignment]
+            click.echo(json.dumps(result.to_dict(), indent=2) if fmt == "json" else run_summary(result))
+            raise
     click.echo(json.dumps(result.to_dict(), indent=2) if fmt == "json" else run_summary(result))
+
+
+@main.command()
+@warehouse_option
+@catalog_option
+@click.option("--open", "open_it", is_flag=True, help="Open the report in a web browser.")
+@user_errors
+def report(warehouse: str, catalog: str | None, open_it: bool) -> None:
+    """Rewrite report.html in the warehouse from its tables and run history."""
+    from .report import write_report_for
+
+    location = write_report_for(warehouse, catalog)
+    click.echo(location)
+    if open_it:
+        import webbrowser
+
+        webbrowser.open(location if "://" in location else f"file://{os.path.abspath(location)}")
 
 
 @main.command()

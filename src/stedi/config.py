@@ -25,6 +25,8 @@ class Settings:
     spark_master: str | None = None  # e.g. local[*], yarn, spark://host:7077; None: local[*]
     spark_conf: dict[str, str] | None = None  # extra Spark settings, passed through
     full_refresh: bool = False  # read every landing file again instead of only new ones
+    expect: str | None = None  # a dataset's expectations file (row counts checked on every run)
+    report: bool = True  # write report.html into a local warehouse after the run
 
     def __post_init__(self) -> None:
         if self.consent_policy not in CONSENT_POLICIES:
@@ -41,8 +43,9 @@ class Settings:
         """Given values win; a missing (None) one comes from STEDI_<NAME>, then the default."""
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name == "full_refresh":
-                values[f.name] = bool(given.get(f.name))
+            if f.name in ("full_refresh", "report"):
+                if given.get(f.name) is not None:
+                    values[f.name] = bool(given[f.name])
                 continue
             if f.name == "spark_conf":
                 if given.get(f.name):

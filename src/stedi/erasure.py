@@ -110,8 +110,12 @@ def _forget(warehouse: Warehouse, emails: list[str], landing: str | None) -> For
             warehouse.write(name, kept.cast(data.schema))
     con.close()
     _record(warehouse, erased, names)
-    for name in [*result.removed, LEDGER]:
+    branched = [n for n in names if n not in result.removed and len(warehouse.load(n).metadata.refs) > 1]
+    for name in [*result.removed, *branched, LEDGER]:
         result.files_deleted += purge_history(warehouse, name)
+    from .report import write_report
+
+    write_report(warehouse)  # the report shows masked samples, but it is rebuilt from what is left
     if landing:
         result.landing_files = landing_files_holding(landing, people)
     result.seconds = time.perf_counter() - started
@@ -147,6 +151,12 @@ def ledger_subjects(warehouse: Warehouse) -> set[str]:
 def purge_history(warehouse: Warehouse, name: str) -> int:
     """Expire every snapshot but the current one and delete every file it does not reference."""
     table = warehouse.load(name)
+    if branches := [ref for ref in table.metadata.refs if ref != "main"]:
+        # An audit branch of a run whose checks failed holds unpublished rows: they go too.
+        with table.manage_snapshots() as manage:
+            for ref in branches:
+                manage.remove_branch(ref)
+        table = warehouse.load(name)
     current = table.current_snapshot()
     older = [s.snapshot_id for s in table.snapshots() if current is None or s.snapshot_id != current.snapshot_id]
     if older:

@@ -31,3 +31,16 @@ class StepError(StediError):
 
 class BusyError(StediError):
     """Another run holds the warehouse."""
+
+
+class ChecksFailed(StediError):
+    """An `error` check failed: nothing of the run was published. `result` is the run's RunResult."""
+
+    def __init__(self, result: object) -> None:
+        self.result = result
+        failed = [c for c in getattr(result, "checks", []) if c.status == "fail"]
+        listed = "; ".join(f"{c.table}: {c.description} ({c.detail})" for c in failed)
+        super().__init__(
+            f"{len(failed)} error check(s) failed, nothing was published (every table keeps its previous "
+            f"snapshot; the checked tables are on branch stedi-audit): {listed}"
+        )

@@ -9,19 +9,24 @@ is built and its privacy invariants hold. Each commit is one atomic Iceberg snap
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 
 import pyarrow as pa
 
 from . import faults, privacy
+from .catalog import Warehouse
+from .checks import failures, run_checks
 from .committer import Committer
 from .config import Settings
 from .engines import Engine, create_engine
 from .erasure import suppress_erased
-from .errors import LandingError, PrivacyError, StediError, StepError
+from .errors import ChecksFailed, LandingError, PrivacyError, StediError, StepError
+from .history import HISTORY_TABLE, record_run
 from .ingestion import LEDGER_TABLE, ingest, ledger, publish_sources, table_states
 from .landing import root_exists
 from .locking import writer_lock
+from .report import write_report_for
 from .results import RunResult, TableResult
 from .transforms import TRANSFORMS, Transform, Zone
 
@@ -41,6 +46,8 @@ def zone_of(table: str) -> str:
             return transform.zone.value
     if table == LEDGER_TABLE:
         return "ledger"
+    if table == HISTORY_TABLE:
+        return "history"
     if table.endswith("_quarantine"):
         return "quarantine"
     return "landing" if table.endswith("_landing") else "other"
@@ -120,12 +127,21 @@ def _run(settings: Settings, progress: Progress | None, committer: Committer | N
         snapshots = {name: commit.snapshot_id for name, commit in commits.items()}
         engine.load(LEDGER_TABLE, ledger(engine, ingested, snapshots))
         engine.publish(LEDGER_TABLE)
+        engine.published()
+        step = "checks"
+        say("checking")
+        result.checks = run_checks(engine, settings)
+        if not failures(result.checks):
+            step = "publishing"
+            say("publishing")
+            engine.release()
+            result.published = True
         commits = engine.published()
     except (StediError, KeyboardInterrupt):
         raise
     except Exception as exc:
         raise StepError(
-            f"step {step} failed: {exc}. Tables committed before it stand; the others keep their previous snapshot"
+            f"step {step} failed: {exc}. Nothing of this run was published; every table keeps its previous snapshot"
         ) from exc
     finally:
         engine.close()
@@ -139,7 +155,13 @@ def _run(settings: Settings, progress: Progress | None, committer: Committer | N
         )
     if settings.ml_join == "timestamp":
         result.notes.append(TIMESTAMP_JOIN_NOTE)
+    result.run_id = uuid.uuid4().hex
+    record_run(Warehouse(settings.warehouse, catalog=settings.catalog), result, funnel, commits)
     result.seconds = time.perf_counter() - started
+    if settings.report:
+        write_report_for(settings.warehouse, settings.catalog, result)
+    if not result.published:
+        raise ChecksFailed(result)
     return result
 
 

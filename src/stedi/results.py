@@ -29,6 +29,18 @@ class TableResult:
     changed: bool = True  # False: the table already held exactly these rows; no snapshot added
 
 
+@dataclass(frozen=True)
+class CheckOutcome:
+    table: str
+    kind: str
+    description: str
+    severity: str  # warn | error
+    status: str  # pass | warn | fail
+    value: int  # violating rows; for row counts, the rows
+    expected: int | None
+    detail: str
+
+
 @dataclass
 class RunResult:
     landing: str
@@ -39,6 +51,9 @@ class RunResult:
     sources: list[SourceResult] = field(default_factory=list)
     tables: list[TableResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    checks: list[CheckOutcome] = field(default_factory=list)
+    published: bool = False  # False: a failing error check kept every table at its previous snapshot
+    run_id: str = ""
     seconds: float = 0.0
 
     def table(self, name: str) -> TableResult:

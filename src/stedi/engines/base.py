@@ -99,11 +99,16 @@ class Engine(ABC):
         properties: dict[str, str] | None = None,
         expected: object = ANY_SNAPSHOT,
     ) -> None:
-        """Commit relation `name` as the warehouse table of that name (possibly in the background).
+        """Stage relation `name` as the warehouse table of that name (possibly in the background):
+        committed for audit, published by `release` (write-audit-publish).
 
         `append_from`: a relation holding the rows of `name` the table lacks (append instead of
         rewrite); `properties`: stored on the snapshot; `expected`: see `Warehouse.write`.
         """
+
+    @abstractmethod
+    def release(self) -> None:
+        """Publish every staged table (make its staged snapshot the current one), in staging order."""
 
     @abstractmethod
     def published(self) -> dict[str, Commit]:

@@ -109,7 +109,14 @@ class DuckDBEngine(Engine):
         expected: object = ANY_SNAPSHOT,
     ) -> None:
         append = self.fetch(append_from) if append_from is not None else None
-        self.committer.submit(name, self.fetch(name), append=append, properties=properties, expected=expected)
+        options = {"append": append, "properties": properties, "expected": expected, "stage": True}
+        self.committer.submit(name, self.fetch(name), **options)
+
+    def release(self) -> None:
+        for name, commit in self.committer.wait().items():
+            if commit.staged and commit.snapshot_id is not None:
+                snapshot_id = commit.snapshot_id
+                self.committer.call(lambda w, n=name, s=snapshot_id: w.release(n, s)).result()  # type: ignore[misc]
 
     def published(self) -> dict[str, Commit]:
         return self.committer.wait()

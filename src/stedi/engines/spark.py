@@ -171,6 +171,7 @@ class SparkEngine(Engine):
             self.spark.conf.set(key, value)
         self._frames: dict[str, DataFrame] = {}
         self._commits: dict[str, Commit] = {}
+        self._staged: list[tuple[str, str | None, dict[str, str]]] = []
 
     def _register(self, name: str, frame: DataFrame) -> None:
         # Materialised now and cut from its lineage: later plans stay small (the optimiser slows down
@@ -259,23 +260,26 @@ class SparkEngine(Engine):
         properties: dict[str, str] | None = None,
         expected: object = ANY_SNAPSHOT,
     ) -> None:
+        # Spark writes straight to the table, so staging is keeping the write until `release`.
         # `expected` is not checked: Spark writes only to a local warehouse, where runs hold its lock.
-        started = time.perf_counter()
-        target = f"{CATALOG}.{NAMESPACE}.{name}"
-        frame = self._frames[append_from if append_from is not None else name]
-        writer = frame.writeTo(target).using("iceberg")
-        for key, value in (properties or {}).items():
-            writer = writer.option(f"snapshot-property.{key}", value)
-        faults.point(f"commit:{name}")
-        if append_from is not None:
-            writer.append()
-        else:
-            writer.createOrReplace()
-        faults.point(f"committed:{name}")
-        ((snapshot_id, rows),) = self.spark.sql(
-            f"SELECT snapshot_id, summary['total-records'] FROM {target}.snapshots ORDER BY committed_at DESC LIMIT 1"
-        ).collect()
-        self._commits[name] = Commit(name, int(rows), int(snapshot_id), True, time.perf_counter() - started)
+        self._staged.append((name, append_from, properties or {}))
+
+    def release(self) -> None:
+        for name, append_from, properties in self._staged:
+            started = time.perf_counter()
+            target = f"{CATALOG}.{NAMESPACE}.{name}"
+            writer = self._frames[append_from if append_from is not None else name].writeTo(target).using("iceberg")
+            for key, value in properties.items():
+                writer = writer.option(f"snapshot-property.{key}", value)
+            faults.point(f"commit:{name}")
+            writer.append() if append_from is not None else writer.createOrReplace()
+            faults.point(f"published:{name}")
+            ((snapshot_id, rows),) = self.spark.sql(
+                f"SELECT snapshot_id, summary['total-records'] FROM {target}.snapshots"
+                " ORDER BY committed_at DESC LIMIT 1"
+            ).collect()
+            self._commits[name] = Commit(name, int(rows), int(snapshot_id), True, time.perf_counter() - started)
+        self._staged.clear()
 
     def published(self) -> dict[str, Commit]:
         return dict(self._commits)
