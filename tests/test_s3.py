@@ -164,13 +164,10 @@ def test_a_failed_upload_leaves_no_table_pointing_at_a_missing_file(
 
     wh = Warehouse(warehouse, catalog=catalog)
     fs, _ = filesystem(warehouse)
-    for name in wh.table_names():
+    for name in data_tables(wh):
         table = wh.load(name)
         referenced = [task.file.file_path for task in table.scan().plan_files()]
         referenced += [table.metadata_location]
         for path in referenced:
             assert fs.get_file_info(path.removeprefix("s3://")).type == pafs.FileType.File, (name, path)
-        rows = wh.read(name).num_rows
-        expected_as_of = {"accelerometer_trusted": 32025, "customer_curated": 464, "step_trainer_trusted": 11297,
-                          "machine_learning_curated": 32025}  # fmt: skip
-        assert rows in (before[name], expected_as_of.get(name, before[name])), name
+        assert wh.read(name).num_rows == before[name], name  # nothing of the failed run was published
