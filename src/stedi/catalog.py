@@ -256,11 +256,10 @@ class Warehouse:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Delete operation did not match any records")
             try:
-                if stage and current is None:  # a branch needs a snapshot to start from: an empty one
-                    table.append(data.slice(0, 0))
-                    current = table.current_snapshot()
                 transaction = table.transaction()
-                branch = AUDIT_BRANCH if stage else MAIN_BRANCH
+                # Staged: on the audit branch, started at the current snapshot; a table without one
+                # (a branch needs a start) gets a staged snapshot that no branch references yet.
+                branch = (AUDIT_BRANCH if current is not None else None) if stage else MAIN_BRANCH
                 if stage and current is not None:
                     _restart_branch(transaction, AUDIT_BRANCH, current.snapshot_id)
                 if append is not None and current is not None:
@@ -278,8 +277,11 @@ class Warehouse:
                     f"written to it ({exc}). Run again: the next run completes the work"
                 ) from exc
         faults.point(f"committed:{name}")
-        ref = table.metadata.refs.get(AUDIT_BRANCH if stage else MAIN_BRANCH)
-        snapshot_id = ref.snapshot_id if ref else None
+        if branch is None:
+            snapshot_id: int | None = table.metadata.snapshots[-1].snapshot_id
+        else:
+            ref = table.metadata.refs.get(branch)
+            snapshot_id = ref.snapshot_id if ref else None
         return Commit(name, data.num_rows, snapshot_id, True, time.perf_counter() - started, staged=stage)
 
     def release(self, name: str, snapshot_id: int) -> None:

@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import pyarrow as pa
 
 from ..storage import is_remote
@@ -49,18 +50,15 @@ class ReportData:
 
 @cache
 def lineage() -> list[tuple[str, str]]:
-    """Edges of the pipeline (input table -> table), read from the SQL files themselves."""
-    import sqlglot
-    from sqlglot import exp
-
+    """Edges of the pipeline (input table -> table), read from the SQL files themselves (the names
+    after FROM and JOIN; the files are ours, plain SQL without quoted or schema-qualified names)."""
     from ..transforms import TRANSFORMS
 
     known = {t.name for t in TRANSFORMS} | {f"{s}_landing" for s in ("customer", "accelerometer", "step_trainer")}
     edges = []
     for t in TRANSFORMS:
-        tree = sqlglot.parse_one(t.sql, read="duckdb")
-        for source in sorted({table.name for table in tree.find_all(exp.Table)} & known - {t.name}):
-            edges.append((source, t.name))
+        sources = set(re.findall(r"\b(?:FROM|JOIN)\s+([A-Za-z_][A-Za-z0-9_]*)", t.sql, flags=re.IGNORECASE))
+        edges += [(source, t.name) for source in sorted(sources & known - {t.name})]
     return edges
 
 
@@ -75,15 +73,16 @@ def mask(value: object, column: str) -> str:
 def collect(warehouse: Warehouse, result: RunResult | None = None) -> ReportData:
     from ..history import HISTORY_TABLE
     from ..pipeline import zone_of
-    from ..query import connect
     from ..transforms import TRANSFORMS, Zone
 
     names = warehouse.table_names()
-    con = connect(warehouse)
-    facts = (
-        con.sql(f"SELECT * FROM {HISTORY_TABLE} ORDER BY run_at").to_arrow_table() if HISTORY_TABLE in names else None
-    )
-    if facts is None:
+    con = duckdb.connect()
+    columns_of: dict[str, list[tuple[str, str]]] = {}
+    for name in names:  # each table loaded once: its schema, and a view over its current rows
+        columns_of[name] = _attach(con, warehouse, name)
+    if HISTORY_TABLE in names:
+        facts = con.sql(f"SELECT * FROM {HISTORY_TABLE} ORDER BY run_at").to_arrow_table()
+    else:
         from ..history import HISTORY_SCHEMA
 
         facts = HISTORY_SCHEMA.empty_table()
@@ -106,14 +105,29 @@ def collect(warehouse: Warehouse, result: RunResult | None = None) -> ReportData
     schemas: dict[str, list[tuple[str, str]]] = {}
     samples: dict[str, tuple[list[str], list[list[str]]]] = {}
     for name in published:
-        info = warehouse.describe(name)
-        schemas[name] = info.columns
+        schemas[name] = columns_of[name]
         sample = con.sql(f'SELECT * FROM "{name}" LIMIT {SAMPLE_ROWS}').to_arrow_table()
-        columns = sample.column_names
-        samples[name] = (columns, [[mask(r[c], c) for c in columns] for r in sample.to_pylist()])
+        head = sample.column_names
+        samples[name] = (head, [[mask(r[c], c) for c in head] for r in sample.to_pylist()])
     con.close()
     notes = list(result.notes) if result else []
     return ReportData(runs, facts, nodes, lineage(), quarantine, schemas, samples, notes)
+
+
+def _attach(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, name: str) -> list[tuple[str, str]]:
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    table = warehouse.load(name)
+    tasks = list(table.scan().plan_files())
+    paths = [t.file.file_path for t in tasks]
+    if paths and all(p.startswith("file://") for p in paths) and not any(t.delete_files for t in tasks):
+        listed = ", ".join("'" + url2pathname(urlparse(p).path).replace("'", "''") + "'" for p in paths)
+        con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet([{listed}])').fetchall()
+    else:
+        con.register(f"{name}__arrow", table.scan().to_arrow())
+        con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM "{name}__arrow"').fetchall()
+    return [(f.name, str(f.field_type)) for f in table.schema().fields]
 
 
 def write_report(warehouse: Warehouse, result: RunResult | None = None) -> str:
