@@ -129,3 +129,18 @@ def test_a_failing_warn_check_is_reported_and_the_run_publishes(tmp_path: Path) 
     warned = [c for c in result.checks if c.status == "warn"]
     assert [(c.table, c.value, c.expected) for c in warned] == [("customer_trusted", 482, 7)]
     assert Warehouse(tmp_path / "wh").describe("customer_trusted").rows == 482
+
+
+def test_cli_shows_the_failed_check_and_exits_1(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from stedi.cli import main
+
+    expect = _expectations(tmp_path, "error", 1)
+    args = ["run", "--landing", str(corpus("stedi-starter")), "--warehouse", str(tmp_path / "wh"), "--expect", expect]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert "checks: 20 of 21 passed" in result.output
+    assert "FAIL  customer_trusted: row_count row count (expectations test) (482 rows, expected 1)" in result.output
+    assert "NOT PUBLISHED" in result.output
+    assert "error: 1 error check(s) failed, nothing was published" in result.output

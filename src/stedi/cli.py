@@ -154,14 +154,15 @@ def run(
     from .progress import terminal_progress
     from .render import run_summary
 
+    failed: ChecksFailed | None = None
     with terminal_progress() as progress:
         try:
             result = run_pipeline(settings, progress=progress, committer=committer)
-        except ChecksFailed as failed:
-            result = failed.result  # type: ignore[assignment]
-            click.echo(json.dumps(result.to_dict(), indent=2) if fmt == "json" else run_summary(result))
-            raise
+        except ChecksFailed as exc:  # the summary still shows what was built and which checks failed
+            result, failed = exc.result, exc  # type: ignore[assignment]
     click.echo(json.dumps(result.to_dict(), indent=2) if fmt == "json" else run_summary(result))
+    if failed is not None:
+        raise failed
 
 
 @main.command()

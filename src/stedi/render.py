@@ -68,7 +68,15 @@ def run_summary(result: RunResult) -> str:
         lines.append(f"  {t.name:<26} {t.zone:<10} {rows_in} {t.rows_out:>12,} out  {t.seconds:6.2f}s{unchanged}")
         for reason, _n in t.drops:
             lines.append(f"  {'':<26}   - {reason}")
+    if result.checks:
+        passed = sum(c.status == "pass" for c in result.checks)
+        lines += ["", f"checks: {passed} of {len(result.checks)} passed"]
+        for c in result.checks:
+            if c.status != "pass":
+                lines.append(f"  {c.status.upper():<5} {c.table}: {c.kind} {c.description} ({c.detail})")
     for note in result.notes:
         lines += ["", f"note: {note}"]
+    if not result.published:
+        lines += ["", "NOT PUBLISHED: an error check failed; every table keeps its previous snapshot"]
     lines += ["", f"done in {result.seconds:.2f}s"]
     return "\n".join(lines)
