@@ -69,5 +69,8 @@ def test_hostile_landing_is_quarantined_or_reported_never_a_crash(make_landing: 
     assert (ledger["empty.json"]["records"], ledger["empty.json"]["quarantined"]) == (0, 0)
     assert (ledger["whitespace.json"]["records"], ledger["whitespace.json"]["quarantined"]) == (0, 0)
     assert ledger["unreadable.json"]["content_hash"] is None  # read again on every run
+    quarantined = wh.describe("accelerometer_quarantine").rows
+    (landing / "later.json").write_text(GOOD.replace("1,", "5,") + "\n")
     again = run(Settings(landing=str(root), warehouse=str(tmp_path / "wh")))
-    assert [s.files for s in again.sources] == [0, 1, 0]
+    assert [s.files for s in again.sources] == [0, 2, 0]  # the new file, and the unreadable one again
+    assert Warehouse(tmp_path / "wh").describe("accelerometer_quarantine").rows == quarantined  # not twice

@@ -113,7 +113,13 @@ def plan_source(root: str, source: Source, states: dict[str, TableState], full_r
             (old, f.relative) for f in files if f.relative not in reading and (old := _kept_from(f, hashes, previous))
         ]
         plan.kept[table] = kept
-        plan.append_only[table] = known[table] is not None and sorted(kept) == sorted((p, p) for p in previous)
+        # Appending is right only when the table holds exactly the kept files' rows: no file is gone,
+        # renamed or changed, and none of the files read has rows there already (an unreadable file
+        # has no hash, so it is not in the map but its quarantine row is in the table).
+        unhashed = any(hashes[f.relative] is None for f in to_read)
+        plan.append_only[table] = (
+            known[table] is not None and not unhashed and sorted(kept) == sorted((p, p) for p in previous)
+        )
         plan.expected[table] = states.get(table, TableState()).snapshot_id
     plan.events = _events(files, hashes, known[source.landing_table] or {})
     return plan
