@@ -229,3 +229,15 @@ def test_two_runs_at_once_on_one_warehouse(tmp_path: Path, starter_reference: Pa
     # One run did the work; the other found nothing new and changed nothing.
     assert sorted(out.count("(unchanged, no new snapshot)") for out, _ in outputs) == [0, 12]
     assert_same_tables(tmp_path / "wh", starter_reference)
+
+
+def test_the_july_2022_export_in_two_interleaved_batches_equals_a_full_run(tmp_path: Path) -> None:
+    source = corpus("stedi-2022-07")
+    files = sorted(p for p in source.rglob("*") if p.is_file())
+    landing = empty_landing(tmp_path / "landing")
+    for part in (files[::2], files[1::2]):  # truncated and empty files land in both batches
+        copy_files(part, source, landing)
+        build(landing, tmp_path / "wh", ml_join="timestamp")
+    build(source, tmp_path / "reference", ml_join="timestamp")
+    assert_same_tables(tmp_path / "wh", tmp_path / "reference")
+    assert Warehouse(tmp_path / "wh").describe("machine_learning_curated").rows == 10806
