@@ -37,30 +37,6 @@ class Check:
         return f"{self.table}: {self.description}"
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    check: Check
-    violations: int  # row-count checks: the actual row count
-
-    @property
-    def passed(self) -> bool:
-        if self.check.kind == "row_count":
-            return self.violations == self.check.expected
-        return self.violations == 0
-
-    @property
-    def status(self) -> str:
-        if self.passed:
-            return "pass"
-        return "fail" if self.check.severity == "error" else "warn"
-
-    @property
-    def detail(self) -> str:
-        if self.check.kind == "row_count":
-            return f"{self.violations:,} rows, expected {self.check.expected:,}"
-        return "ok" if self.passed else f"{self.violations:,} violating rows"
-
-
 @dataclass
 class Expectations:
     dataset: str
@@ -156,10 +132,16 @@ def run_checks(engine: Engine, settings: Settings) -> list[CheckOutcome]:
     if settings.expect:
         checks += row_count_checks(load_expectations(settings.expect, settings.consent_policy, settings.ml_join))
     values = engine.scalars([c.sql for c in checks])
-    return [outcome(CheckResult(c, v)) for c, v in zip(checks, values, strict=True)]
+    return [outcome(c, v) for c, v in zip(checks, values, strict=True)]
 
 
-def outcome(result: CheckResult) -> CheckOutcome:
-    c = result.check
-    return CheckOutcome(c.table, c.kind, c.description, c.severity, result.status, result.violations, c.expected,
-                        result.detail)  # fmt: skip
+def outcome(check: Check, value: int) -> CheckOutcome:
+    """A check's result: `value` counts violating rows (for row counts: the rows)."""
+    if check.kind == "row_count":
+        passed, detail = value == check.expected, f"{value:,} rows, expected {check.expected:,}"
+    else:
+        passed, detail = value == 0, ("ok" if value == 0 else f"{value:,} violating rows")
+    status = "pass" if passed else ("fail" if check.severity == "error" else "warn")
+    return CheckOutcome(
+        check.table, check.kind, check.description, check.severity, status, value, check.expected, detail
+    )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import pyarrow as pa
 
 from .catalog import Warehouse, local_table_names
-from .contracts import SOURCES, Source
+from .contracts import QUARANTINE_SCHEMA, SOURCES, Source
 from .engines import Engine
 from .incremental import FILES_PROPERTY, SourcePlan, TableState, decode_files, kept_rows_sql, paths_table, plan_source
 from .results import SourceResult
@@ -76,7 +76,7 @@ def ingest(
 
 
 def _merge_kept(engine: Engine, source: Source, table: str, plan: SourcePlan) -> None:
-    columns = source.landing_schema().names if table == source.landing_table else _quarantine_columns()
+    columns = source.landing_schema().names if table == source.landing_table else QUARANTINE_SCHEMA.names
     engine.rename(table, f"{table}__read")
     current = engine.attach(table)
     engine.load(f"{table}__paths", paths_table(plan.kept[table]))
@@ -85,12 +85,6 @@ def _merge_kept(engine: Engine, source: Source, table: str, plan: SourcePlan) ->
         table,
         f"{kept_rows_sql(columns, current, f'{table}__paths')} UNION ALL SELECT {listed} FROM {table}__read",
     )
-
-
-def _quarantine_columns() -> list[str]:
-    from .contracts import QUARANTINE_SCHEMA
-
-    return QUARANTINE_SCHEMA.names
 
 
 def publish_sources(engine: Engine, ingested: Ingested, rewrite: bool) -> None:

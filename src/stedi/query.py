@@ -7,8 +7,6 @@ from urllib.request import url2pathname
 
 import duckdb
 import pyarrow as pa
-import sqlglot
-from sqlglot import exp
 
 from .catalog import Warehouse
 from .errors import QueryError
@@ -18,6 +16,9 @@ READ_ONLY = {"SELECT", "EXPLAIN"}
 
 def _referenced(sql: str) -> set[str] | None:
     """Table names the query mentions, or None when it cannot be parsed here (then all are offered)."""
+    import sqlglot  # only `stedi sql` needs it; runs attach tables through this module too
+    from sqlglot import exp
+
     try:
         return {t.name.lower() for tree in sqlglot.parse(sql, read="duckdb") if tree for t in tree.find_all(exp.Table)}
     except sqlglot.errors.ParseError:
@@ -38,16 +39,19 @@ def connect(warehouse: Warehouse, tables: set[str] | None = None) -> duckdb.Duck
     return con
 
 
-def attach(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, table: str, view: str) -> None:
+def attach(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, table: str, view: str) -> pa.Schema:
     """A view `view` over the current rows of a warehouse table: its Parquet files read in place when
-    that is exact and local, else the rows through pyiceberg's scan."""
+    that is exact and local, else the rows through pyiceberg's scan. Returns the table's schema."""
     plan = warehouse.data_files(table)
     if plan is not None and plan[0] and all(path.startswith("file://") for path in plan[0]):
         files = ", ".join(_literal(url2pathname(urlparse(path).path)) for path in plan[0])
         con.execute(f'CREATE OR REPLACE VIEW "{view}" AS SELECT * FROM read_parquet([{files}])').fetchall()
-    else:  # no files yet, delete files, or a store DuckDB cannot reach without extensions: via Arrow
-        con.register(f"{view}__arrow", warehouse.read(table))
-        con.execute(f'CREATE OR REPLACE VIEW "{view}" AS SELECT * FROM "{view}__arrow"').fetchall()
+        return plan[1]
+    # No files yet, delete files, or a store DuckDB cannot reach without extensions: via Arrow.
+    data = warehouse.read(table)
+    con.register(f"{view}__arrow", data)
+    con.execute(f'CREATE OR REPLACE VIEW "{view}" AS SELECT * FROM "{view}__arrow"').fetchall()
+    return data.schema
 
 
 def query(warehouse: Warehouse, sql: str) -> pa.Table:

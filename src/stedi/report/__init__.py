@@ -73,13 +73,14 @@ def mask(value: object, column: str) -> str:
 def collect(warehouse: Warehouse, result: RunResult | None = None) -> ReportData:
     from ..history import HISTORY_TABLE
     from ..pipeline import zone_of
+    from ..query import attach
     from ..transforms import TRANSFORMS, Zone
 
     names = warehouse.table_names()
     con = duckdb.connect()
     columns_of: dict[str, list[tuple[str, str]]] = {}
-    for name in names:  # each table loaded once: its schema, and a view over its current rows
-        columns_of[name] = _attach(con, warehouse, name)
+    for name in names:
+        columns_of[name] = [(f.name, str(f.type)) for f in attach(con, warehouse, name, name)]
     if HISTORY_TABLE in names:
         facts = con.sql(f"SELECT * FROM {HISTORY_TABLE} ORDER BY run_at").to_arrow_table()
     else:
@@ -112,22 +113,6 @@ def collect(warehouse: Warehouse, result: RunResult | None = None) -> ReportData
     con.close()
     notes = list(result.notes) if result else []
     return ReportData(runs, facts, nodes, lineage(), quarantine, schemas, samples, notes)
-
-
-def _attach(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, name: str) -> list[tuple[str, str]]:
-    from urllib.parse import urlparse
-    from urllib.request import url2pathname
-
-    table = warehouse.load(name)
-    tasks = list(table.scan().plan_files())
-    paths = [t.file.file_path for t in tasks]
-    if paths and all(p.startswith("file://") for p in paths) and not any(t.delete_files for t in tasks):
-        listed = ", ".join("'" + url2pathname(urlparse(p).path).replace("'", "''") + "'" for p in paths)
-        con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet([{listed}])').fetchall()
-    else:
-        con.register(f"{name}__arrow", table.scan().to_arrow())
-        con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM "{name}__arrow"').fetchall()
-    return [(f.name, str(f.field_type)) for f in table.schema().fields]
 
 
 def write_report(warehouse: Warehouse, result: RunResult | None = None) -> str:
