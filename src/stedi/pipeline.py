@@ -140,9 +140,11 @@ def _run(settings: Settings, progress: Progress | None, committer: Committer | N
     except (StediError, KeyboardInterrupt):
         raise
     except Exception as exc:
-        raise StepError(
-            f"step {step} failed: {exc}. Nothing of this run was published; every table keeps its previous snapshot"
-        ) from exc
+        if step == "publishing":
+            state = "Some tables were published before it; the next run publishes the rest"
+        else:
+            state = "Nothing of this run was published; every table keeps its previous snapshot"
+        raise StepError(f"step {step} failed: {exc}. {state}") from exc
     finally:
         engine.close()
     by_name = {t.name: t for t in TRANSFORMS}
