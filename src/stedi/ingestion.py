@@ -39,7 +39,6 @@ SOURCE_TABLES = tuple(t for s in SOURCES for t in (s.landing_table, s.quarantine
 class Ingested:
     plans: list[SourcePlan]
     results: list[SourceResult]
-    previous: dict[str, TableState]
 
 
 def table_states(engine: Engine, location: str, catalog: str | None) -> dict[str, TableState]:
@@ -72,7 +71,7 @@ def ingest(
             if plan.kept[table]:
                 _merge_kept(engine, source, table, plan)
         plans.append(plan)
-    return Ingested(plans, results, states)
+    return Ingested(plans, results)
 
 
 def _merge_kept(engine: Engine, source: Source, table: str, plan: SourcePlan) -> None:
