@@ -94,7 +94,7 @@ def test_report_in_a_real_browser(reported: Path, tmp_path: Path) -> None:
         graph = page.locator("#pipeline-graph")
         assert graph.is_visible()
         nodes = page.locator("#pipeline-graph g.node")
-        assert nodes.count() == 15  # 12 warehouse tables (not run_history) + 3 internal steps
+        assert nodes.count() == 16  # 12 warehouse tables (not run_history) + 4 internal steps
         assert page.locator("#pipeline-graph path.edge").count() >= 10
         ml_node = page.locator("#pipeline-graph g.node[data-table='machine_learning_curated']")
         assert "40,981 rows" in (ml_node.text_content() or "")

@@ -12,15 +12,12 @@ import warnings
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-if TYPE_CHECKING:
-    import duckdb
-
 from . import faults
 from .errors import WarehouseError
+from .rows import Rows
 from .storage import explain, iceberg_io_properties, is_remote
 
 NAMESPACE = "stedi"
@@ -51,20 +48,9 @@ MAIN_BRANCH = "main"
 ANY_SNAPSHOT = object()  # Warehouse.write: commit whatever the table's current snapshot is
 
 
-def fingerprint(data: pa.Table, con: duckdb.DuckDBPyConnection | None = None) -> str:
-    """A fingerprint of the table's schema and multiset of rows (row order does not matter)."""
-    import duckdb
-
-    con = con or duckdb.connect()
-    con.register("fingerprinted", data)
-    try:
-        columns = ", ".join(f'"{name}"' for name in data.column_names) or "1"
-        ((rows, total),) = con.execute(
-            f"SELECT COUNT(*), COALESCE(SUM(hash({columns})::HUGEINT), 0) FROM fingerprinted"
-        ).fetchall()
-    finally:
-        con.unregister("fingerprinted")
-    return f"{rows}:{total}:{hash_text(str(data.schema))}"
+def fingerprint(rows: Rows, schema: pa.Schema) -> str:
+    """A fingerprint of the rows' schema and multiset of rows (row order does not matter)."""
+    return f"{rows.measure.count}:{rows.measure.digest}:{hash_text(str(schema))}"
 
 
 def open_catalog(location: str, spec: str | None, *, create: bool):  # -> pyiceberg Catalog
@@ -130,16 +116,25 @@ def _sqlite_catalog(
     return SqlCatalog(NAMESPACE, uri=uri, warehouse=warehouse_uri, **props)
 
 
-def _as_required_where_declared(data: pa.Table, declared: pa.Schema) -> pa.Table:
+def _declared_schema(schema: pa.Schema, declared: pa.Schema, with_nulls: frozenset[str]) -> pa.Schema:
     """Mark columns non-nullable where the table declares them required (an engine's output is all
     nullable); a column that holds nulls stays nullable, and the write then fails on it, as it should."""
     fields = []
-    for f in data.schema:
+    for f in schema:
         target = declared.field(f.name) if f.name in declared.names else None
-        required = target is not None and not target.nullable and data.column(f.name).null_count == 0
+        required = target is not None and not target.nullable and f.name not in with_nulls
         fields.append(f.with_nullable(False) if required else f)
-    schema = pa.schema(fields, metadata=data.schema.metadata)
+    return pa.schema(fields, metadata=schema.metadata)
+
+
+def _as_required_where_declared(data: pa.Table, declared: pa.Schema) -> pa.Table:
+    with_nulls = frozenset(f.name for f in data.schema if data.column(f.name).null_count)
+    schema = _declared_schema(data.schema, declared, with_nulls)
     return data if schema.equals(data.schema) else data.cast(schema)
+
+
+# pyiceberg buffers a data file's rows as Arrow before writing it: this bounds a write's memory.
+TABLE_PROPERTIES = {"write.target-file-size-bytes": str(128 << 20)}
 
 
 def hash_text(text: str) -> str:
@@ -189,7 +184,6 @@ class Warehouse:
     def __init__(self, location: str | Path, *, create: bool = False, catalog: str | None = None) -> None:
         self.location = str(location).rstrip("/") if is_remote(str(location)) else str(location)
         self.catalog_spec = catalog
-        self._hasher: duckdb.DuckDBPyConnection | None = None  # for fingerprints, made on first write
         self.catalog = open_catalog(self.location, catalog, create=create)
 
     def prepare_writes(self) -> None:
@@ -206,14 +200,16 @@ class Warehouse:
     def write(
         self,
         name: str,
-        data: pa.Table,
+        data: Rows | pa.Table,
         *,
-        append: pa.Table | None = None,
+        append: Rows | pa.Table | None = None,
         properties: dict[str, str] | None = None,
         expected: object = ANY_SNAPSHOT,
         stage: bool = False,
     ) -> Commit:
         """Make table `name` hold exactly the rows of `data`, in one commit (creating the table if needed).
+
+        The rows are streamed in batches (see `Rows`): a table of any size is written in bounded memory.
 
         `append`: the rows of `data` the table does not hold yet; they are appended instead of
         rewriting the table (the caller knows the table holds the rest). `properties` are stored on
@@ -233,26 +229,24 @@ class Warehouse:
         # the table exists, leaving an orphan file behind on every run.
         from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
 
+        rows = data if isinstance(data, Rows) else Rows.of(data)
         try:
             table = self.catalog.load_table(ident)
         except NoSuchTableError:
-            table = self.catalog.create_table_if_not_exists(ident, schema=data.schema)
+            table = self.catalog.create_table_if_not_exists(ident, schema=rows.schema, properties=TABLE_PROPERTIES)
         current = table.current_snapshot()
         if expected is not ANY_SNAPSHOT and (current.snapshot_id if current else None) != expected:
             raise WarehouseError(
                 f"table {name} was changed by another writer while this run was working; nothing was written "
                 "to it. Run again: the next run completes the work"
             )
-        data = _as_required_where_declared(data, table.schema().as_arrow())
-        if self._hasher is None:
-            import duckdb
-
-            self._hasher = duckdb.connect()
+        declared = table.schema().as_arrow()
+        schema = _declared_schema(rows.schema, declared, rows.measure.with_nulls)
         summary = dict(current.summary.additional_properties) if current and current.summary else {}
         props = {k: v for k, v in summary.items() if k.startswith("stedi.")} if properties is None else properties
-        props = {**props, FINGERPRINT: fingerprint(data, self._hasher)}
+        props = {**props, FINGERPRINT: fingerprint(rows, schema)}
         if current is not None and all(summary.get(k) == v for k, v in props.items()):
-            return Commit(name, data.num_rows, current.snapshot_id, False, time.perf_counter() - started)
+            return Commit(name, rows.measure.count, current.snapshot_id, False, time.perf_counter() - started)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Delete operation did not match any records")
             try:
@@ -263,10 +257,11 @@ class Warehouse:
                 if stage and current is not None:
                     _restart_branch(transaction, AUDIT_BRANCH, current.snapshot_id)
                 if append is not None and current is not None:
-                    added = _as_required_where_declared(append, table.schema().as_arrow())
-                    transaction.append(added, snapshot_properties=props, branch=branch)
+                    added = append if isinstance(append, Rows) else Rows.of(append)
+                    batches = added.reader(_declared_schema(added.schema, declared, added.measure.with_nulls))
+                    transaction.append(batches, snapshot_properties=props, branch=branch)
                 else:
-                    transaction.overwrite(data, snapshot_properties=props, branch=branch)
+                    transaction.overwrite(rows.reader(schema), snapshot_properties=props, branch=branch)
                 faults.point(f"commit:{name}")  # data and manifest files written, the catalog not yet
                 transaction.commit_transaction()
             except OSError as exc:
@@ -282,7 +277,7 @@ class Warehouse:
         else:
             ref = table.metadata.refs.get(branch)
             snapshot_id = ref.snapshot_id if ref else None
-        return Commit(name, data.num_rows, snapshot_id, True, time.perf_counter() - started, staged=stage)
+        return Commit(name, rows.measure.count, snapshot_id, True, time.perf_counter() - started, staged=stage)
 
     def release(self, name: str, snapshot_id: int) -> None:
         """Publish a staged snapshot: make it the table's current one (one catalog commit)."""

@@ -93,6 +93,13 @@ def main() -> None:
     "--spark-conf", multiple=True, metavar="KEY=VALUE", help="Extra Spark setting, passed through (repeatable)."
 )
 @click.option(
+    "--memory-limit",
+    envvar="STEDI_MEMORY_LIMIT",
+    metavar="SIZE",
+    help="Embedded engine's memory limit (e.g. 2GB, the default); beyond it DuckDB spills to a temporary "
+    "folder. Env: STEDI_MEMORY_LIMIT.",
+)
+@click.option(
     "--expect",
     envvar="STEDI_EXPECT",
     type=click.Path(dir_okay=False, exists=True),
@@ -116,6 +123,7 @@ def run(
     engine: str,
     spark_master: str | None,
     spark_conf: tuple[str, ...],
+    memory_limit: str | None,
     expect: str | None,
     report: bool,
     full_refresh: bool,
@@ -143,6 +151,7 @@ def run(
         engine=engine,
         spark_master=spark_master,
         spark_conf=conf,
+        memory_limit=memory_limit,
         full_refresh=full_refresh,
         expect=expect,
         report=report,

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from .catalog import Commit, Warehouse
+    from .rows import Rows
 
 
 T = TypeVar("T")
@@ -36,7 +37,7 @@ class Committer:
         self.pending: dict[str, Future[Commit]] = {}
         self._failed: str | None = None
 
-    def submit(self, name: str, data: pa.Table, **options: Any) -> None:
+    def submit(self, name: str, data: Rows | pa.Table, **options: Any) -> None:
         """Commit `data` as table `name` (options as for `Warehouse.write`)."""
 
         def commit() -> Commit:

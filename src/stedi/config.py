@@ -24,6 +24,7 @@ class Settings:
     engine: str = "duckdb"
     spark_master: str | None = None  # e.g. local[*], yarn, spark://host:7077; None: local[*]
     spark_conf: dict[str, str] | None = None  # extra Spark settings, passed through
+    memory_limit: str | None = None  # the embedded engine's memory limit (DuckDB syntax: 2GB, 512MB)
     full_refresh: bool = False  # read every landing file again instead of only new ones
     expect: str | None = None  # a dataset's expectations file (row counts checked on every run)
     report: bool = True  # write report.html into a local warehouse after the run

@@ -57,7 +57,7 @@ KEEP = {
         "SELECT * FROM machine_learning_curated WHERE subject_id NOT IN (SELECT subject_id FROM erased)"
     ),
 }
-OWNERSHIP = ("customer_standing", "accelerometer_readings", "step_trainer_owner")
+OWNERSHIP = ("customer_standing", "accelerometer_readings", "step_trainer_readings", "step_trainer_owner")
 
 
 @dataclass

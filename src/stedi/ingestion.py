@@ -61,16 +61,16 @@ def ingest(
     engine: Engine, root: str, states: dict[str, TableState], full_refresh: bool, say: Callable[[str], None]
 ) -> Ingested:
     """Read the new landing files of every source; make `<source>_landing` / `_quarantine` whole."""
-    plans, results = [], []
-    for source in SOURCES:
-        plan = plan_source(root, source, states, full_refresh)
+    plans = [plan_source(root, source, states, full_refresh) for source in SOURCES]
+    engine.reserve(sum(f.size for plan in plans for f in plan.files))
+    results = []
+    for source, plan in zip(SOURCES, plans, strict=True):
         say(f"reading {source.name}: {len(plan.to_read)} of {len(plan.files)} files are new or changed")
         read = engine.ingest(root, source, plan.to_read, plan.skipped)
         results.append(replace(read, files_found=len(plan.files)))
         for table in (source.landing_table, source.quarantine_table):
             if plan.kept[table]:
                 _merge_kept(engine, source, table, plan)
-        plans.append(plan)
     return Ingested(plans, results)
 
 

@@ -84,6 +84,7 @@ def _run(settings: Settings, progress: Progress | None, committer: Committer | N
         catalog=settings.catalog,
         spark_master=settings.spark_master,
         spark_conf=settings.spark_conf,
+        memory_limit=settings.memory_limit,
     )
     result = RunResult(settings.landing, settings.warehouse, engine.name, settings.consent_policy, settings.ml_join)
     try:
@@ -119,7 +120,8 @@ def _run(settings: Settings, progress: Progress | None, committer: Committer | N
             build_seconds[transform.name] = time.perf_counter() - t0
         step = "counting"
         say("counting")
-        funnel = _funnel(engine, [t for t in TRANSFORMS if t.zone is not Zone.INTERNAL])
+        parameters = {"consent_policy": settings.consent_policy, "ml_join": settings.ml_join}
+        funnel = _funnel(engine, [t for t in TRANSFORMS if t.zone is not Zone.INTERNAL], parameters)
         step = "committing"
         say("committing")
         commits = engine.published()
@@ -182,16 +184,18 @@ def _check_privacy(engine: Engine, table: str) -> None:
         )
 
 
-def _funnel(engine: Engine, transforms: list[Transform]) -> dict[str, tuple[int, list[tuple[str, int]]]]:
-    """Rows in and the count of every drop reason, for all tables in one query."""
+def _funnel(
+    engine: Engine, transforms: list[Transform], parameters: dict[str, str]
+) -> dict[str, tuple[int, list[tuple[str, int]]]]:
+    """Rows in and the count of every drop reason that applies under the run's parameters."""
     queries = []
     for t in transforms:
         queries.append(f"SELECT COUNT(*) FROM {t.input}")
-        queries += [drop.count_sql for drop in t.drops]
+        queries += [drop.count_sql for drop in t.drops if drop.applies(parameters)]
     values = iter(engine.scalars(queries))
     funnel = {}
     for t in transforms:
         rows_in = next(values)
-        drops = [(d.reason.format(n=f"{n:,}"), n) for d in t.drops if (n := next(values))]
+        drops = [(d.reason.format(n=f"{n:,}"), n) for d in t.drops if d.applies(parameters) and (n := next(values))]
         funnel[t.name] = (rows_in, drops)
     return funnel

@@ -103,10 +103,29 @@ def read_files(
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> IngestResult:
     """The given files of one source (a whole landing folder, or one engine task's share of it)."""
+    chunks = list(read_chunks(root, source, files, con))
+    records = pa.concat_tables([c.records for c in chunks]) if chunks else source.landing_schema().empty_table()
+    quarantine = pa.concat_tables([c.quarantine for c in chunks]) if chunks else QUARANTINE_SCHEMA.empty_table()
+    return IngestResult(source, records, quarantine, [f for c in chunks for f in c.files], skipped or [])
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """The rows of a run of consecutive files, in file, line and position order."""
+
+    records: pa.Table
+    quarantine: pa.Table
+    files: list[FileResult]
+
+
+def read_chunks(
+    root: str, source: Source, files: list[LandingFile], con: duckdb.DuckDBPyConnection | None = None
+) -> Iterator[Chunk]:
+    """The files' rows, about BATCH_BYTES of landing text at a time: memory stays flat in the data size.
+    A file is never split across chunks; the chunks, in order, are the rows of the files in order."""
     fs, _ = open_root(root)
     con = con or duckdb.connect()
-    out = _Collector(source)
-    batch = _LineBatch()
+    out, batch, first = _Collector(source), _LineBatch(), 0
     for file_id, file in enumerate(files):
         data, error = read_bytes(fs, file)
         if data.startswith(BOM):
@@ -116,11 +135,10 @@ def read_files(
             batch.add(file_id, data, lines)
         if error is not None:
             out.bad.append((file_id, len(lines), "", error))
-        if batch.nbytes >= BATCH_BYTES:
+        if batch.nbytes >= BATCH_BYTES or file_id == len(files) - 1:
             batch.run(con, out)
-            batch = _LineBatch()
-    batch.run(con, out)
-    return _finish(out, files, skipped or [])
+            yield _finish(out, files, first, file_id + 1)
+            out, batch, first = _Collector(source), _LineBatch(), file_id + 1
 
 
 def _read_as_array(out: _Collector, file_id: int, data: bytes) -> bool:
@@ -222,7 +240,8 @@ def _exact_lines(out: _Collector, file_id: int, data: bytes, starts: np.ndarray,
             out.add_line(file_id, text, i + 1)
 
 
-def _finish(out: _Collector, files: list[LandingFile], skipped: list[str]) -> IngestResult:
+def _finish(out: _Collector, files: list[LandingFile], first: int, end: int) -> Chunk:
+    """The rows found in files[first:end] as sorted Arrow tables."""
     source = out.source
     schema = pa.schema(
         [pa.field("file_id", pa.int32()), pa.field("line_no", pa.int64()), pa.field("index", pa.int32())]
@@ -236,9 +255,10 @@ def _finish(out: _Collector, files: list[LandingFile], skipped: list[str]) -> In
         )
     found = pa.concat_tables([p.cast(schema) for p in parts]) if parts else schema.empty_table()
     found = found.sort_by([("file_id", "ascending"), ("line_no", "ascending"), ("index", "ascending")])
-    names = pa.array([f.relative for f in files], type=pa.string())
+    names = pa.array([f.relative for f in files[first:end]], type=pa.string())
+    local_ids = pc.subtract(found.column("file_id"), pa.scalar(first, pa.int32()))
     records = found.select([f.name for f in source.fields])
-    records = records.append_column("source_file", pc.take(names, found.column("file_id")))
+    records = records.append_column("source_file", pc.take(names, local_ids))
     records = records.append_column("source_line", found.column("line_no"))
     records = records.append_column("source_index", found.column("index"))
     records = records.cast(source.landing_schema())
@@ -246,14 +266,17 @@ def _finish(out: _Collector, files: list[LandingFile], skipped: list[str]) -> In
     bad = sorted(out.bad, key=lambda r: (r[0], r[1]))
     quarantine = pa.table(
         {
-            "source_file": pc.take(names, pa.array([r[0] for r in bad], type=pa.int32())),
+            "source_file": pc.take(names, pa.array([r[0] - first for r in bad], type=pa.int32())),
             "source_line": pa.array([r[1] for r in bad], type=pa.int64()),
             "raw_text": pa.array([r[2] for r in bad], type=pa.string()),
             "reason": pa.array([r[3] for r in bad], type=pa.string()),
         },
         schema=QUARANTINE_SCHEMA,
     )
-    per_file_records = np.bincount(found.column("file_id").to_numpy(), minlength=len(files))
-    per_file_bad = np.bincount(np.array([r[0] for r in bad], dtype=np.int64), minlength=len(files))
-    stats = [FileResult(f.relative, int(per_file_records[i]), int(per_file_bad[i])) for i, f in enumerate(files)]
-    return IngestResult(source, records, quarantine, stats, skipped)
+    count = end - first
+    per_file_records = np.bincount(local_ids.to_numpy(), minlength=count)
+    per_file_bad = np.bincount(np.array([r[0] - first for r in bad], dtype=np.int64), minlength=count)
+    stats = [
+        FileResult(f.relative, int(per_file_records[i]), int(per_file_bad[i])) for i, f in enumerate(files[first:end])
+    ]
+    return Chunk(records, quarantine, stats)

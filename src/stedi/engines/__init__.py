@@ -19,12 +19,13 @@ def create_engine(
     catalog: str | None = None,
     spark_master: str | None = None,
     spark_conf: dict[str, str] | None = None,
+    memory_limit: str | None = None,
 ) -> Engine:
     """The engine called `name`, writing to `warehouse`; optional parts are imported only here."""
     if name == "duckdb":
         from .duckdb import DuckDBEngine
 
-        return DuckDBEngine(warehouse, committer, catalog)
+        return DuckDBEngine(warehouse, committer, catalog, memory_limit)
     if name == "spark":
         from .spark import SparkEngine
 

@@ -34,6 +34,9 @@ class Engine(ABC):
 
         return ";\n".join(sqlglot.transpile(sql, read=SOURCE_DIALECT, write=self.dialect))
 
+    def reserve(self, landing_bytes: int) -> None:  # noqa: B027 - optional hook
+        """Told before reading: the landing data of the run is `landing_bytes` (the tables are built from it)."""
+
     @abstractmethod
     def ingest(self, root: str, source: Source, files: list[LandingFile], skipped: list[str]) -> SourceResult:
         """Read the given landing files of a source into relations `<source>_landing` and

@@ -21,10 +21,18 @@ class Zone(Enum):
 
 @dataclass(frozen=True)
 class Drop:
-    """Why rows fell away between a table's input and output: `{n}` is filled from `count_sql`."""
+    """Why rows fell away between a table's input and output: `{n}` is filled from `count_sql`.
+
+    `only`: the run parameters (name, value) under which the reason exists; under others it drops
+    nothing, and its count is not computed (a query over the largest tables, at scale, saved).
+    """
 
     reason: str
     count_sql: str
+    only: tuple[str, str] | None = None
+
+    def applies(self, parameters: dict[str, str]) -> bool:
+        return self.only is None or parameters.get(self.only[0]) == self.only[1]
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,7 @@ def _sql(name: str) -> str:
     return resources.files(__package__).joinpath(f"{name}.sql").read_text(encoding="utf-8")
 
 
-AS_OF = "(SELECT consent_policy FROM run_parameters) = 'as-of'"
+AS_OF = ("consent_policy", "as-of")
 
 TRANSFORMS: tuple[Transform, ...] = (
     Transform("customer_standing", Zone.INTERNAL, "customer_landing"),
@@ -80,7 +88,8 @@ TRANSFORMS: tuple[Transform, ...] = (
             Drop(
                 "{n} readings taken before the user's consent (policy as-of)",
                 "SELECT COUNT(*) FROM accelerometer_readings AS a JOIN customer_trusted AS c ON c.email = a.user"
-                f" WHERE {AS_OF} AND a.timestamp < c.shareWithResearchAsOfDate",
+                " WHERE a.timestamp < c.shareWithResearchAsOfDate",
+                only=AS_OF,
             ),
         ),
     ),
@@ -95,6 +104,7 @@ TRANSFORMS: tuple[Transform, ...] = (
             ),
         ),
     ),
+    Transform("step_trainer_readings", Zone.INTERNAL, "step_trainer_landing"),
     Transform("step_trainer_owner", Zone.INTERNAL, "step_trainer_landing"),
     Transform(
         "step_trainer_trusted",
@@ -103,34 +113,33 @@ TRANSFORMS: tuple[Transform, ...] = (
         (
             Drop(
                 "{n} duplicate readings",
-                "SELECT (SELECT COUNT(*) FROM step_trainer_landing)"
-                " - (SELECT COUNT(*) FROM (SELECT DISTINCT sensorReadingTime, serialNumber, distanceFromObject"
-                " FROM step_trainer_landing))",
+                "SELECT (SELECT COUNT(*) FROM step_trainer_landing) - (SELECT COUNT(*) FROM step_trainer_readings)",
             ),
             Drop(
                 "{n} readings whose serial number no customer holds",
-                "SELECT COUNT(*) FROM (SELECT DISTINCT sensorReadingTime, serialNumber, distanceFromObject"
-                " FROM step_trainer_landing) WHERE serialNumber NOT IN (SELECT serialNumber FROM customer_standing)",
+                "SELECT COUNT(*) FROM step_trainer_readings"
+                " WHERE serialNumber NOT IN (SELECT serialNumber FROM customer_standing)",
             ),
             Drop(
                 "{n} readings of a shared serial number with no single owner at that instant",
-                "SELECT COUNT(*) FROM (SELECT DISTINCT sensorReadingTime, serialNumber, distanceFromObject"
-                " FROM step_trainer_landing) AS s WHERE serialNumber IN (SELECT serialNumber FROM customer_standing)"
+                "SELECT COUNT(*) FROM step_trainer_readings AS s"
+                " WHERE serialNumber IN (SELECT serialNumber FROM customer_standing)"
                 " AND NOT EXISTS (SELECT 1 FROM step_trainer_owner AS o WHERE o.serialNumber = s.serialNumber"
                 " AND o.sensorReadingTime = s.sensorReadingTime)",
             ),
             Drop(
                 "{n} readings whose owner is not a curated customer (no consent or no phone readings)",
-                "SELECT COUNT(*) FROM (SELECT DISTINCT s.sensorReadingTime, s.serialNumber, s.distanceFromObject, o.email"
-                " FROM step_trainer_landing AS s JOIN step_trainer_owner AS o ON o.serialNumber = s.serialNumber"
-                " AND o.sensorReadingTime = s.sensorReadingTime) WHERE email NOT IN (SELECT email FROM customer_curated)",
+                "SELECT COUNT(*) FROM step_trainer_readings AS s JOIN step_trainer_owner AS o"
+                " ON o.serialNumber = s.serialNumber AND o.sensorReadingTime = s.sensorReadingTime"
+                " WHERE o.email NOT IN (SELECT email FROM customer_curated)",
             ),
             Drop(
                 "{n} readings taken before the owner's consent (policy as-of)",
-                "SELECT COUNT(*) FROM (SELECT DISTINCT s.sensorReadingTime, s.serialNumber, s.distanceFromObject, o.email"
-                " FROM step_trainer_landing AS s JOIN step_trainer_owner AS o ON o.serialNumber = s.serialNumber"
-                " AND o.sensorReadingTime = s.sensorReadingTime) AS r JOIN customer_curated AS c ON c.email = r.email"
-                f" WHERE {AS_OF} AND r.sensorReadingTime < c.shareWithResearchAsOfDate",
+                "SELECT COUNT(*) FROM step_trainer_readings AS s JOIN step_trainer_owner AS o"
+                " ON o.serialNumber = s.serialNumber AND o.sensorReadingTime = s.sensorReadingTime"
+                " JOIN customer_curated AS c ON c.email = o.email"
+                " WHERE s.sensorReadingTime < c.shareWithResearchAsOfDate",
+                only=AS_OF,
             ),
         ),
     ),
@@ -142,8 +151,14 @@ TRANSFORMS: tuple[Transform, ...] = (
             Drop(
                 "{n} step-trainer readings with no matching phone reading at that instant",
                 "SELECT COUNT(*) FROM step_trainer_trusted AS s WHERE NOT EXISTS (SELECT 1 FROM accelerometer_trusted AS a"
-                " WHERE a.timestamp = s.sensorReadingTime AND ((SELECT ml_join FROM run_parameters) = 'timestamp'"
-                " OR a.user = s.email))",
+                " WHERE a.timestamp = s.sensorReadingTime AND a.user = s.email)",
+                only=("ml_join", "owner"),
+            ),
+            Drop(
+                "{n} step-trainer readings with no matching phone reading at that instant",
+                "SELECT COUNT(*) FROM step_trainer_trusted AS s WHERE NOT EXISTS (SELECT 1 FROM accelerometer_trusted AS a"
+                " WHERE a.timestamp = s.sensorReadingTime)",
+                only=("ml_join", "timestamp"),
             ),
         ),
     ),

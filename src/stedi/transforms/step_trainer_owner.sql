@@ -6,10 +6,12 @@ WITH holders AS (
     FROM customer_standing
 ),
 readings AS (
-    SELECT DISTINCT serialNumber, sensorReadingTime FROM step_trainer_landing
+    SELECT DISTINCT serialNumber, sensorReadingTime FROM step_trainer_readings
 ),
+-- Only holders who share their serial need their phone's instants looked up.
 phone_instants AS (
     SELECT DISTINCT user, timestamp FROM accelerometer_readings
+    WHERE user IN (SELECT email FROM holders WHERE holder_count > 1)
 ),
 candidates AS (
     SELECT r.serialNumber, r.sensorReadingTime, h.email

@@ -1,0 +1,73 @@
+"""Rows to write to a table, read where they live: a relation of a DuckDB connection.
+
+A write needs three things of its rows: a fingerprint (to skip a commit that changes nothing), which
+columns hold nulls (to mark the others required where the table declares them so), and the rows
+themselves as a stream of record batches. All three come from SQL over the relation, so a table of
+any size is written with the memory of one batch, and the same code serves an Arrow table in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    import duckdb
+
+BATCH_ROWS = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Measure:
+    count: int
+    digest: int  # sum of the rows' hashes: the multiset of rows, whatever their order
+    with_nulls: frozenset[str]
+
+
+class Rows:
+    """The rows of `relation` in `con` (a connection used by one thread at a time).
+
+    `declared`: the rows' Arrow schema with the contract's required fields (DuckDB reports every
+    column nullable); a new table is created with it.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, relation: str, declared: pa.Schema | None = None) -> None:
+        self.con, self.relation, self.declared = con, relation, declared
+
+    @classmethod
+    def of(cls, data: pa.Table) -> Rows:
+        """Rows of an Arrow table, scanned in place."""
+        import duckdb
+
+        con = duckdb.connect()
+        con.register("arrow_rows", data)
+        return cls(con, "arrow_rows", data.schema)
+
+    @cached_property
+    def schema(self) -> pa.Schema:
+        return self.declared or self._select(" LIMIT 0").to_arrow_table().schema
+
+    @cached_property
+    def measure(self) -> Measure:
+        names = self.schema.names
+        columns = ", ".join(f'"{n}"' for n in names) or "1"
+        nulls = "".join(f', COUNT(*) - COUNT("{n}")' for n in names)
+        sql = f'SELECT COUNT(*), COALESCE(SUM(hash({columns})::HUGEINT), 0){nulls} FROM "{self.relation}"'
+        ((count, digest, *null_counts),) = self.con.execute(sql).fetchall()
+        return Measure(int(count), int(digest), frozenset(n for n, k in zip(names, null_counts, strict=True) if k))
+
+    def reader(self, schema: pa.Schema) -> pa.RecordBatchReader:
+        """The rows in the relation's order, as batches of `schema` (the same types, maybe other nullability)."""
+        batches = self._select("").to_arrow_reader(BATCH_ROWS)
+        return pa.RecordBatchReader.from_batches(
+            schema, (pa.RecordBatch.from_arrays(batch.columns, schema=schema) for batch in batches)
+        )
+
+    def table(self) -> pa.Table:
+        return self._select("").to_arrow_table()
+
+    def _select(self, suffix: str):  # -> duckdb relation
+        return self.con.sql(f'SELECT * FROM "{self.relation}"{suffix}')
