@@ -61,7 +61,7 @@ def measure(scale: float, spark: bool, stedi: str, env: dict[str, str]) -> dict[
 
 def print_table(rows: list[dict[str, object]]) -> None:
     print(
-        f"{'scale':>6} {'lines':>12} {'MB':>7} {'case':<9} {'wall s':>8} {'peak MiB':>9} {'lines/s':>12} {'ratio':>14}"
+        f"{'scale':>6} {'lines':>12} {'MB':>7} {'case':<9} {'wall s':>8} {'peak MiB':>9} {'lines/s':>12} {'µs/line':>8} {'ratio':>14}"
     )
     for row in rows:
         lines = int(row["lines"])  # type: ignore[call-overload]
@@ -76,7 +76,8 @@ def print_table(rows: list[dict[str, object]]) -> None:
                 ratio = f"{wall / row['embedded'][0]:.1f}x embedded"  # type: ignore[index]
             mb = int(row["bytes"]) / 1e6  # type: ignore[call-overload]
             print(
-                f"{row['scale']:>6g} {lines:>12,} {mb:>7,.0f} {case:<9} {wall:>8.2f} {rss:>9,.0f} {lines / wall:>12,.0f} {ratio:>14}"
+                f"{row['scale']:>6g} {lines:>12,} {mb:>7,.0f} {case:<9} {wall:>8.2f} {rss:>9,.0f} {lines / wall:>12,.0f}"
+                f" {1e6 * wall / lines:>8.2f} {ratio:>14}"
             )
 
 
