@@ -102,8 +102,8 @@ def _run(settings: Settings, progress: Progress | None, committer: Committer | N
                 rewrite = True
                 result.notes.append(f"{suppressed:,} landing records of erased people suppressed (erasure ledger)")
         publish_sources(engine, ingested, rewrite)
-        params = {"consent_policy": [settings.consent_policy], "ml_join": [settings.ml_join]}
-        engine.load("run_parameters", pa.table(params))
+        parameters = {"consent_policy": settings.consent_policy, "ml_join": settings.ml_join}
+        engine.load("run_parameters", pa.table({name: [value] for name, value in parameters.items()}))
         build_seconds: dict[str, float] = {}
         for transform in TRANSFORMS:
             step = transform.name
@@ -120,7 +120,6 @@ def _run(settings: Settings, progress: Progress | None, committer: Committer | N
             build_seconds[transform.name] = time.perf_counter() - t0
         step = "counting"
         say("counting")
-        parameters = {"consent_policy": settings.consent_policy, "ml_join": settings.ml_join}
         funnel = _funnel(engine, [t for t in TRANSFORMS if t.zone is not Zone.INTERNAL], parameters)
         step = "committing"
         say("committing")

@@ -66,8 +66,5 @@ class Rows:
             schema, (pa.RecordBatch.from_arrays(batch.columns, schema=schema) for batch in batches)
         )
 
-    def table(self) -> pa.Table:
-        return self._select("").to_arrow_table()
-
     def _select(self, suffix: str):  # -> duckdb relation
         return self.con.sql(f'SELECT * FROM "{self.relation}"{suffix}')
