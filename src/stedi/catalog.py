@@ -116,21 +116,16 @@ def _sqlite_catalog(
     return SqlCatalog(NAMESPACE, uri=uri, warehouse=warehouse_uri, **props)
 
 
-def _declared_schema(schema: pa.Schema, declared: pa.Schema, with_nulls: frozenset[str]) -> pa.Schema:
-    """Mark columns non-nullable where the table declares them required (an engine's output is all
-    nullable); a column that holds nulls stays nullable, and the write then fails on it, as it should."""
+def _declared_schema(rows: Rows, declared: pa.Schema) -> pa.Schema:
+    """The rows' schema with columns non-nullable where the table declares them required (an engine's
+    output is all nullable); a column that holds nulls stays nullable, and the write then fails on
+    it, as it should."""
     fields = []
-    for f in schema:
+    for f in rows.schema:
         target = declared.field(f.name) if f.name in declared.names else None
-        required = target is not None and not target.nullable and f.name not in with_nulls
+        required = target is not None and not target.nullable and f.name not in rows.measure.with_nulls
         fields.append(f.with_nullable(False) if required else f)
-    return pa.schema(fields, metadata=schema.metadata)
-
-
-def _as_required_where_declared(data: pa.Table, declared: pa.Schema) -> pa.Table:
-    with_nulls = frozenset(f.name for f in data.schema if data.column(f.name).null_count)
-    schema = _declared_schema(data.schema, declared, with_nulls)
-    return data if schema.equals(data.schema) else data.cast(schema)
+    return pa.schema(fields, metadata=rows.schema.metadata)
 
 
 # pyiceberg buffers a data file's rows as Arrow before writing it: this bounds a write's memory.
@@ -241,7 +236,7 @@ class Warehouse:
                 "to it. Run again: the next run completes the work"
             )
         declared = table.schema().as_arrow()
-        schema = _declared_schema(rows.schema, declared, rows.measure.with_nulls)
+        schema = _declared_schema(rows, declared)
         summary = dict(current.summary.additional_properties) if current and current.summary else {}
         props = {k: v for k, v in summary.items() if k.startswith("stedi.")} if properties is None else properties
         props = {**props, FINGERPRINT: fingerprint(rows, schema)}
@@ -258,7 +253,7 @@ class Warehouse:
                     _restart_branch(transaction, AUDIT_BRANCH, current.snapshot_id)
                 if append is not None and current is not None:
                     added = append if isinstance(append, Rows) else Rows.of(append)
-                    batches = added.reader(_declared_schema(added.schema, declared, added.measure.with_nulls))
+                    batches = added.reader(_declared_schema(added, declared))
                     transaction.append(batches, snapshot_properties=props, branch=branch)
                 else:
                     transaction.overwrite(rows.reader(schema), snapshot_properties=props, branch=branch)
@@ -298,7 +293,8 @@ class Warehouse:
             table = self.catalog.load_table((NAMESPACE, name))
         except NoSuchTableError:
             table = self.catalog.create_table_if_not_exists((NAMESPACE, name), schema=rows.schema)
-        table.append(_as_required_where_declared(rows, table.schema().as_arrow()))
+        added = Rows.of(rows)
+        table.append(added.reader(_declared_schema(added, table.schema().as_arrow())))
 
     def state(self, name: str) -> tuple[int | None, dict[str, str]]:
         """The current snapshot id of a table (None: no table or no snapshot) and its `stedi.*` properties."""
