@@ -41,6 +41,27 @@ def test_json_lines_give_one_record_per_line(make_landing: Any) -> None:
     assert result.quarantined == 0
 
 
+def test_records_keep_file_and_line_order_when_lines_take_different_paths(make_landing: Any) -> None:
+    # Canonical lines (fast path), the other key spelling (a second fast-path pass) and lines only the
+    # exact parser reads, interleaved in two files: the records still come in file, line, position order.
+    other_spelling = '{"user":"a@x.com","timeStamp":%s,"x":1.0,"y":0.0,"z":-1.0}'
+    exact = '{ "z": -1, "y": 0, "x": 1, "timestamp": %s, "user": "a@x.com" }'
+    first = [exact % 1, ACC % 2, other_spelling % 3, (ACC % 4) + (ACC % 5), ACC % 6]
+    second = [other_spelling % 7, exact % 8, ACC % 9]
+    result = read(make_landing, ACCELEROMETER, {"a.json": "\n".join(first), "b.json": "\n".join(second)})
+    assert rows(result, "timestamp", "source_file", "source_line", "source_index") == [
+        (1, "accelerometer/landing/a.json", 1, 0),
+        (2, "accelerometer/landing/a.json", 2, 0),
+        (3, "accelerometer/landing/a.json", 3, 0),
+        (4, "accelerometer/landing/a.json", 4, 0),
+        (5, "accelerometer/landing/a.json", 4, 1),
+        (6, "accelerometer/landing/a.json", 5, 0),
+        (7, "accelerometer/landing/b.json", 1, 0),
+        (8, "accelerometer/landing/b.json", 2, 0),
+        (9, "accelerometer/landing/b.json", 3, 0),
+    ]
+
+
 def test_object_followed_by_comma_is_a_record(make_landing: Any) -> None:
     result = read(make_landing, STEP_TRAINER, [STEP % 1 + ",", STEP % 2 + " , ", STEP % 3])
     assert rows(result, "distanceFromObject") == [(1,), (2,), (3,)]

@@ -198,13 +198,14 @@ class _LineBatch:
             finally:
                 con.unregister("lines")
             ok = extracted.column("ok")
-            accepted = extracted.filter(ok).drop_columns(["ok", "line"])
+            every = pc.all(ok).as_py()  # the usual case, where filtering would only copy every column
+            accepted = (extracted if every else extracted.filter(ok)).drop_columns(["ok", "line"])
             if accepted.num_rows:
                 index = pa.array(np.zeros(accepted.num_rows, dtype=np.int32))
                 out.fast.append(accepted.add_column(2, "index", index))
-            pending = extracted.filter(pc.invert(ok)).select(["file_id", "line_no", "line"])
-            if pending.num_rows == 0:
+            if every:
                 return
+            pending = extracted.filter(pc.invert(ok)).select(["file_id", "line_no", "line"])
         by_file = {file_id: (data, starts) for file_id, data, starts in self.parts}
         for file_id, line_nos in _group_lines(pending):
             data, starts = by_file[file_id]
@@ -240,6 +241,18 @@ def _exact_lines(out: _Collector, file_id: int, data: bytes, starts: np.ndarray,
             out.add_line(file_id, text, i + 1)
 
 
+def _in_order(found: pa.Table) -> bool:
+    """Whether the rows already run in (file, line, position) order: when every line took the fast
+    path they do, and a vectorised check costs far less than sorting (a fifth of reading at scale)."""
+    if found.num_rows < 2:
+        return True
+    keys = [np.diff(found.column(c).to_numpy().astype(np.int64)) for c in ("file_id", "line_no", "index")]
+    later = keys[2] > 0
+    for step in (keys[1], keys[0]):
+        later = (step > 0) | ((step == 0) & later)
+    return bool(later.all())
+
+
 def _finish(out: _Collector, files: list[LandingFile], first: int, end: int) -> Chunk:
     """The rows found in files[first:end] as sorted Arrow tables."""
     source = out.source
@@ -254,7 +267,8 @@ def _finish(out: _Collector, files: list[LandingFile], first: int, end: int) -> 
             pa.table([pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)], schema=schema)
         )
     found = pa.concat_tables([p.cast(schema) for p in parts]) if parts else schema.empty_table()
-    found = found.sort_by([("file_id", "ascending"), ("line_no", "ascending"), ("index", "ascending")])
+    if not _in_order(found):
+        found = found.sort_by([("file_id", "ascending"), ("line_no", "ascending"), ("index", "ascending")])
     names = pa.array([f.relative for f in files[first:end]], type=pa.string())
     local_ids = pc.subtract(found.column("file_id"), pa.scalar(first, pa.int32()))
     records = found.select([f.name for f in source.fields])
