@@ -6,8 +6,11 @@ an Arrow table in memory), or against counts written down independently.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -125,3 +128,31 @@ def test_required_columns_stay_required_when_streamed(tmp_path: Path) -> None:
     assert not warehouse.load("t").schema().find_field("id").optional
     assert warehouse.load("t").schema().find_field("name").optional
     assert warehouse.read("t").num_rows == 10
+
+
+def test_a_killed_runs_spill_folder_is_removed_by_the_next_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    command = [
+        sys.executable, "-m", "stedi", "run", "--landing", str(corpus("stedi-starter")),
+        "--warehouse", str(tmp_path / "killed"), "--no-report",
+    ]  # fmt: skip
+    env = {**os.environ, "TMPDIR": str(temp), "STEDI_SUBJECT_KEY": "test-subject-key"}
+    killed = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not list(temp.glob(f"stedi-spill-{killed.pid}-*")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    killed.kill()
+    killed.wait()
+    (abandoned,) = temp.glob(f"stedi-spill-{killed.pid}-*")
+    alive = temp / f"stedi-spill-{os.getpid()}-other"  # a run still going (this process)
+    alive.mkdir()
+    unrelated = temp / "stedi-spill-notes"
+    unrelated.mkdir()
+
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setenv("STEDI_SUBJECT_KEY", "test-subject-key")
+    run(Settings(landing=str(corpus("stedi-starter")), warehouse=str(tmp_path / "wh"), report=False))
+    assert not abandoned.exists()
+    assert alive.exists() and unrelated.exists()
+    assert sorted(p.name for p in temp.iterdir()) == sorted([alive.name, unrelated.name])  # its own is gone too

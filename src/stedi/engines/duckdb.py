@@ -42,7 +42,29 @@ DECLARED = {
     for source in SOURCES
     for name, schema in ((source.landing_table, source.landing_schema()), (source.quarantine_table, QUARANTINE_SCHEMA))
 }
+# A run's spill folder in the temporary directory: the prefix, then the process id.
+SPILL_PREFIX = "stedi-spill-"
 _UNITS = {"bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40, "PiB": 1 << 50}
+
+
+def _remove_abandoned_spills() -> None:
+    """Remove spill folders left by runs that were killed (a clean run removes its own at close):
+    at scale they hold gigabytes. A folder whose process is still alive is never touched."""
+    folder = tempfile.gettempdir()
+    for entry in os.scandir(folder):
+        pid = entry.name.removeprefix(SPILL_PREFIX).partition("-")[0]
+        if entry.name.startswith(SPILL_PREFIX) and pid.isdigit() and entry.is_dir() and not _alive(int(pid)):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _limit_bytes(con: duckdb.DuckDBPyConnection) -> float:
@@ -64,7 +86,8 @@ class DuckDBEngine(Engine):
         memory_limit: str | None = None,
     ) -> None:
         self.warehouse, self.catalog = warehouse, catalog
-        self._spill = tempfile.mkdtemp(prefix="stedi-spill-")
+        _remove_abandoned_spills()
+        self._spill = tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}-")
         self._config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": memory_limit or DEFAULT_MEMORY_LIMIT,
             "temp_directory": self._spill,
