@@ -78,3 +78,17 @@ def test_run_reports_why_rows_were_dropped() -> None:
     trusted = result.table("customer_trusted")
     assert (trusted.rows_in, trusted.rows_out) == (956, 482)
     assert trusted.drops == [("474 customers without research consent", 474)]
+
+
+@pytest.mark.parametrize("name", ["stedi-starter", "stedi-2022-10", "stedi-2022-07"])
+@pytest.mark.parametrize("policy", ["all", "as-of"])
+def test_the_reasons_account_for_every_row_a_filter_drops(name: str, policy: str) -> None:
+    # Every table but the ML join keeps a subset of its input: its reasons add up to what fell away.
+    result, _ = corpus_run(name, policy)
+    for table in result.tables:
+        if table.rows_in is None or table.name == "machine_learning_curated":
+            continue
+        assert sum(n for _, n in table.drops) == table.rows_in - table.rows_out, (table.name, table.drops)
+        assert all(n > 0 for _, n in table.drops)
+    phone = result.table("accelerometer_trusted")
+    assert phone.rows_in > phone.rows_out > 0

@@ -192,10 +192,10 @@ def test_a_failing_step_names_itself_and_publishes_nothing(tmp_path: Path, monke
     copy_files(files[BATCHES[1]], corpus("stedi-starter"), landing)
     original = DuckDBEngine.build
 
-    def failing(self: DuckDBEngine, name: str, sql: str) -> None:
+    def failing(self: DuckDBEngine, name: str, sql: str, *, view: bool = False) -> None:
         if name == "customer_curated":
             raise RuntimeError("disk on fire")
-        original(self, name, sql)
+        original(self, name, sql, view=view)
 
     monkeypatch.setattr(DuckDBEngine, "build", failing)
     with pytest.raises(StepError, match="step customer_curated failed: disk on fire"):

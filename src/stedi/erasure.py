@@ -220,7 +220,7 @@ def suppress_erased(engine: Engine, subjects: set[str], key: bytes) -> int:
         return 0
     engine.load("erased", erased_relation(hits, key))
     for step in (t for t in TRANSFORMS if t.name in OWNERSHIP):
-        engine.build(step.name, step.sql)
+        engine.build(step.name, step.sql, view=step.view)
     landing = [name for s in SOURCES for name in (s.landing_table, s.quarantine_table)]
     before = sum(engine.scalars([f"SELECT COUNT(*) FROM {name}" for name in landing]))
     for name in landing:

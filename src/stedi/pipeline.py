@@ -112,7 +112,7 @@ def _run(settings: Settings, progress: Progress | None, committer: Committer | N
                 engine.load("subject_keys", privacy.subject_keys(emails, key))
             say(f"building {transform.name}")
             t0 = time.perf_counter()
-            engine.build(transform.name, transform.sql)
+            engine.build(transform.name, transform.sql, view=transform.view)
             faults.point(f"build:{transform.name}")
             if transform.zone is not Zone.INTERNAL:
                 _check_privacy(engine, transform.name)

@@ -51,8 +51,9 @@ class Engine(ABC):
         """Make a small Arrow table (settings, pseudonyms) available to SQL under `name`."""
 
     @abstractmethod
-    def build(self, name: str, sql: str) -> None:
-        """Materialise the result of `sql` (source dialect) as relation `name`."""
+    def build(self, name: str, sql: str, *, view: bool = False) -> None:
+        """Materialise the result of `sql` (source dialect) as relation `name`; with `view`, define
+        `name` as the query instead, computed wherever it is read."""
 
     @abstractmethod
     def rename(self, source: str, target: str) -> None:

@@ -95,6 +95,7 @@ class DuckDBEngine(Engine):
         self.con = self._connect(":memory:")
         self.committer = committer or Committer(warehouse, catalog)
         self._arrow: dict[str, pa.Table] = {}
+        self._views: set[str] = set()
 
     def _connect(self, path: str) -> duckdb.DuckDBPyConnection:
         try:
@@ -145,9 +146,12 @@ class DuckDBEngine(Engine):
         self._arrow[name] = data
         self.con.register(name, data)
 
-    def build(self, name: str, sql: str) -> None:
+    def build(self, name: str, sql: str, *, view: bool = False) -> None:
         self._drop(name)
-        self.con.execute(f'CREATE TABLE "{name}" AS {self.translate(sql)}').fetchall()
+        kind = "VIEW" if view else "TABLE"
+        self.con.execute(f'CREATE {kind} "{name}" AS {self.translate(sql)}').fetchall()
+        if view:
+            self._views.add(name)
 
     def rename(self, source: str, target: str) -> None:
         self._drop(target)
@@ -160,6 +164,9 @@ class DuckDBEngine(Engine):
     def _drop(self, name: str) -> None:
         if self._arrow.pop(name, None) is not None:
             self.con.unregister(name)
+        elif name in self._views:
+            self._views.discard(name)
+            self.con.execute(f'DROP VIEW "{name}"').fetchall()
         else:
             self.con.execute(f'DROP TABLE IF EXISTS "{name}"').fetchall()
 

@@ -227,8 +227,13 @@ class SparkEngine(Engine):
         rows = [tuple(r.values()) for r in data.to_pylist()]
         self._register(name, self.spark.createDataFrame(rows, schema))
 
-    def build(self, name: str, sql: str) -> None:
-        self._register(name, self.spark.sql(self.translate(sql)))
+    def build(self, name: str, sql: str, *, view: bool = False) -> None:
+        frame = self.spark.sql(self.translate(sql))
+        if view:
+            frame.createOrReplaceTempView(name)
+            self._frames[name] = frame
+        else:
+            self._register(name, frame)
 
     def rename(self, source: str, target: str) -> None:
         frame = self._frames.pop(source)

@@ -12,15 +12,17 @@ readings AS (
 phone_instants AS (
     SELECT DISTINCT user, timestamp FROM accelerometer_readings
     WHERE user IN (SELECT email FROM holders WHERE holder_count > 1)
-),
-candidates AS (
-    SELECT r.serialNumber, r.sensorReadingTime, h.email
-    FROM readings AS r
-    JOIN holders AS h ON h.serialNumber = r.serialNumber
-    LEFT JOIN phone_instants AS p ON p.user = h.email AND p.timestamp = r.sensorReadingTime
-    WHERE h.holder_count = 1 OR p.user IS NOT NULL
 )
-SELECT serialNumber, sensorReadingTime, MIN(email) AS email
-FROM candidates
-GROUP BY serialNumber, sensorReadingTime
+-- A serial's only holder owns all its readings (no grouping needed for these, the most of them).
+SELECT r.serialNumber, r.sensorReadingTime, h.email
+FROM readings AS r
+JOIN holders AS h ON h.serialNumber = r.serialNumber
+WHERE h.holder_count = 1
+UNION ALL
+SELECT r.serialNumber, r.sensorReadingTime, MIN(h.email) AS email
+FROM readings AS r
+JOIN holders AS h ON h.serialNumber = r.serialNumber
+JOIN phone_instants AS p ON p.user = h.email AND p.timestamp = r.sensorReadingTime
+WHERE h.holder_count > 1
+GROUP BY r.serialNumber, r.sensorReadingTime
 HAVING COUNT(*) = 1
