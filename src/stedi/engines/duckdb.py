@@ -112,6 +112,9 @@ class DuckDBEngine(Engine):
         if landing_bytes * 4 > _limit_bytes(self.con) and not self._arrow and not os.path.exists(database):
             self.con.close()
             self.con = self._connect(database)
+            # The file lives only as long as the run: nothing to gain from checkpoints.
+            self.con.execute("SET checkpoint_threshold = '1TB'").fetchall()
+            self.con.execute("PRAGMA disable_checkpoint_on_shutdown").fetchall()
 
     def ingest(self, root: str, source: Source, files: list[LandingFile], skipped: list[str]) -> SourceResult:
         started = time.perf_counter()
