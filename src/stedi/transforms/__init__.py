@@ -127,23 +127,18 @@ TRANSFORMS: tuple[Transform, ...] = (
             ),
             Drop(
                 "{n} readings of a shared serial number with no single owner at that instant",
-                "SELECT COUNT(*) FROM step_trainer_readings AS s"
-                " WHERE serialNumber IN (SELECT serialNumber FROM customer_standing)"
-                " AND NOT EXISTS (SELECT 1 FROM step_trainer_owner AS o WHERE o.serialNumber = s.serialNumber"
-                " AND o.sensorReadingTime = s.sensorReadingTime)",
+                "SELECT (SELECT COUNT(*) FROM step_trainer_readings"
+                " WHERE serialNumber IN (SELECT serialNumber FROM customer_standing))"
+                " - (SELECT COUNT(*) FROM step_trainer_owner)",
             ),
             Drop(
                 "{n} readings whose owner is not a curated customer (no consent or no phone readings)",
-                "SELECT COUNT(*) FROM step_trainer_readings AS s JOIN step_trainer_owner AS o"
-                " ON o.serialNumber = s.serialNumber AND o.sensorReadingTime = s.sensorReadingTime"
-                " WHERE o.email NOT IN (SELECT email FROM customer_curated)",
+                "SELECT COUNT(*) FROM step_trainer_owner WHERE email NOT IN (SELECT email FROM customer_curated)",
             ),
             Drop(
                 "{n} readings taken before the owner's consent (policy as-of)",
-                "SELECT COUNT(*) FROM step_trainer_readings AS s JOIN step_trainer_owner AS o"
-                " ON o.serialNumber = s.serialNumber AND o.sensorReadingTime = s.sensorReadingTime"
-                " JOIN customer_curated AS c ON c.email = o.email"
-                " WHERE s.sensorReadingTime < c.shareWithResearchAsOfDate",
+                "SELECT COUNT(*) FROM step_trainer_owner AS o JOIN customer_curated AS c ON c.email = o.email"
+                " WHERE o.sensorReadingTime < c.shareWithResearchAsOfDate",
                 only=AS_OF,
             ),
         ),
