@@ -122,8 +122,8 @@ TRANSFORMS: tuple[Transform, ...] = (
             ),
             Drop(
                 "{n} readings whose serial number no customer holds",
-                "SELECT COUNT(*) FROM step_trainer_readings"
-                " WHERE serialNumber NOT IN (SELECT serialNumber FROM customer_standing)",
+                "SELECT (SELECT COUNT(*) FROM step_trainer_readings) - (SELECT COUNT(*) FROM step_trainer_readings"
+                " WHERE serialNumber IN (SELECT serialNumber FROM customer_standing))",
             ),
             Drop(
                 "{n} readings of a shared serial number with no single owner at that instant",
