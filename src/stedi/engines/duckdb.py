@@ -52,8 +52,10 @@ def _remove_abandoned_spills() -> None:
     at scale they hold gigabytes. A folder whose process is still alive is never touched."""
     folder = tempfile.gettempdir()
     for entry in os.scandir(folder):
+        if not entry.name.startswith(SPILL_PREFIX) or not entry.is_dir():
+            continue
         pid = entry.name.removeprefix(SPILL_PREFIX).partition("-")[0]
-        if entry.name.startswith(SPILL_PREFIX) and pid.isdigit() and entry.is_dir() and not _alive(int(pid)):
+        if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(entry.path, ignore_errors=True)
 
 
@@ -62,8 +64,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # another user's process
-        return True
+    except PermissionError:  # another user's process: alive
+        pass
     return True
 
 

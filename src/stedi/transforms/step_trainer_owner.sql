@@ -6,19 +6,22 @@ WITH holders AS (
     SELECT serialNumber, email, COUNT(*) OVER (PARTITION BY serialNumber) AS holder_count
     FROM customer_standing
 ),
+sharing AS (
+    SELECT serialNumber, email FROM holders WHERE holder_count > 1
+),
 shared AS (
     SELECT DISTINCT serialNumber, sensorReadingTime FROM step_trainer_readings
-    WHERE serialNumber IN (SELECT serialNumber FROM holders WHERE holder_count > 1)
+    WHERE serialNumber IN (SELECT serialNumber FROM sharing)
 ),
 -- Only holders who share their serial need their phone's instants looked up.
 phone_instants AS (
     SELECT DISTINCT user, timestamp FROM accelerometer_readings
-    WHERE user IN (SELECT email FROM holders WHERE holder_count > 1)
+    WHERE user IN (SELECT email FROM sharing)
 ),
 shared_owners AS (
     SELECT r.serialNumber, r.sensorReadingTime, MIN(h.email) AS email
     FROM shared AS r
-    JOIN holders AS h ON h.serialNumber = r.serialNumber
+    JOIN sharing AS h ON h.serialNumber = r.serialNumber
     JOIN phone_instants AS p ON p.user = h.email AND p.timestamp = r.sensorReadingTime
     GROUP BY r.serialNumber, r.sensorReadingTime
     HAVING COUNT(*) = 1
