@@ -23,8 +23,8 @@ DEFAULT_LANDING = Path(os.environ.get("STEDI_TEST_DATA", ROOT.parent / "shared" 
 
 READER = """
 import sys
-from stedi.contracts import SOURCES
-from stedi.reader import read_source
+from stedi.contract.sources import SOURCES
+from stedi.reading.reader import read_source
 for source in SOURCES:
     read_source(sys.argv[1], source)
 """

@@ -8,13 +8,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from stedi.catalog import Warehouse
 from stedi.config import Settings
-from stedi.pipeline import run
-from stedi.query import query
+from stedi.pipeline.query import query
+from stedi.pipeline.run import run
 from stedi.results import RunResult
-
-from .conftest import corpus
+from stedi.warehouse.catalog import Warehouse
+from tests.conftest import corpus
 
 _TMP = Path(tempfile.mkdtemp(prefix="stedi-test-runs-"))
 

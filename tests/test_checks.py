@@ -7,15 +7,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from stedi.catalog import AUDIT_BRANCH, Warehouse
-from stedi.checks import compile_check, declared_checks, load_expectations
 from stedi.config import Settings
+from stedi.contract.checks import compile_check, declared_checks, load_expectations
 from stedi.errors import ChecksFailed
-from stedi.pipeline import run
-from stedi.query import query
-
-from .conftest import ROOT, corpus
-from .test_incremental import BATCHES, copy_files, empty_landing, snapshots, starter_files
+from stedi.pipeline.query import query
+from stedi.pipeline.run import run
+from stedi.warehouse.catalog import AUDIT_BRANCH, Warehouse
+from tests.conftest import ROOT, corpus
+from tests.test_incremental import BATCHES, copy_files, empty_landing, snapshots, starter_files
 
 
 @pytest.fixture

@@ -12,11 +12,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from stedi.catalog import Warehouse
 from stedi.cli import main
-
-from .conftest import corpus
-from .pipeline_runs import data_tables
+from stedi.warehouse.catalog import Warehouse
+from tests.conftest import corpus
+from tests.pipeline_runs import data_tables
 
 STEDI = [sys.executable, "-m", "stedi"]
 
@@ -143,7 +142,7 @@ def test_unreadable_warehouse_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_settings_come_from_environment_variables(make_landing: Any, tmp_path: Path) -> None:
-    from .test_semantics import customer
+    from tests.test_semantics import customer
 
     root = make_landing(customer=[customer("a@x.com", "S")])
     env = {"STEDI_LANDING": str(root), "STEDI_WAREHOUSE": str(tmp_path / "env-wh"), "STEDI_CONSENT_POLICY": "as-of"}

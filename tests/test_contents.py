@@ -11,10 +11,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from stedi.query import query
-
-from .conftest import corpus
-from .pipeline_runs import corpus_run
+from stedi.pipeline.query import query
+from tests.conftest import corpus
+from tests.pipeline_runs import corpus_run
 
 KEY = b"test-subject-key"
 

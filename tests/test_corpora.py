@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from stedi.query import query
-
-from .conftest import corpus
-from .pipeline_runs import corpus_run, count
+from stedi.pipeline.query import query
+from tests.conftest import corpus
+from tests.pipeline_runs import corpus_run, count
 
 TABLES = (
     "customer_landing",

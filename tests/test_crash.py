@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from stedi.catalog import Warehouse
 from stedi.config import Settings
-from stedi.pipeline import run
-
-from .conftest import corpus
-from .test_incremental import BATCHES, assert_same_tables, copy_files, empty_landing, starter_files
+from stedi.pipeline.run import run
+from stedi.warehouse.catalog import Warehouse
+from tests.conftest import corpus
+from tests.test_incremental import BATCHES, assert_same_tables, copy_files, empty_landing, starter_files
 
 # Tables are committed to the audit branch (commit:/committed:), then published together after the
 # checks (published:). Every landing, quarantine and published table is hit in some phase.

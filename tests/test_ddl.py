@@ -8,9 +8,8 @@ import duckdb
 from click.testing import CliRunner
 
 from stedi.cli import main
-
-from .conftest import corpus
-from .pipeline_runs import corpus_run
+from tests.conftest import corpus
+from tests.pipeline_runs import corpus_run
 
 
 def ddl(*args: str) -> str:

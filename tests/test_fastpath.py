@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stedi.contracts import ACCELEROMETER, CUSTOMER, SOURCES, STEP_TRAINER, Source
-from stedi.fastpath import shapes
-from stedi.reader import read_line, read_source
+from stedi.contract.sources import ACCELEROMETER, CUSTOMER, SOURCES, STEP_TRAINER, Source
+from stedi.reading.fastpath import shapes
+from stedi.reading.reader import read_line, read_source
 
 ws = st.sampled_from(["", "", "", " ", "\t", " \r"])
 # Mostly values the fast path takes, some at its edges, some it must leave to the exact parser.

@@ -6,10 +6,10 @@ import hashlib
 import json
 from pathlib import Path
 
-from stedi.catalog import Warehouse
 from stedi.config import Settings
 from stedi.generate import generate
-from stedi.pipeline import run
+from stedi.pipeline.run import run
+from stedi.warehouse.catalog import Warehouse
 
 
 def digest(root: Path) -> dict[str, str]:

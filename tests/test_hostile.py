@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from stedi.catalog import Warehouse
 from stedi.config import Settings
-from stedi.pipeline import run
+from stedi.pipeline.run import run
+from stedi.warehouse.catalog import Warehouse
 
 GOOD = '{"user":"a@x.com","timestamp":1,"x":1.0,"y":0.0,"z":-1.0}'
 

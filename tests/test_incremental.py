@@ -12,16 +12,15 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from stedi.catalog import Warehouse
 from stedi.config import Settings
 from stedi.engines.duckdb import DuckDBEngine
 from stedi.errors import StepError, WarehouseError
-from stedi.pipeline import run
-from stedi.query import query
-
-from .conftest import corpus
-from .defects import write_defect_landing
-from .pipeline_runs import data_tables, table_rows
+from stedi.pipeline.query import query
+from stedi.pipeline.run import run
+from stedi.warehouse.catalog import Warehouse
+from tests.conftest import corpus
+from tests.defects import write_defect_landing
+from tests.pipeline_runs import data_tables, table_rows
 
 STARTER_COUNTS = {
     "customer_landing": 956,

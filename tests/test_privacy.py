@@ -10,19 +10,18 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from stedi import privacy
-from stedi.catalog import Warehouse
 from stedi.cli import main
 from stedi.config import Settings
+from stedi.contract import privacy
+from stedi.contract.tables import Transform
 from stedi.errors import PrivacyError
-from stedi.pipeline import run
-from stedi.query import query
-from stedi.transforms import Transform
-
-from .bytesearch import files_holding
-from .conftest import corpus
-from .pipeline_runs import data_tables
-from .test_semantics import customer, phone, step
+from stedi.pipeline.query import query
+from stedi.pipeline.run import run
+from stedi.warehouse.catalog import Warehouse
+from tests.bytesearch import files_holding
+from tests.conftest import corpus
+from tests.pipeline_runs import data_tables
+from tests.test_semantics import customer, phone, step
 
 PERSON = "Santosh.Clayton@test.com"
 KEY = b"test-subject-key"

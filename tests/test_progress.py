@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from stedi.progress import terminal_progress
+from stedi.cli.progress import terminal_progress
 
 
 class Terminal(io.StringIO):

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from stedi.contracts import ACCELEROMETER, CUSTOMER, STEP_TRAINER, Source
-from stedi.reader import IngestResult, read_source
+from stedi.contract.sources import ACCELEROMETER, CUSTOMER, STEP_TRAINER, Source
+from stedi.reading.reader import IngestResult, read_source
 
 ACC = '{"user":"a@x.com","timestamp":%s,"x":1.0,"y":0.0,"z":-1.0}'
 STEP = '{"sensorReadingTime":1655564444103,"serialNumber":"s-1","distanceFromObject":%s}'

@@ -14,8 +14,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stedi.contracts import STEP_TRAINER
-from stedi.reader import read_source
+from stedi.contract.sources import STEP_TRAINER
+from stedi.reading.reader import read_source
 
 INT64 = st.integers(-(2**63), 2**63 - 1)
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)

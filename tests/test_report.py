@@ -13,10 +13,9 @@ from click.testing import CliRunner
 
 from stedi.cli import main
 from stedi.config import Settings
-from stedi.pipeline import run
-
-from .conftest import ROOT, corpus
-from .test_incremental import BATCHES, copy_files, empty_landing, starter_files
+from stedi.pipeline.run import run
+from tests.conftest import ROOT, corpus
+from tests.test_incremental import BATCHES, copy_files, empty_landing, starter_files
 
 
 @pytest.fixture(scope="module")

@@ -11,16 +11,15 @@ import pyarrow.fs as pafs
 import pytest
 from click.testing import CliRunner
 
-from stedi.catalog import Warehouse
 from stedi.cli import main
 from stedi.config import Settings
 from stedi.errors import WarehouseError
-from stedi.pipeline import run
-from stedi.storage import filesystem
-
-from .conftest import corpus
-from .pipeline_runs import corpus_run, data_tables, table_rows
-from .seaweed import S3Server, seaweedfs
+from stedi.pipeline.run import run
+from stedi.warehouse.catalog import Warehouse
+from stedi.warehouse.storage import filesystem
+from tests.conftest import corpus
+from tests.pipeline_runs import corpus_run, data_tables, table_rows
+from tests.seaweed import S3Server, seaweedfs
 
 
 @pytest.fixture(scope="session")
@@ -123,7 +122,7 @@ def test_missing_bucket_is_a_clear_error(s3: S3Server, tmp_path: Path) -> None:
 
 
 def test_unreachable_endpoint_fails_fast(s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from .seaweed import _free_port
+    from tests.seaweed import _free_port
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{_free_port()}")
     started = time.monotonic()

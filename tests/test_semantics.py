@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from stedi.catalog import Warehouse
 from stedi.config import Settings
-from stedi.pipeline import run
+from stedi.pipeline.run import run
+from stedi.warehouse.catalog import Warehouse
 
 KEY = b"test-subject-key"
 

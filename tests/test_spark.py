@@ -8,15 +8,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from stedi.catalog import Warehouse
 from stedi.cli import main
 from stedi.config import Settings
-from stedi.pipeline import run
-from stedi.query import query
-
-from .conftest import corpus
-from .defects import write_defect_landing
-from .pipeline_runs import data_tables, table_rows
+from stedi.pipeline.query import query
+from stedi.pipeline.run import run
+from stedi.warehouse.catalog import Warehouse
+from tests.conftest import corpus
+from tests.defects import write_defect_landing
+from tests.pipeline_runs import data_tables, table_rows
 
 SETTINGS = [("all", "owner"), ("as-of", "owner"), ("all", "timestamp")]
 
@@ -97,7 +96,7 @@ def test_spark_conf_must_be_key_value(tmp_path: Path) -> None:
 
 
 def test_spark_ddl_reads_the_landing_files_with_typed_columns(spark: Any, tmp_path: Path) -> None:
-    from stedi.ddl import ddl
+    from stedi.pipeline.ddl import ddl
 
     session = spark.newSession()
     for statement in ddl("spark", str(corpus("stedi-starter"))).split(";\n"):
@@ -111,7 +110,7 @@ def test_spark_ddl_reads_the_landing_files_with_typed_columns(spark: Any, tmp_pa
 def test_spark_suppresses_erased_people_like_the_embedded_engine(
     spark: Any, defect_landing: Path, tmp_path: Path
 ) -> None:
-    from stedi.erasure import forget
+    from stedi.pipeline.erasure import forget
 
     built = {}
     for engine in ("duckdb", "spark"):

@@ -16,16 +16,15 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from stedi import reader
-from stedi.catalog import Warehouse
 from stedi.config import Settings
-from stedi.contracts import SOURCES
+from stedi.contract.sources import SOURCES
 from stedi.errors import SettingsError
-from stedi.pipeline import run
-from stedi.rows import Rows
-
-from .conftest import corpus
-from .pipeline_runs import corpus_run, data_tables, table_rows
+from stedi.pipeline.run import run
+from stedi.reading import reader
+from stedi.warehouse.catalog import Warehouse
+from stedi.warehouse.rows import Rows
+from tests.conftest import corpus
+from tests.pipeline_runs import corpus_run, data_tables, table_rows
 
 CORPORA = ("stedi-starter", "stedi-2022-10", "stedi-2022-07")
 

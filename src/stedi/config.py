@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .errors import SettingsError
+from stedi.errors import SettingsError
 
 CONSENT_POLICIES = ("all", "as-of")
 ML_JOINS = ("owner", "timestamp")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..config import ENGINES
-from .base import Engine
+from stedi.config import ENGINES
+from stedi.engines.base import Engine
 
 if TYPE_CHECKING:
-    from ..committer import Committer
+    from stedi.warehouse.committer import Committer
 
 
 def create_engine(
@@ -23,22 +23,22 @@ def create_engine(
 ) -> Engine:
     """The engine called `name`, writing to `warehouse`; optional parts are imported only here."""
     if name == "duckdb":
-        from .duckdb import DuckDBEngine
+        from stedi.engines.duckdb import DuckDBEngine
 
         return DuckDBEngine(warehouse, committer, catalog, memory_limit)
     if name == "spark":
-        from .spark import SparkEngine
+        from stedi.engines.spark import SparkEngine
 
         if committer is not None:
             committer.close()  # Spark commits through its own Iceberg catalog
         if catalog is not None or "://" in warehouse:
-            from ..errors import SettingsError
+            from stedi.errors import SettingsError
 
             raise SettingsError(
                 "the Spark engine writes to a local warehouse with its SQLite catalog; object storage and other "
                 "catalogs are for the embedded engine (see docs/spark.md)"
             )
         return SparkEngine(warehouse, master=spark_master, conf=spark_conf)
-    from ..errors import SettingsError
+    from stedi.errors import SettingsError
 
     raise SettingsError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")

@@ -6,15 +6,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..catalog import ANY_SNAPSHOT
+from stedi.warehouse.catalog import ANY_SNAPSHOT
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from ..catalog import Commit, Warehouse
-    from ..contracts import Source
-    from ..landing import LandingFile
-    from ..results import SourceResult
+    from stedi.contract.sources import Source
+    from stedi.reading.landing import LandingFile
+    from stedi.results import SourceResult
+    from stedi.warehouse.catalog import Commit, Warehouse
 
 T = TypeVar("T")
 

@@ -17,19 +17,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import duckdb
 import pyarrow as pa
 
-from ..catalog import ANY_SNAPSHOT
-from ..committer import Committer
-from ..contracts import QUARANTINE_SCHEMA, SOURCES
-from ..errors import SettingsError
-from ..reader import read_chunks
-from ..results import SourceResult
-from ..rows import Rows
-from .base import Engine
+from stedi.contract.sources import QUARANTINE_SCHEMA, SOURCES
+from stedi.engines.base import Engine
+from stedi.errors import SettingsError
+from stedi.reading.reader import read_chunks
+from stedi.results import SourceResult
+from stedi.warehouse.catalog import ANY_SNAPSHOT
+from stedi.warehouse.committer import Committer
+from stedi.warehouse.rows import Rows
 
 if TYPE_CHECKING:
-    from ..catalog import Commit, Warehouse
-    from ..contracts import Source
-    from ..landing import LandingFile
+    from stedi.contract.sources import Source
+    from stedi.reading.landing import LandingFile
+    from stedi.warehouse.catalog import Commit, Warehouse
 
 
 T = TypeVar("T")
@@ -139,7 +139,7 @@ class DuckDBEngine(Engine):
         return SourceResult(source.name, len(stats), accepted, quarantined, skipped, time.perf_counter() - started)
 
     def attach(self, table: str) -> str:
-        from ..query import attach
+        from stedi.pipeline.query import attach
 
         view = f"current_{table}"
         self.committer.call(lambda warehouse: attach(self.con, warehouse, table, view)).result()
@@ -191,7 +191,7 @@ class DuckDBEngine(Engine):
         return self.committer.call(work).result()
 
     def erased_subjects(self) -> set[str]:
-        from ..erasure import ledger_absent, ledger_subjects
+        from stedi.pipeline.erasure import ledger_absent, ledger_subjects
 
         # Waiting for the catalog here would stop the run until pyiceberg is imported; most
         # warehouses have no ledger, and a local SQLite catalog says so in a millisecond.

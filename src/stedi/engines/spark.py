@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
 
-from .. import faults
-from ..catalog import ANY_SNAPSHOT, CATALOG_FILE, NAMESPACE, Commit, Warehouse
-from ..contracts import QUARANTINE_SCHEMA, SOURCES, Source
-from ..errors import SettingsError
-from ..landing import LandingFile
-from ..results import SourceResult
-from .base import Engine
+from stedi import faults
+from stedi.contract.sources import QUARANTINE_SCHEMA, SOURCES, Source
+from stedi.engines.base import Engine
+from stedi.errors import SettingsError
+from stedi.reading.landing import LandingFile
+from stedi.results import SourceResult
+from stedi.warehouse.catalog import ANY_SNAPSHOT, CATALOG_FILE, NAMESPACE, Commit, Warehouse
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -138,7 +138,7 @@ def _read_task(root: str, source_name: str, listed: Iterator[tuple[str, str, int
     (Rows, not Arrow batches: `mapInArrow` would need pandas, and pandas in the environment makes
     every DuckDB process import it, which costs the embedded engine half a second per run.)
     """
-    from ..reader import read_files
+    from stedi.reading.reader import read_files
 
     source = next(s for s in SOURCES if s.name == source_name)
     files = [LandingFile(path, relative, size) for path, relative, size in listed]
@@ -260,7 +260,7 @@ class SparkEngine(Engine):
         return [tuple(r) for r in self.spark.sql(sql).collect()]
 
     def erased_subjects(self) -> set[str]:
-        from ..erasure import ledger_subjects
+        from stedi.pipeline.erasure import ledger_subjects
 
         return ledger_subjects(Warehouse(self.warehouse))
 

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pyarrow as pa
 
-from ..storage import is_remote
-from .html import render
+from stedi.report.html import render
+from stedi.warehouse.storage import is_remote
 
 if TYPE_CHECKING:
-    from ..catalog import Warehouse
-    from ..results import RunResult
+    from stedi.results import RunResult
+    from stedi.warehouse.catalog import Warehouse
 
 REPORT_FILE = "report.html"
 PII_COLUMNS = {"email", "user", "customername", "phone", "birthday"}
@@ -52,7 +52,7 @@ class ReportData:
 def lineage() -> list[tuple[str, str]]:
     """Edges of the pipeline (input table -> table), read from the SQL files themselves (the names
     after FROM and JOIN; the files are ours, plain SQL without quoted or schema-qualified names)."""
-    from ..transforms import TRANSFORMS
+    from stedi.contract.tables import TRANSFORMS
 
     known = {t.name for t in TRANSFORMS} | {f"{s}_landing" for s in ("customer", "accelerometer", "step_trainer")}
     edges = []
@@ -71,10 +71,10 @@ def mask(value: object, column: str) -> str:
 
 
 def collect(warehouse: Warehouse, result: RunResult | None = None) -> ReportData:
-    from ..history import HISTORY_TABLE
-    from ..pipeline import zone_of
-    from ..query import attach
-    from ..transforms import TRANSFORMS, Zone
+    from stedi.contract.tables import TRANSFORMS, Zone
+    from stedi.pipeline.query import attach
+    from stedi.pipeline.run import zone_of
+    from stedi.stages.history import HISTORY_TABLE
 
     names = warehouse.table_names()
     con = duckdb.connect()
@@ -84,7 +84,7 @@ def collect(warehouse: Warehouse, result: RunResult | None = None) -> ReportData
     if HISTORY_TABLE in names:
         facts = con.sql(f"SELECT * FROM {HISTORY_TABLE} ORDER BY run_at").to_arrow_table()
     else:
-        from ..history import HISTORY_SCHEMA
+        from stedi.stages.history import HISTORY_SCHEMA
 
         facts = HISTORY_SCHEMA.empty_table()
     runs_seen: dict[str, dict[str, Any]] = {}
@@ -120,7 +120,7 @@ def write_report(warehouse: Warehouse, result: RunResult | None = None) -> str:
     html = render(collect(warehouse, result))
     location = f"{warehouse.location.rstrip('/')}/{REPORT_FILE}"
     if is_remote(location):
-        from ..storage import filesystem
+        from stedi.warehouse.storage import filesystem
 
         fs, path = filesystem(location)
         with fs.open_output_stream(path) as out:
@@ -131,6 +131,6 @@ def write_report(warehouse: Warehouse, result: RunResult | None = None) -> str:
 
 
 def write_report_for(location: str, catalog: str | None, result: RunResult | None = None) -> str:
-    from ..catalog import Warehouse
+    from stedi.warehouse.catalog import Warehouse
 
     return write_report(Warehouse(location, catalog=catalog), result)

@@ -7,7 +7,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from . import Node, ReportData
+    from stedi.report import Node, ReportData
 
 ZONES = ("landing", "quarantine", "internal", "trusted", "curated", "ledger")
 ZONE_COLUMN = {"landing": 0, "quarantine": 0, "internal": 1, "trusted": 2, "curated": 3, "ledger": 0}

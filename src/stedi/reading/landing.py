@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow.fs as pafs
 
-from .errors import LandingError
-from .storage import explain, filesystem
+from stedi.errors import LandingError
+from stedi.warehouse.storage import explain, filesystem
 
 DATA_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
 BOM = b"\xef\xbb\xbf"

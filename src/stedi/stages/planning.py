@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from .contracts import Source
-from .landing import LandingFile, discover, open_root
+from stedi.contract.sources import Source
+from stedi.reading.landing import LandingFile, discover, open_root
 
 FILES_PROPERTY = "stedi.files"
 HASH_CHUNK = 8 << 20

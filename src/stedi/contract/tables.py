@@ -50,7 +50,7 @@ class Transform:
 
 @cache
 def _sql(name: str) -> str:
-    return resources.files(__package__).joinpath(f"{name}.sql").read_text(encoding="utf-8")
+    return resources.files("stedi.contract").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
 
 
 AS_OF = ("consent_policy", "as-of")

@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 
 import click
 
-from . import __version__
-from .config import CONSENT_POLICIES, DEFAULT_WAREHOUSE, ENGINES, ML_JOINS, Settings
-from .ddl import DIALECTS
-from .errors import StediError
+from stedi import __version__
+from stedi.config import CONSENT_POLICIES, DEFAULT_WAREHOUSE, ENGINES, ML_JOINS, Settings
+from stedi.errors import StediError
+from stedi.pipeline.ddl import DIALECTS
 
 F = TypeVar("F", bound=Callable[..., Any])
 TABLE_FORMATS = ("table", "csv", "json")
@@ -134,7 +134,7 @@ def run(
     Only landing files not ingested before (by content) are read; the tables always equal a full
     rebuild from the landing files present. A second run on the same warehouse waits for the first.
     """
-    from .committer import Committer
+    from stedi.warehouse.committer import Committer
 
     conf = {}
     for item in spark_conf:
@@ -158,10 +158,10 @@ def run(
     )
     # Started before the engine is even imported, so the catalog is ready when the first table is.
     committer = Committer(settings.warehouse, settings.catalog) if settings.engine == "duckdb" else None
-    from .errors import ChecksFailed
-    from .pipeline import run as run_pipeline
-    from .progress import terminal_progress
-    from .render import run_summary
+    from stedi.cli.progress import terminal_progress
+    from stedi.cli.render import run_summary
+    from stedi.errors import ChecksFailed
+    from stedi.pipeline.run import run as run_pipeline
 
     failed: ChecksFailed | None = None
     with terminal_progress() as progress:
@@ -181,7 +181,7 @@ def run(
 @user_errors
 def report(warehouse: str, catalog: str | None, open_it: bool) -> None:
     """Rewrite report.html in the warehouse from its tables and run history."""
-    from .report import write_report_for
+    from stedi.report import write_report_for
 
     location = write_report_for(warehouse, catalog)
     click.echo(location)
@@ -201,9 +201,9 @@ def report(warehouse: str, catalog: str | None, open_it: bool) -> None:
 @user_errors
 def sql(query: str, warehouse: str, catalog: str | None, fmt: str) -> None:
     """Run one read-only SQL query over the tables, by bare name (FROM customer_trusted)."""
-    from .catalog import Warehouse
-    from .query import query as run_query
-    from .render import rows_as_text
+    from stedi.cli.render import rows_as_text
+    from stedi.pipeline.query import query as run_query
+    from stedi.warehouse.catalog import Warehouse
 
     click.echo(rows_as_text(run_query(Warehouse(warehouse, catalog=catalog), query), fmt))
 
@@ -219,9 +219,9 @@ def tables(warehouse: str, catalog: str | None, fmt: str) -> None:
     """List the warehouse's tables with their zone, row count and current snapshot."""
     import pyarrow as pa
 
-    from .catalog import Warehouse
-    from .pipeline import zone_of
-    from .render import rows_as_text
+    from stedi.cli.render import rows_as_text
+    from stedi.pipeline.run import zone_of
+    from stedi.warehouse.catalog import Warehouse
 
     wh = Warehouse(warehouse, catalog=catalog)
     infos = [wh.describe(name) for name in wh.table_names()]
@@ -245,8 +245,8 @@ def tables(warehouse: str, catalog: str | None, fmt: str) -> None:
 @user_errors
 def forget(emails: tuple[str, ...], email_file: Any, warehouse: str, catalog: str | None, landing: str | None) -> None:
     """Erase customers: their rows in every table, and every older snapshot and file that held them."""
-    from .catalog import Warehouse
-    from .erasure import forget as erase
+    from stedi.pipeline.erasure import forget as erase
+    from stedi.warehouse.catalog import Warehouse
 
     wanted = list(emails) + ([line for line in email_file.read().splitlines() if line.strip()] if email_file else [])
     if not wanted:
@@ -275,13 +275,13 @@ def forget(emails: tuple[str, ...], email_file: Any, warehouse: str, catalog: st
 @user_errors
 def ddl(dialect: str, landing: str | None, warehouse: str | None, catalog: str | None) -> None:
     """Print CREATE statements for the landing tables and the warehouse's Iceberg tables."""
-    from .ddl import ddl as make_ddl
+    from stedi.pipeline.ddl import ddl as make_ddl
 
     if not landing and not warehouse:
         raise click.UsageError("give --landing, --warehouse or both")
     wh = None
     if warehouse:
-        from .catalog import Warehouse
+        from stedi.warehouse.catalog import Warehouse
 
         wh = Warehouse(warehouse, catalog=catalog)
     click.echo(make_ddl(dialect, landing, wh), nl=False)
@@ -298,7 +298,7 @@ def generate(out: str, scale: float, seed: int, defects: bool) -> None:
     """Write STEDI-shaped landing data (customer, accelerometer, step_trainer) under OUT."""
     import time
 
-    from .generate import generate as generate_data
+    from stedi.generate import generate as generate_data
 
     if scale <= 0:
         raise click.BadParameter("must be positive", param_hint="--scale")

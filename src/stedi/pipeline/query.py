@@ -8,8 +8,8 @@ from urllib.request import url2pathname
 import duckdb
 import pyarrow as pa
 
-from .catalog import Warehouse
-from .errors import QueryError
+from stedi.errors import QueryError
+from stedi.warehouse.catalog import Warehouse
 
 READ_ONLY = {"SELECT", "EXPLAIN"}
 

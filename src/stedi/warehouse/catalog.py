@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from . import faults
-from .errors import WarehouseError
-from .rows import Rows
-from .storage import explain, iceberg_io_properties, is_remote
+from stedi import faults
+from stedi.errors import WarehouseError
+from stedi.warehouse.rows import Rows
+from stedi.warehouse.storage import explain, iceberg_io_properties, is_remote
 
 NAMESPACE = "stedi"
 CATALOG_FILE = "catalog.db"

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 if TYPE_CHECKING:
-    from .catalog import Commit, Warehouse
-    from .results import RunResult
+    from stedi.results import RunResult
+    from stedi.warehouse.catalog import Commit, Warehouse
 
 HISTORY_TABLE = "run_history"
 HISTORY_SCHEMA = pa.schema(

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import BusyError
-from .storage import is_remote
+from stedi.errors import BusyError
+from stedi.warehouse.storage import is_remote
 
 LOCK_FILE = ".stedi.lock"
 DEFAULT_WAIT = 3600.0

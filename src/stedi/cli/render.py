@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from .results import RunResult
+from stedi.results import RunResult
 
 
 def _cell(value: Any) -> str:

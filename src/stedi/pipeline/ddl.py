@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .contracts import SOURCES, FieldType, Source
-from .fastpath import DUCKDB_TYPES
+from stedi.contract.sources import SOURCES, FieldType, Source
+from stedi.reading.fastpath import DUCKDB_TYPES
 
 if TYPE_CHECKING:
-    from .catalog import Warehouse
+    from stedi.warehouse.catalog import Warehouse
 
 DIALECTS = ("athena", "spark", "duckdb")
 

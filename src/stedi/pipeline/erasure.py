@@ -19,17 +19,17 @@ import duckdb
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from . import privacy
-from .catalog import Warehouse, local_table_names
-from .coerce import TRIM_CHARS
-from .contracts import SOURCES
-from .landing import discover, open_root, read_bytes
-from .locking import writer_lock
-from .storage import filesystem
-from .transforms import TRANSFORMS
+from stedi.contract import privacy
+from stedi.contract.sources import SOURCES
+from stedi.contract.tables import TRANSFORMS
+from stedi.reading.coerce import TRIM_CHARS
+from stedi.reading.landing import discover, open_root, read_bytes
+from stedi.warehouse.catalog import Warehouse, local_table_names
+from stedi.warehouse.locking import writer_lock
+from stedi.warehouse.storage import filesystem
 
 if TYPE_CHECKING:
-    from .engines import Engine
+    from stedi.engines import Engine
 
 LEDGER = "erasure_ledger"
 NORMALISED = "LOWER(TRIM(BOTH ' ' || CHR(9) || CHR(10) || CHR(13) FROM {}))"
@@ -113,7 +113,7 @@ def _forget(warehouse: Warehouse, emails: list[str], landing: str | None) -> For
     branched = [n for n in names if n not in result.removed and len(warehouse.load(n).metadata.refs) > 1]
     for name in [*result.removed, *branched, LEDGER]:
         result.files_deleted += purge_history(warehouse, name)
-    from .report import write_report
+    from stedi.report import write_report
 
     write_report(warehouse)  # the report shows masked samples, but it is rebuilt from what is left
     if landing:

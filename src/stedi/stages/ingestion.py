@@ -12,11 +12,19 @@ from dataclasses import dataclass, replace
 
 import pyarrow as pa
 
-from .catalog import Warehouse, local_table_names
-from .contracts import QUARANTINE_SCHEMA, SOURCES, Source
-from .engines import Engine
-from .incremental import FILES_PROPERTY, SourcePlan, TableState, decode_files, kept_rows_sql, paths_table, plan_source
-from .results import SourceResult
+from stedi.contract.sources import QUARANTINE_SCHEMA, SOURCES, Source
+from stedi.engines import Engine
+from stedi.results import SourceResult
+from stedi.stages.planning import (
+    FILES_PROPERTY,
+    SourcePlan,
+    TableState,
+    decode_files,
+    kept_rows_sql,
+    paths_table,
+    plan_source,
+)
+from stedi.warehouse.catalog import Warehouse, local_table_names
 
 LEDGER_TABLE = "ingested_files"
 LEDGER_SCHEMA = pa.schema(

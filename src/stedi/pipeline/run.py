@@ -14,21 +14,22 @@ from collections.abc import Callable
 
 import pyarrow as pa
 
-from . import faults, privacy
-from .catalog import Warehouse
-from .checks import failures, run_checks
-from .committer import Committer
-from .config import Settings
-from .engines import Engine, create_engine
-from .erasure import suppress_erased
-from .errors import ChecksFailed, LandingError, PrivacyError, StediError, StepError
-from .history import HISTORY_TABLE, record_run
-from .ingestion import LEDGER_TABLE, ingest, ledger, publish_sources, table_states
-from .landing import root_exists
-from .locking import writer_lock
-from .report import write_report_for
-from .results import RunResult, TableResult
-from .transforms import TRANSFORMS, Transform, Zone
+from stedi import faults
+from stedi.config import Settings
+from stedi.contract import privacy
+from stedi.contract.checks import failures, run_checks
+from stedi.contract.tables import TRANSFORMS, Transform, Zone
+from stedi.engines import Engine, create_engine
+from stedi.errors import ChecksFailed, LandingError, PrivacyError, StediError, StepError
+from stedi.pipeline.erasure import suppress_erased
+from stedi.reading.landing import root_exists
+from stedi.report import write_report_for
+from stedi.results import RunResult, TableResult
+from stedi.stages.history import HISTORY_TABLE, record_run
+from stedi.stages.ingestion import LEDGER_TABLE, ingest, ledger, publish_sources, table_states
+from stedi.warehouse.catalog import Warehouse
+from stedi.warehouse.committer import Committer
+from stedi.warehouse.locking import writer_lock
 
 TIMESTAMP_JOIN_NOTE = (
     "machine_learning_curated uses --ml-join timestamp (the seed's compatibility mode): step-trainer "

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .contracts import Field, FieldType, Source
+from stedi.contract.sources import Field, FieldType, Source
 
 WS = r"[ \t\r]*"
 _STRING = r'"[^"\\\x00-\x1f]*"'

@@ -16,11 +16,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import fastpath
-from .coerce import Invalid, read_record
-from .contracts import QUARANTINE_SCHEMA, Source
-from .jsonscan import Fragment, Value, scan_array, scan_line
-from .landing import BOM, LandingFile, discover, line_starts, line_text, open_root, read_bytes, undecodable
+from stedi.contract.sources import QUARANTINE_SCHEMA, Source
+from stedi.reading import fastpath
+from stedi.reading.coerce import Invalid, read_record
+from stedi.reading.jsonscan import Fragment, Value, scan_array, scan_line
+from stedi.reading.landing import BOM, LandingFile, discover, line_starts, line_text, open_root, read_bytes, undecodable
 
 BATCH_BYTES = 128 << 20
 

@@ -13,12 +13,12 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import SettingsError
-from .results import CheckOutcome
+from stedi.errors import SettingsError
+from stedi.results import CheckOutcome
 
 if TYPE_CHECKING:
-    from .config import Settings
-    from .engines import Engine
+    from stedi.config import Settings
+    from stedi.engines import Engine
 
 SEVERITIES = ("warn", "error")
 
@@ -89,7 +89,7 @@ def compile_check(spec: dict[str, Any]) -> Check:
 
 def declared_checks(path: Path | None = None) -> list[Check]:
     """The checks of the pipeline (transforms/checks.toml), or of another file."""
-    text = path.read_text() if path else resources.files("stedi.transforms").joinpath("checks.toml").read_text()
+    text = path.read_text() if path else resources.files("stedi.contract").joinpath("checks.toml").read_text()
     return [compile_check(spec) for spec in tomllib.loads(text).get("check", [])]
 
 

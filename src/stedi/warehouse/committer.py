@@ -9,13 +9,13 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .errors import WarehouseError
+from stedi.errors import WarehouseError
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from .catalog import Commit, Warehouse
-    from .rows import Rows
+    from stedi.warehouse.catalog import Commit, Warehouse
+    from stedi.warehouse.rows import Rows
 
 
 T = TypeVar("T")
@@ -69,7 +69,7 @@ class Committer:
 
 def _open(location: str, catalog: str | None) -> Warehouse:
     """On the worker: open the warehouse and load the write path before the first table is ready."""
-    from .catalog import Warehouse
+    from stedi.warehouse.catalog import Warehouse
 
     warehouse = Warehouse(location, create=True, catalog=catalog)
     warehouse.prepare_writes()

@@ -7,8 +7,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from .contracts import Field, FieldType, Source
-from .jsonscan import FloatLiteral, IntLiteral
+from stedi.contract.sources import Field, FieldType, Source
+from stedi.reading.jsonscan import FloatLiteral, IntLiteral
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _D_MIN, _D_MAX = Decimal(INT64_MIN), Decimal(INT64_MAX)
