@@ -7,7 +7,7 @@ LANDING ?=
 WAREHOUSE ?= ./lakehouse
 SAMPLE := build/sample-landing
 
-.PHONY: run test lint typecheck pytest system-deps docs bench clean help
+.PHONY: run test test-fast lint typecheck imports pytest system-deps docs bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -33,7 +33,10 @@ $(SAMPLE): | $(VENV)/.installed
 run: $(VENV)/.installed $(if $(LANDING),,$(SAMPLE))  ## venv, install, build every zone (LANDING=... for your data)
 	$(BIN)/stedi run --landing $(or $(LANDING),$(SAMPLE)) --warehouse $(WAREHOUSE)
 
-test: lint typecheck pytest  ## install dev dependencies, then lint, type-check and the whole test suite
+test: lint typecheck imports pytest  ## install dev dependencies, then lint, type-check, layers and the whole test suite
+
+test-fast: $(VENV)/.dev-installed  ## the fast loop: no Spark, S3, browser or whole-corpus runs
+	$(BIN)/pytest -q -m "not slow and not spark and not s3 and not browser"
 
 lint: $(VENV)/.dev-installed  ## ruff
 	$(BIN)/ruff check src tests benchmarks docs
@@ -42,8 +45,11 @@ lint: $(VENV)/.dev-installed  ## ruff
 typecheck: $(VENV)/.dev-installed  ## mypy on the package
 	$(BIN)/mypy src
 
-pytest: $(VENV)/.dev-installed system-deps  ## the test suite (Spark tests included)
-	$(BIN)/pytest
+imports: $(VENV)/.dev-installed  ## the layer contract: imports point one way (import-linter)
+	$(BIN)/lint-imports
+
+pytest: $(VENV)/.dev-installed system-deps  ## the test suite (Spark, S3 and browser tests included)
+	$(BIN)/pytest --durations=15
 
 docs: $(VENV)/.installed  ## regenerate docs/cli.md from --help
 	$(BIN)/python docs/generate_cli_reference.py

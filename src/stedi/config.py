@@ -1,8 +1,14 @@
-"""Run settings: from command-line options, else STEDI_* environment variables, else defaults."""
+"""Run settings: from command-line options, else STEDI_* environment variables, else defaults.
+
+Every value is checked here, once: a setting that cannot be used is a UsageError naming it, before
+anything runs.
+"""
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -12,6 +18,44 @@ CONSENT_POLICIES = ("all", "as-of")
 ML_JOINS = ("owner", "timestamp")
 ENGINES = ("duckdb", "spark")
 DEFAULT_WAREHOUSE = "./lakehouse"
+DEFAULT_MAX_SHRINK = 0.5
+DEFAULT_MAX_RECORD = 64 << 20
+_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B|B|bytes)?\s*", re.IGNORECASE)
+_FACTORS = {"": 1, "b": 1, "bytes": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+            "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}  # fmt: skip
+
+
+def parse_size(text: str, what: str) -> int:
+    """Bytes of a size such as 2GB, 512MiB or 1000000; refused unless positive and finite."""
+    found = _SIZE.fullmatch(str(text))
+    if not found:
+        raise SettingsError(f"{what} must be a size such as 2GB or 512MiB, not {text!r}")
+    value = float(found.group(1)) * _FACTORS[(found.group(2) or "").lower()]
+    if not math.isfinite(value) or value < 1:
+        raise SettingsError(f"{what} must be a positive size, not {text!r}")
+    return int(value)
+
+
+def parse_share(text: str | float, what: str) -> float:
+    """A share given as a percentage (50 or 50%), as a fraction of 1."""
+    raw = str(text).strip().removesuffix("%")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{what} must be a percentage between 0 and 100, not {text!r}") from None
+    if not math.isfinite(value) or not 0 <= value <= 100:
+        raise SettingsError(f"{what} must be a percentage between 0 and 100, not {text!r}")
+    return value / 100
+
+
+def parse_seconds(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(f"{what} must be a number of seconds, not {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise SettingsError(f"{what} must be a number of seconds (0 or more), not {text!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -25,9 +69,13 @@ class Settings:
     spark_master: str | None = None  # e.g. local[*], yarn, spark://host:7077; None: local[*]
     spark_conf: dict[str, str] | None = None  # extra Spark settings, passed through
     memory_limit: str | None = None  # the embedded engine's memory limit (DuckDB syntax: 2GB, 512MB)
-    full_refresh: bool = False  # read every landing file again instead of only new ones
+    full_refresh: bool = False  # read every landing file again, and trust no stored fingerprint
     expect: str | None = None  # a dataset's expectations file (row counts checked on every run)
-    report: bool = True  # write report.html into a local warehouse after the run
+    report: bool = True  # write report.html into the warehouse after the run
+    max_shrink: float = DEFAULT_MAX_SHRINK  # the share of a table's rows a run may remove
+    allow_shrink: bool = False  # publish even what the shrink guard would stop
+    max_record_size: int = DEFAULT_MAX_RECORD  # a longer landing line is quarantined as too large
+    models: str | None = None  # a folder of SQL files with their declarations (default: the package's)
 
     def __post_init__(self) -> None:
         if self.consent_policy not in CONSENT_POLICIES:
@@ -38,23 +86,30 @@ class Settings:
             raise SettingsError(f"engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
         if self.ml_join not in ML_JOINS:
             raise SettingsError(f"ml join must be one of {', '.join(ML_JOINS)}, not {self.ml_join!r}")
+        if self.memory_limit is not None:
+            parse_size(self.memory_limit, "the memory limit")
+        if not 0 <= self.max_shrink <= 1:
+            raise SettingsError(f"--max-shrink must be between 0 and 100%, not {self.max_shrink:.0%}")
+        if self.max_record_size < 1:
+            raise SettingsError("--max-record-size must be a positive size")
 
     @classmethod
     def resolve(cls, **given: Any) -> Settings:
         """Given values win; a missing (None) one comes from STEDI_<NAME>, then the default."""
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name in ("full_refresh", "report"):
-                if given.get(f.name) is not None:
-                    values[f.name] = bool(given[f.name])
-                continue
-            if f.name == "spark_conf":
-                if given.get(f.name):
-                    values[f.name] = given[f.name]
-                continue
             value = given.get(f.name)
+            if f.name in ("full_refresh", "report", "allow_shrink", "spark_conf", "models"):
+                if value is not None:
+                    values[f.name] = value
+                continue
             if value is None:
                 value = os.environ.get(f"STEDI_{f.name.upper()}")
-            if value is not None:
-                values[f.name] = value
+            if value is None:
+                continue
+            if f.name == "max_shrink" and isinstance(value, str):
+                value = parse_share(value, "--max-shrink")
+            elif f.name == "max_record_size" and isinstance(value, str):
+                value = parse_size(value, "--max-record-size")
+            values[f.name] = value
         return cls(**values)

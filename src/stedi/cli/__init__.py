@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -109,7 +108,26 @@ def main() -> None:
 @click.option(
     "--full-refresh",
     is_flag=True,
-    help="Read every landing file again and rewrite every table (default: read only new or changed files).",
+    help="Read every landing file again and check every table's files instead of trusting stored fingerprints "
+    "(a damaged table is rewritten). Default: read only new or changed files.",
+)
+@click.option(
+    "--max-shrink",
+    envvar="STEDI_MAX_SHRINK",
+    metavar="PERCENT",
+    help="Refuse to publish a run that removes more than this share of a published table's rows (default 50%). "
+    "Env: STEDI_MAX_SHRINK.",
+)
+@click.option(
+    "--allow-shrink",
+    is_flag=True,
+    help="Publish even a run the shrink guard would refuse (a table emptied, a landing folder missing or empty).",
+)
+@click.option(
+    "--max-record-size",
+    envvar="STEDI_MAX_RECORD_SIZE",
+    metavar="SIZE",
+    help="A landing line longer than this is quarantined as too large (default 64MB). Env: STEDI_MAX_RECORD_SIZE.",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Summary as text or as the JSON run trace.")  # fmt: skip
@@ -127,15 +145,17 @@ def run(
     expect: str | None,
     report: bool,
     full_refresh: bool,
+    max_shrink: str | None,
+    allow_shrink: bool,
+    max_record_size: str | None,
     fmt: str,
 ) -> None:
     """Build every table from the landing data and commit each to the warehouse.
 
     Only landing files not ingested before (by content) are read; the tables always equal a full
     rebuild from the landing files present. A second run on the same warehouse waits for the first.
+    Exit codes: 0 published, 1 error or failed check, 2 usage, 3 refused by the shrink guard.
     """
-    from stedi.warehouse.committer import Committer
-
     conf = {}
     for item in spark_conf:
         key, sep, value = item.partition("=")
@@ -155,23 +175,25 @@ def run(
         full_refresh=full_refresh,
         expect=expect,
         report=report,
+        max_shrink=max_shrink,
+        allow_shrink=allow_shrink,
+        max_record_size=max_record_size,
     )
-    # Started before the engine is even imported, so the catalog is ready when the first table is.
-    committer = Committer(settings.warehouse, settings.catalog) if settings.engine == "duckdb" else None
     from stedi.cli.progress import terminal_progress
-    from stedi.cli.render import run_summary
-    from stedi.errors import ChecksFailed
+    from stedi.cli.render import as_json, run_summary
+    from stedi.errors import ChecksFailed, Refused
     from stedi.pipeline.run import run as run_pipeline
+    from stedi.pipeline.run import steps
 
-    failed: ChecksFailed | None = None
-    with terminal_progress() as progress:
+    stopped: ChecksFailed | Refused | None = None
+    with terminal_progress(total=steps()) as progress:
         try:
-            result = run_pipeline(settings, progress=progress, committer=committer)
-        except ChecksFailed as exc:  # the summary still shows what was built and which checks failed
-            result, failed = exc.result, exc  # type: ignore[assignment]
-    click.echo(json.dumps(result.to_dict(), indent=2) if fmt == "json" else run_summary(result))
-    if failed is not None:
-        raise failed
+            result = run_pipeline(settings, progress=progress)
+        except (ChecksFailed, Refused) as exc:  # the summary still shows what was built and why it stopped
+            result, stopped = exc.result, exc  # type: ignore[assignment]
+    click.echo(as_json(result.to_dict(), indent=2) if fmt == "json" else run_summary(result))
+    if stopped is not None:
+        raise stopped
 
 
 @main.command()
@@ -220,20 +242,55 @@ def tables(warehouse: str, catalog: str | None, fmt: str) -> None:
     import pyarrow as pa
 
     from stedi.cli.render import rows_as_text
-    from stedi.pipeline.run import zone_of
+    from stedi.contract.tables import load
     from stedi.warehouse.catalog import Warehouse
 
+    models = load()
     wh = Warehouse(warehouse, catalog=catalog)
     infos = [wh.describe(name) for name in wh.table_names()]
     listing = pa.table(
         {
             "table": [i.name for i in infos],
-            "zone": [zone_of(i.name) for i in infos],
+            "zone": [z.value if (z := models.zone(i.name)) else "other" for i in infos],
             "rows": pa.array([i.rows for i in infos], pa.int64()),
             "snapshot_id": pa.array([i.snapshot_id for i in infos], pa.int64()),
         }
     )
     click.echo(rows_as_text(listing, fmt))
+
+
+@main.command()
+@warehouse_option
+@catalog_option
+@click.option(
+    "--format", "fmt", type=click.Choice(TABLE_FORMATS), default="table", show_default=True, help="Output format."
+)
+@user_errors
+def verify(warehouse: str, catalog: str | None, fmt: str) -> None:
+    """Check every data file the tables' current snapshots need: present, whole, and holding the rows
+    that were committed. Exit 1 names the damaged tables (`stedi run --full-refresh` rebuilds them)."""
+    import pyarrow as pa
+
+    from stedi.cli.render import rows_as_text
+    from stedi.errors import WarehouseError
+    from stedi.pipeline.verify import verify as check
+
+    found = check(warehouse, catalog)
+    listing = pa.table(
+        {
+            "table": [t.name for t in found],
+            "files": pa.array([t.files for t in found], pa.int64()),
+            "rows": pa.array([t.rows for t in found], pa.int64()),
+            "status": ["damaged" if t.damaged else "ok" for t in found],
+            "problem": ["; ".join(t.problems) if t.damaged else "" for t in found],
+        }
+    )
+    click.echo(rows_as_text(listing, fmt))
+    if damaged := [t.name for t in found if t.damaged]:
+        raise WarehouseError(
+            f"{len(damaged)} damaged table(s): {', '.join(damaged)}; `stedi run --full-refresh` rebuilds them from "
+            "the landing files"
+        )
 
 
 @main.command()
@@ -244,20 +301,37 @@ def tables(warehouse: str, catalog: str | None, fmt: str) -> None:
 @click.option("--landing", envvar="STEDI_LANDING", help="Landing root: report which landing files still hold them.")
 @user_errors
 def forget(emails: tuple[str, ...], email_file: Any, warehouse: str, catalog: str | None, landing: str | None) -> None:
-    """Erase customers: their rows in every table, and every older snapshot and file that held them."""
-    from stedi.pipeline.erasure import forget as erase
-    from stedi.warehouse.catalog import Warehouse
+    """Erase people by email address: their rows in every table, addresses in landing file names, and
+    every older snapshot and file that held them. Later runs keep them out."""
+    from stedi.pipeline.forget import forget as erase
 
     wanted = list(emails) + ([line for line in email_file.read().splitlines() if line.strip()] if email_file else [])
     if not wanted:
         raise click.UsageError("give at least one EMAIL or --file")
-    result = erase(Warehouse(warehouse, catalog=catalog), wanted, landing)
-    click.echo(f"forgot {result.people} {'person' if result.people == 1 else 'people'} in {result.seconds:.2f}s")
-    for table, n in result.removed.items():
-        click.echo(f"  {table:<26} {n:>10,} rows removed")
+    result = erase(warehouse, wanted, catalog=catalog, landing=landing)
+    found = [p for p in result.people if p.found]
     click.echo(
-        f"  {result.files_deleted:,} files of older snapshots deleted; the erasure ledger keeps keyed hashes only"
+        f"forgot {len(result.people)} {'person' if len(result.people) == 1 else 'people'} in {result.seconds:.2f}s"
     )
+    for person in result.people:
+        if not person.found:
+            click.echo(
+                f"  {person.email}: found in no table; recorded in the erasure ledger, so later runs keep them out"
+            )
+            continue
+        click.echo(f"  {person.email}:")
+        for table, n in person.rows.items():
+            click.echo(f"    {table:<26} {n:>10,} rows removed")
+        if person.in_paths:
+            click.echo("    landing file names holding the address are redacted")
+        if person.in_history:
+            click.echo("    also found in the tables' history")
+    if result.erasure.history_purged:
+        click.echo(
+            f"  history removed: {result.erasure.files_deleted:,} files deleted; the erasure ledger keeps keyed hashes only"
+        )
+    elif not found:
+        click.echo("  nothing was removed, so no history was expired")
     if landing:
         if result.landing_files:
             click.echo("landing files that still hold them (not ours to delete; later runs suppress them):")
@@ -296,12 +370,13 @@ def ddl(dialect: str, landing: str | None, warehouse: str | None, catalog: str |
 @user_errors
 def generate(out: str, scale: float, seed: int, defects: bool) -> None:
     """Write STEDI-shaped landing data (customer, accelerometer, step_trainer) under OUT."""
+    import math
     import time
 
     from stedi.generate import generate as generate_data
 
-    if scale <= 0:
-        raise click.BadParameter("must be positive", param_hint="--scale")
+    if not math.isfinite(scale) or scale <= 0:
+        raise click.BadParameter("must be a positive number", param_hint="--scale")
     started = time.perf_counter()
     result = generate_data(out, scale=scale, seed=seed, defects=defects)
     seconds = time.perf_counter() - started

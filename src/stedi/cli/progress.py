@@ -11,12 +11,10 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-# The messages a run says, in order (reading: one per source; building: one per transform).
-STEPS = 3 + 1 + 8 + 5  # reading x3, planning, building x8, suppressing/counting/committing/checking/publishing
-
 
 @contextmanager
-def terminal_progress(stream=None) -> Iterator[Callable[[str], None]]:
+def terminal_progress(stream=None, total: int = 1) -> Iterator[Callable[[str], None]]:
+    """`total`: the messages the work will say (for a run, `pipeline.run.steps()`)."""
     out = stream or sys.stderr
     if not out.isatty():
 
@@ -31,7 +29,7 @@ def terminal_progress(stream=None) -> Iterator[Callable[[str], None]]:
 
     columns = (TextColumn("{task.description:<48}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(file=out), transient=True) as bar:
-        task = bar.add_task("starting", total=STEPS)
+        task = bar.add_task("starting", total=total)
 
         def advance(message: str) -> None:
             bar.update(task, description=message[:48], advance=1)

@@ -21,11 +21,27 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _json_safe(value: Any) -> Any:
+    """Values JSON can hold: a non-finite number becomes the string "NaN", "Infinity" or "-Infinity"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def as_json(data: Any, indent: int | None = None) -> str:
+    """Always valid JSON (no NaN or Infinity literals)."""
+    return json.dumps(_json_safe(data), indent=indent, default=str, ensure_ascii=False, allow_nan=False)
+
+
 def rows_as_text(table: pa.Table, fmt: str = "table") -> str:
     names = table.column_names
     rows = table.to_pylist()
     if fmt == "json":
-        return json.dumps(rows, indent=None, default=str, ensure_ascii=False)
+        return as_json(rows)
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
@@ -59,15 +75,15 @@ def run_summary(result: RunResult) -> str:
             f"  {s.source:<14} {s.files:>4} of {s.files_found:<4} files read  {s.records:>12,} records  {s.quarantined:>8,} quarantined"
             f"  {s.seconds:6.2f}s"
         )
-        if s.skipped_files:
-            lines.append(f"  {'':<14} skipped (not a .json/.jsonl[.gz] file): {', '.join(s.skipped_files)}")
+        for path, why in s.skipped_files:
+            lines.append(f"  {'':<14} skipped {path}: {why}")
     lines += ["", "tables"]
     for t in result.tables:
         rows_in = f"{t.rows_in:>12,} in" if t.rows_in is not None else " " * 15
         unchanged = "  (unchanged, no new snapshot)" if not t.changed else ""
         lines.append(f"  {t.name:<26} {t.zone:<10} {rows_in} {t.rows_out:>12,} out  {t.seconds:6.2f}s{unchanged}")
-        for reason, _n in t.drops:
-            lines.append(f"  {'':<26}   - {reason}")
+        for drop in t.drops:
+            lines.append(f"  {'':<26}   - {drop.text}")
     if result.checks:
         passed = sum(c.status == "pass" for c in result.checks)
         lines += ["", f"checks: {passed} of {len(result.checks)} passed"]
@@ -76,7 +92,10 @@ def run_summary(result: RunResult) -> str:
                 lines.append(f"  {c.status.upper():<5} {c.table}: {c.kind} {c.description} ({c.detail})")
     for note in result.notes:
         lines += ["", f"note: {note}"]
-    if not result.published:
+    if result.outcome == "failed":
         lines += ["", "NOT PUBLISHED: an error check failed; every table keeps its previous snapshot"]
+    elif result.outcome == "refused":
+        lines += ["", "NOT PUBLISHED: refused by the shrink guard; every table keeps its previous snapshot"]
+        lines += [f"  - {reason}" for reason in result.refusals]
     lines += ["", f"done in {result.seconds:.2f}s"]
     return "\n".join(lines)

@@ -1,24 +1,20 @@
-"""Data-quality checks as data: `transforms/checks.toml`, plus a dataset's row-count expectations.
+"""Data-quality checks as data: each table's declared checks and key, plus a dataset's row counts.
 
-Each check compiles to one SQL query (source dialect) that counts violating rows; all of a run's
-checks are computed in one query by the engine, on the tables it has built and staged but not yet
-published. A failing `error` check stops the run before publication (write-audit-publish).
+Each check compiles to one SQL query (source dialect) that counts violating rows, run by the engine
+on the tables it has built and staged but not yet published. A failing `error` check stops the run
+before publication (write-audit-publish).
 """
 
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from stedi.contract.tables import Models
 from stedi.errors import SettingsError
 from stedi.results import CheckOutcome
-
-if TYPE_CHECKING:
-    from stedi.config import Settings
-    from stedi.engines import Engine
 
 SEVERITIES = ("warn", "error")
 
@@ -87,10 +83,16 @@ def compile_check(spec: dict[str, Any]) -> Check:
     return Check(kind, table, severity, sql, text)
 
 
-def declared_checks(path: Path | None = None) -> list[Check]:
-    """The checks of the pipeline (transforms/checks.toml), or of another file."""
-    text = path.read_text() if path else resources.files("stedi.contract").joinpath("checks.toml").read_text()
-    return [compile_check(spec) for spec in tomllib.loads(text).get("check", [])]
+def declared_checks(models: Models) -> list[Check]:
+    """The checks the published tables declare: one `unique` per key, then their `[[check]]` entries."""
+    checks = []
+    for table in models.transforms:
+        if not table.published:
+            continue
+        if table.key:
+            checks.append(compile_check({"kind": "unique", "table": table.name, "columns": list(table.key)}))
+        checks += [compile_check({**spec, "table": table.name}) for spec in table.checks]
+    return checks
 
 
 def load_expectations(path: str | Path, consent_policy: str, ml_join: str) -> Expectations:
@@ -124,15 +126,6 @@ def row_count_checks(expectations: Expectations) -> list[Check]:
 
 def failures(outcomes: list[CheckOutcome]) -> list[CheckOutcome]:
     return [o for o in outcomes if o.status == "fail"]
-
-
-def run_checks(engine: Engine, settings: Settings) -> list[CheckOutcome]:
-    """Every declared check, and the row counts of `settings.expect`, in one query on the engine."""
-    checks = declared_checks()
-    if settings.expect:
-        checks += row_count_checks(load_expectations(settings.expect, settings.consent_policy, settings.ml_join))
-    values = engine.scalars([c.sql for c in checks])
-    return [outcome(c, v) for c, v in zip(checks, values, strict=True)]
 
 
 def outcome(check: Check, value: int) -> CheckOutcome:

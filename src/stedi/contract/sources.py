@@ -30,6 +30,7 @@ class Field:
     # Exact key spellings seen in real exports: only a speed hint for the fast path, since keys
     # match without regard to case anyway.
     also_spelled: tuple[str, ...] = ()
+    personal: bool = False  # a direct identifier of a person (never in the ML table)
 
     @property
     def spellings(self) -> tuple[str, ...]:
@@ -42,9 +43,29 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Person:
+    """Where a table's rows name a person, and how erasure finds them.
+
+    kind: `email` (the column holds an email, compared normalised), `subject_id` (the pseudonym),
+    `text` (free text: rows whose text holds the address whole), `path` (a landing path: the address
+    in it is redacted, the row stays), or `owned` (rows whose `on` columns match a row of relation
+    `via` whose `column` is the person's email: step-trainer readings and their owner).
+    """
+
+    kind: str
+    column: str
+    via: str | None = None
+    on: tuple[str, ...] = ()
+
+
+PERSON_KINDS = ("email", "subject_id", "text", "path", "owned")
+
+
+@dataclass(frozen=True)
 class Source:
     name: str
     fields: tuple[Field, ...]
+    person: tuple[Person, ...] = ()  # in the landing table, besides the path of the file
 
     @property
     def landing_table(self) -> str:
@@ -81,10 +102,10 @@ STR, INT, NUM = FieldType.STRING, FieldType.INT, FieldType.NUMBER
 CUSTOMER = Source(
     "customer",
     (
-        Field("customerName", STR, False),
-        Field("email", STR, True),
-        Field("phone", STR, False),
-        Field("birthDay", STR, False),
+        Field("customerName", STR, False, personal=True),
+        Field("email", STR, True, personal=True),
+        Field("phone", STR, False, personal=True),
+        Field("birthDay", STR, False, personal=True),
         Field("serialNumber", STR, True),
         Field("registrationDate", INT, True),
         Field("lastUpdateDate", INT, True),
@@ -92,17 +113,19 @@ CUSTOMER = Source(
         Field("shareWithPublicAsOfDate", INT, False),
         Field("shareWithFriendsAsOfDate", INT, False),
     ),
+    person=(Person("email", "email"),),
 )
 
 ACCELEROMETER = Source(
     "accelerometer",
     (
-        Field("user", STR, True),
+        Field("user", STR, True, personal=True),
         Field("timestamp", INT, True, also_spelled=("timeStamp",)),
         Field("x", NUM, True),
         Field("y", NUM, True),
         Field("z", NUM, True),
     ),
+    person=(Person("email", "user"),),
 )
 
 STEP_TRAINER = Source(
@@ -112,6 +135,8 @@ STEP_TRAINER = Source(
         Field("serialNumber", STR, True),
         Field("distanceFromObject", INT, True),
     ),
+    # A reading is its owner's (SEMANTICS.md: the owner of a step-trainer reading).
+    person=(Person("owned", "email", via="step_trainer_owner", on=("serialNumber", "sensorReadingTime")),),
 )
 
 SOURCES: tuple[Source, ...] = (CUSTOMER, ACCELEROMETER, STEP_TRAINER)

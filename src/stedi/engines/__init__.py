@@ -5,40 +5,29 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stedi.config import ENGINES
-from stedi.engines.base import Engine
+from stedi.engines.base import Capabilities, Engine, TableWriter
+from stedi.errors import SettingsError
 
 if TYPE_CHECKING:
-    from stedi.warehouse.committer import Committer
+    from stedi.config import Settings
+    from stedi.warehouse.session import Session
+
+__all__ = ["Capabilities", "Engine", "TableWriter", "create_engine"]
 
 
-def create_engine(
-    name: str,
-    warehouse: str,
-    *,
-    committer: Committer | None = None,
-    catalog: str | None = None,
-    spark_master: str | None = None,
-    spark_conf: dict[str, str] | None = None,
-    memory_limit: str | None = None,
-) -> Engine:
-    """The engine called `name`, writing to `warehouse`; optional parts are imported only here."""
-    if name == "duckdb":
+def create_engine(settings: Settings, session: Session) -> Engine:
+    """The engine the settings name, writing through `session`; optional parts are imported only here."""
+    if settings.engine == "duckdb":
         from stedi.engines.duckdb import DuckDBEngine
 
-        return DuckDBEngine(warehouse, committer, catalog, memory_limit)
-    if name == "spark":
+        return DuckDBEngine(session, settings.memory_limit, settings.max_record_size, settings.full_refresh)
+    if settings.engine == "spark":
         from stedi.engines.spark import SparkEngine
 
-        if committer is not None:
-            committer.close()  # Spark commits through its own Iceberg catalog
-        if catalog is not None or "://" in warehouse:
-            from stedi.errors import SettingsError
-
+        if settings.catalog is not None or "://" in settings.warehouse:
             raise SettingsError(
                 "the Spark engine writes to a local warehouse with its SQLite catalog; object storage and other "
                 "catalogs are for the embedded engine (see docs/spark.md)"
             )
-        return SparkEngine(warehouse, master=spark_master, conf=spark_conf)
-    from stedi.errors import SettingsError
-
-    raise SettingsError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")
+        return SparkEngine(session, settings)
+    raise SettingsError(f"unknown engine {settings.engine!r}; choose one of: {', '.join(ENGINES)}")

@@ -1,25 +1,65 @@
-"""The interface every engine implements: ingest sources, build tables from SQL, publish to Iceberg."""
+"""What every engine implements: a relation engine (read landing files, build relations from SQL,
+count and read small results) and a table writer (stage relations as warehouse tables, publish them).
+
+Engines differ in what their writer can do; the pipeline asks these flags, never an engine's name.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from stedi.warehouse.catalog import ANY_SNAPSHOT
+from stedi.contract.identity import EMAIL_MACRO, EMAIL_SQL
+from stedi.warehouse.writes import ANY_SNAPSHOT
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from stedi.contract.sources import Source
     from stedi.reading.landing import LandingFile
-    from stedi.results import SourceResult
-    from stedi.warehouse.catalog import Commit, Warehouse
+    from stedi.reading.reader import FileRead
+    from stedi.warehouse.writes import Commit
 
-T = TypeVar("T")
-
-# The dialect the transform SQL files are written in.
+# The dialect the SQL files are written in.
 SOURCE_DIALECT = "duckdb"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    skips_unchanged: bool  # a table whose rows did not change gets no new snapshot
+    stages_on_branch: bool  # staged rows are committed to the audit branch, kept there if checks fail
+    checks_expected: bool  # a write is refused when another writer moved the table since planning
+    appends: bool  # only the new rows of a landing table are written when the rest is unchanged
+
+
+class TableWriter(ABC):
+    """Turns relations of its engine into warehouse tables: staged first, published after the checks."""
+
+    capabilities: Capabilities
+
+    @abstractmethod
+    def stage(
+        self,
+        name: str,
+        *,
+        append_from: str | None = None,
+        properties: dict[str, str] | None = None,
+        expected: object = ANY_SNAPSHOT,
+    ) -> None:
+        """Stage relation `name` as the warehouse table of that name (possibly in the background).
+
+        `append_from`: a relation holding the rows of `name` the table lacks (append instead of
+        rewrite); `properties`: stored on the snapshot; `expected`: the snapshot planned against.
+        """
+
+    @abstractmethod
+    def staged(self) -> dict[str, Commit]:
+        """Wait for every staged table; their commits in staging order (the first failure is raised)."""
+
+    @abstractmethod
+    def publish_staged(self) -> dict[str, Commit]:
+        """Publish every staged table, in staging order; the commits as published."""
 
 
 class Engine(ABC):
@@ -27,24 +67,35 @@ class Engine(ABC):
     dialect: str  # SQLGlot dialect the engine speaks
 
     def translate(self, sql: str) -> str:
-        """SQL of the transform files (DuckDB dialect) in this engine's dialect."""
+        """SQL of the SQL files (DuckDB dialect, with the `normalised_email` macro) in this engine's dialect."""
         if self.dialect == SOURCE_DIALECT:
             return sql
         import sqlglot  # only engines of another dialect need it
+        from sqlglot import exp
 
-        return ";\n".join(sqlglot.transpile(sql, read=SOURCE_DIALECT, write=self.dialect))
+        body = sqlglot.parse_one(EMAIL_SQL, read=SOURCE_DIALECT)
+
+        def expand(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Anonymous) and node.name.lower() == EMAIL_MACRO and len(node.expressions) == 1:
+                argument = node.expressions[0]
+                return body.transform(lambda n: argument.copy() if isinstance(n, exp.Column) and n.name == "x" else n)
+            return node
+
+        trees = [tree.transform(expand) for tree in sqlglot.parse(sql, read=SOURCE_DIALECT) if tree is not None]
+        return ";\n".join(tree.sql(dialect=self.dialect) for tree in trees)
 
     def reserve(self, landing_bytes: int) -> None:  # noqa: B027 - optional hook
         """Told before reading: the landing data of the run is `landing_bytes` (the tables are built from it)."""
 
     @abstractmethod
-    def ingest(self, root: str, source: Source, files: list[LandingFile], skipped: list[str]) -> SourceResult:
+    def ingest(self, root: str, source: Source, files: list[LandingFile]) -> list[FileRead]:
         """Read the given landing files of a source into relations `<source>_landing` and
-        `<source>_quarantine` (`skipped`: the files of its folder that are not data, for the result)."""
+        `<source>_quarantine`; what each file gave (its digest, records, quarantined rows)."""
 
     @abstractmethod
-    def attach(self, table: str) -> str:
-        """A relation name through which SQL (source dialect) reads the warehouse table's current rows."""
+    def attach(self, name: str, files: list[str], schema: pa.Schema) -> str:
+        """Relation `name` over a warehouse table's rows, given its data files (where they are now)
+        and its schema; returns the name to read it by."""
 
     @abstractmethod
     def load(self, name: str, data: pa.Table) -> None:
@@ -60,31 +111,16 @@ class Engine(ABC):
         """Make relation `source` known as `target`, replacing what `target` was."""
 
     @abstractmethod
-    def values(self, name: str, column: str) -> list[object]:
-        """The values of one column of a (small) relation."""
+    def has(self, name: str) -> bool:
+        """Whether relation `name` exists."""
 
     @abstractmethod
     def columns(self, name: str) -> list[str]:
         """The column names of a relation."""
 
-    @abstractmethod
-    def with_warehouse(self, work: Callable[[Warehouse], T]) -> T:
-        """`work(warehouse)` on the run's pyiceberg view of the warehouse (after pending commits)."""
-
-    @abstractmethod
-    def erased_subjects(self) -> set[str]:
-        """The `subject_id`s in the warehouse's erasure ledger (people who must not come back)."""
-
-    def scalars(self, queries: list[str]) -> list[int]:
-        """The integers that count queries (source dialect) return, computed together in one query."""
-        if not queries:
-            return []
-        select = ", ".join(f"({self.translate(q)})" for q in queries)
-        return [int(v) if v is not None else 0 for v in self.row(f"SELECT {select}")]
-
-    @abstractmethod
-    def row(self, sql: str) -> tuple[Any, ...]:
-        """The single row a query in this engine's own dialect returns."""
+    def counts(self, queries: list[str]) -> list[int]:
+        """The integers that count queries (source dialect) return."""
+        return [int(row[0]) if row and row[0] is not None else 0 for row in (self.rows(q)[0] for q in queries)]
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         """Every row of a (small) query in the source dialect."""
@@ -94,29 +130,10 @@ class Engine(ABC):
     def fetch_rows(self, sql: str) -> list[tuple[Any, ...]]:
         """Every row of a query in this engine's own dialect."""
 
+    @property
     @abstractmethod
-    def publish(
-        self,
-        name: str,
-        *,
-        append_from: str | None = None,
-        properties: dict[str, str] | None = None,
-        expected: object = ANY_SNAPSHOT,
-    ) -> None:
-        """Stage relation `name` as the warehouse table of that name (possibly in the background):
-        committed for audit, published by `release` (write-audit-publish).
-
-        `append_from`: a relation holding the rows of `name` the table lacks (append instead of
-        rewrite); `properties`: stored on the snapshot; `expected`: see `Warehouse.write`.
-        """
-
-    @abstractmethod
-    def release(self) -> None:
-        """Publish every staged table (make its staged snapshot the current one), in staging order."""
-
-    @abstractmethod
-    def published(self) -> dict[str, Commit]:
-        """Wait for every publish; the commits in the order they were asked for."""
+    def writer(self) -> TableWriter:
+        """This engine's table writer."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the engine's resources."""

@@ -10,29 +10,27 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 
+from stedi.contract.identity import EMAIL_MACRO, EMAIL_SQL
 from stedi.contract.sources import QUARANTINE_SCHEMA, SOURCES
-from stedi.engines.base import Engine
-from stedi.errors import SettingsError
-from stedi.reading.reader import read_chunks
-from stedi.results import SourceResult
-from stedi.warehouse.catalog import ANY_SNAPSHOT
-from stedi.warehouse.committer import Committer
+from stedi.engines.base import Capabilities, Engine, TableWriter
+from stedi.errors import SettingsError, WarehouseError
+from stedi.reading.files import DEFAULT_MAX_RECORD
+from stedi.reading.reader import FileRead, read_chunks
+from stedi.storage import local_path
 from stedi.warehouse.rows import Rows
+from stedi.warehouse.writes import ANY_SNAPSHOT
 
 if TYPE_CHECKING:
     from stedi.contract.sources import Source
     from stedi.reading.landing import LandingFile
-    from stedi.warehouse.catalog import Commit, Warehouse
+    from stedi.warehouse.session import Session
+    from stedi.warehouse.writes import Commit
 
-
-T = TypeVar("T")
 
 # DuckDB's memory limit for a run; beyond it, intermediate results and tables spill to disk.
 DEFAULT_MEMORY_LIMIT = "2GB"
@@ -51,8 +49,12 @@ def _remove_abandoned_spills() -> None:
     """Remove spill folders left by runs that were killed (a clean run removes its own at close):
     at scale they hold gigabytes. A folder whose process is still alive is never touched."""
     folder = tempfile.gettempdir()
-    for entry in os.scandir(folder):
-        if not entry.name.startswith(SPILL_PREFIX) or not entry.is_dir():
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith(SPILL_PREFIX) or not entry.is_dir(follow_symlinks=False):
             continue
         pid = entry.name.removeprefix(SPILL_PREFIX).partition("-")[0]
         if pid.isdigit() and not _alive(int(pid)):
@@ -76,35 +78,83 @@ def _limit_bytes(con: duckdb.DuckDBPyConnection) -> float:
     return float(number) * _UNITS.get(unit, 1)
 
 
+class IcebergWriter(TableWriter):
+    """Stages tables on the audit branch through the run's warehouse session (in the background)."""
+
+    capabilities = Capabilities(skips_unchanged=True, stages_on_branch=True, checks_expected=True, appends=True)
+
+    def __init__(self, engine: DuckDBEngine, session: Session, verify_current: bool = False) -> None:
+        self.engine, self.session, self.verify_current = engine, session, verify_current
+
+    def stage(
+        self,
+        name: str,
+        *,
+        append_from: str | None = None,
+        properties: dict[str, str] | None = None,
+        expected: object = ANY_SNAPSHOT,
+    ) -> None:
+        append = self.engine.rows_of(append_from) if append_from is not None else None
+        self.session.submit(
+            name, self.engine.rows_of(name), append=append, properties=properties, expected=expected, stage=True,
+            verify_current=self.verify_current,
+        )  # fmt: skip
+
+    def staged(self) -> dict[str, Commit]:
+        return self.session.wait()
+
+    def publish_staged(self) -> dict[str, Commit]:
+        from dataclasses import replace
+
+        from stedi.warehouse.writes import publish
+
+        commits = self.session.wait()
+        for name, commit in commits.items():
+            if commit.staged and commit.snapshot_id is not None:
+                snapshot = commit.snapshot_id
+                self.session.run(lambda w, n=name, s=snapshot: publish(w, n, s))  # type: ignore[misc]
+        return {name: replace(commit, staged=False) for name, commit in commits.items()}
+
+
 class DuckDBEngine(Engine):
     name = "duckdb"
     dialect = "duckdb"
 
     def __init__(
         self,
-        warehouse: str,
-        committer: Committer | None = None,
-        catalog: str | None = None,
+        session: Session | None,
         memory_limit: str | None = None,
+        max_record: int = DEFAULT_MAX_RECORD,
+        verify_current: bool = False,
     ) -> None:
-        self.warehouse, self.catalog = warehouse, catalog
         _remove_abandoned_spills()
         self._spill = tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}-")
         self._config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": memory_limit or DEFAULT_MEMORY_LIMIT,
             "temp_directory": self._spill,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
         }
         self.con = self._connect(":memory:")
-        self.committer = committer or Committer(warehouse, catalog)
+        self.max_record = max_record
+        self._writer = IcebergWriter(self, session, verify_current) if session is not None else None
         self._arrow: dict[str, pa.Table] = {}
         self._views: set[str] = set()
 
     def _connect(self, path: str) -> duckdb.DuckDBPyConnection:
         try:
-            return duckdb.connect(path, config=self._config)
+            con = duckdb.connect(path, config=self._config)
         except duckdb.Error as exc:
             shutil.rmtree(self._spill, ignore_errors=True)
             raise SettingsError(f"memory limit {self._config['memory_limit']!r}: {exc}") from None
+        con.execute(f"CREATE OR REPLACE MACRO {EMAIL_MACRO}(x) AS {EMAIL_SQL}").fetchall()
+        return con
+
+    @property
+    def writer(self) -> TableWriter:
+        if self._writer is None:
+            raise RuntimeError("this engine was made without a warehouse session: it writes nothing")
+        return self._writer
 
     def reserve(self, landing_bytes: int) -> None:
         # Landing data near the memory limit: keep the database in a file of the temporary folder,
@@ -118,31 +168,44 @@ class DuckDBEngine(Engine):
             self.con.execute("SET checkpoint_threshold = '1TB'").fetchall()
             self.con.execute("PRAGMA disable_checkpoint_on_shutdown").fetchall()
 
-    def ingest(self, root: str, source: Source, files: list[LandingFile], skipped: list[str]) -> SourceResult:
-        started = time.perf_counter()
+    def ingest(self, root: str, source: Source, files: list[LandingFile]) -> list[FileRead]:
         tables = (source.landing_table, source.quarantine_table)
         for name in tables:
             self._drop(name)
-        stats, accepted, quarantined = [], 0, 0
-        for number, chunk in enumerate(read_chunks(root, source, files, self.con)):
+        for name, schema in zip(tables, (source.landing_schema(), QUARANTINE_SCHEMA), strict=True):
+            self.con.register("empty", schema.empty_table())
+            self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM empty').fetchall()
+            self.con.unregister("empty")
+        results: list[FileRead] = []
+        for chunk in read_chunks(root, source, files, self.con, self.max_record):
+            for name in tables:
+                for path in chunk.discard:  # a file that changed while it was read: none of its rows
+                    self.con.execute(f'DELETE FROM "{name}" WHERE source_file = ?', [path]).fetchall()
             for name, rows in zip(tables, (chunk.records, chunk.quarantine), strict=True):
                 self.con.register("chunk", rows)
-                verb = f'CREATE TABLE "{name}" AS' if number == 0 else f'INSERT INTO "{name}"'
-                self.con.execute(f"{verb} SELECT * FROM chunk").fetchall()
+                self.con.execute(f'INSERT INTO "{name}" SELECT * FROM chunk').fetchall()
                 self.con.unregister("chunk")
-            stats += chunk.files
-            accepted += chunk.records.num_rows
-            quarantined += chunk.quarantine.num_rows
-        if not files:
-            for name, schema in zip(tables, (source.landing_schema(), QUARANTINE_SCHEMA), strict=True):
-                self.load(name, schema.empty_table())
-        return SourceResult(source.name, len(stats), accepted, quarantined, skipped, time.perf_counter() - started)
+            results += chunk.files
+        return results
 
-    def attach(self, table: str) -> str:
-        from stedi.pipeline.query import attach
+    def attach(self, view: str, files: list[str], schema: pa.Schema) -> str:
+        self._drop(view)
+        local = [path for f in files if (path := local_path(f)) is not None]
+        if files and len(local) == len(files):
+            listed = ", ".join("'" + path.replace("'", "''") + "'" for path in local)
+            self.con.execute(f'CREATE VIEW "{view}" AS SELECT * FROM read_parquet([{listed}])').fetchall()
+            self._views.add(view)
+        elif not files:
+            self.load(view, schema.empty_table())
+        else:
+            import pyarrow.dataset as ds
 
-        view = f"current_{table}"
-        self.committer.call(lambda warehouse: attach(self.con, warehouse, table, view)).result()
+            from stedi.storage import filesystem
+
+            fs, _ = filesystem(files[0])
+            rows = ds.dataset([filesystem(f)[1] for f in files], schema=schema, format="parquet", filesystem=fs)
+            self._arrow[view] = rows
+            self.con.register(view, rows)
         return view
 
     def load(self, name: str, data: pa.Table) -> None:
@@ -154,7 +217,13 @@ class DuckDBEngine(Engine):
     def build(self, name: str, sql: str, *, view: bool = False) -> None:
         self._drop(name)
         kind = "VIEW" if view else "TABLE"
-        self.con.execute(f'CREATE {kind} "{name}" AS {self.translate(sql)}').fetchall()
+        try:
+            self.con.execute(f'CREATE {kind} "{name}" AS {self.translate(sql)}').fetchall()
+        except (duckdb.IOException, duckdb.InvalidInputException) as exc:  # a damaged warehouse file behind a table
+            raise WarehouseError(
+                f"cannot read the warehouse's rows while building {name}: {str(exc).splitlines()[0]}; `stedi verify` "
+                "lists damaged tables, `stedi run --full-refresh` rebuilds them"
+            ) from exc
         if view:
             self._views.add(name)
 
@@ -163,8 +232,16 @@ class DuckDBEngine(Engine):
         if (data := self._arrow.pop(source, None)) is not None:
             self.con.unregister(source)
             self.load(target, data)
+        elif source in self._views:
+            raise ValueError(f"{source} is a view; views are not renamed")
         else:
             self.con.execute(f'ALTER TABLE "{source}" RENAME TO "{target}"').fetchall()
+
+    def has(self, name: str) -> bool:
+        if name in self._arrow or name in self._views:
+            return True
+        found = self.con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()
+        return bool(found)
 
     def _drop(self, name: str) -> None:
         if self._arrow.pop(name, None) is not None:
@@ -175,63 +252,21 @@ class DuckDBEngine(Engine):
         else:
             self.con.execute(f'DROP TABLE IF EXISTS "{name}"').fetchall()
 
-    def _rows(self, name: str) -> Rows:
-        """The relation's rows for a commit on the committer's thread (its own connection)."""
-        if name in self._arrow:
+    def rows_of(self, name: str) -> Rows:
+        """The relation's rows for a commit on the session's thread (its own connection)."""
+        if name in self._arrow and isinstance(self._arrow[name], pa.Table):
             return Rows.of(self._arrow[name])
         return Rows(self.con.cursor(), name, DECLARED.get(name))
-
-    def values(self, name: str, column: str) -> list[object]:
-        return [row[0] for row in self.con.execute(f'SELECT "{column}" FROM "{name}"').fetchall()]
 
     def columns(self, name: str) -> list[str]:
         return list(self.con.table(name).columns)
 
-    def with_warehouse(self, work: Callable[[Warehouse], T]) -> T:
-        return self.committer.call(work).result()
-
-    def erased_subjects(self) -> set[str]:
-        from stedi.pipeline.erasure import ledger_absent, ledger_subjects
-
-        # Waiting for the catalog here would stop the run until pyiceberg is imported; most
-        # warehouses have no ledger, and a local SQLite catalog says so in a millisecond.
-        if ledger_absent(self.warehouse, self.catalog):
-            return set()
-        return self.committer.call(ledger_subjects).result()
-
-    def scalars(self, queries: list[str]) -> list[int]:
-        # One query at a time: together, their hash tables would share the memory limit at once.
-        return [int(v) if (v := self.row(q)[0]) is not None else 0 for q in queries]
-
-    def row(self, sql: str) -> tuple[Any, ...]:
-        (row,) = self.con.execute(sql).fetchall()
-        return tuple(row)
-
     def fetch_rows(self, sql: str) -> list[tuple[Any, ...]]:
-        return [tuple(r) for r in self.con.execute(sql).fetchall()]
-
-    def publish(
-        self,
-        name: str,
-        *,
-        append_from: str | None = None,
-        properties: dict[str, str] | None = None,
-        expected: object = ANY_SNAPSHOT,
-    ) -> None:
-        append = self._rows(append_from) if append_from is not None else None
-        options = {"append": append, "properties": properties, "expected": expected, "stage": True}
-        self.committer.submit(name, self._rows(name), **options)
-
-    def release(self) -> None:
-        for name, commit in self.committer.wait().items():
-            if commit.staged and commit.snapshot_id is not None:
-                snapshot_id = commit.snapshot_id
-                self.committer.call(lambda w, n=name, s=snapshot_id: w.release(n, s)).result()  # type: ignore[misc]
-
-    def published(self) -> dict[str, Commit]:
-        return self.committer.wait()
+        try:
+            return [tuple(r) for r in self.con.execute(sql).fetchall()]
+        except duckdb.IOException as exc:
+            raise WarehouseError(f"cannot read a table of the warehouse: {exc}") from exc
 
     def close(self) -> None:
-        self.committer.close()
         self.con.close()
         shutil.rmtree(self._spill, ignore_errors=True)

@@ -12,7 +12,7 @@ import glob
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -21,14 +21,18 @@ import pyarrow as pa
 
 from stedi import faults
 from stedi.contract.sources import QUARANTINE_SCHEMA, SOURCES, Source
-from stedi.engines.base import Engine
+from stedi.engines.base import Capabilities, Engine, TableWriter
 from stedi.errors import SettingsError
 from stedi.reading.landing import LandingFile
-from stedi.results import SourceResult
-from stedi.warehouse.catalog import ANY_SNAPSHOT, CATALOG_FILE, NAMESPACE, Commit, Warehouse
+from stedi.reading.reader import FileRead
+from stedi.warehouse.catalog import CATALOG_FILE, NAMESPACE
+from stedi.warehouse.writes import ANY_SNAPSHOT, Commit
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+    from stedi.config import Settings
+    from stedi.warehouse.session import Session
 
 CATALOG = NAMESPACE  # the Spark catalog name must equal pyiceberg's catalog name: rows are keyed by it
 ICEBERG_PACKAGE = "org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.10.0"
@@ -111,28 +115,40 @@ def _physical_memory_gib() -> int:
 
 def catalog_conf(warehouse: str) -> dict[str, str]:
     """Spark settings of the `stedi` Iceberg catalog over the warehouse's SQLite catalog."""
-    root = Path(warehouse).resolve()
+    root = Path(warehouse).absolute()
     prefix = f"spark.sql.catalog.{CATALOG}"
     return {
         prefix: "org.apache.iceberg.spark.SparkCatalog",
         f"{prefix}.catalog-impl": "org.apache.iceberg.jdbc.JdbcCatalog",
         f"{prefix}.uri": f"jdbc:sqlite:{root / CATALOG_FILE}",
-        f"{prefix}.warehouse": root.as_uri(),
+        f"{prefix}.warehouse": f"file://{root}",
         f"{prefix}.jdbc.schema-version": "V1",
         # pyiceberg commits to the same tables: never answer from a cached, stale table.
         f"{prefix}.cache-enabled": "false",
     }
 
 
+FILE_COLUMNS = (
+    ("_digest", pa.string()),
+    ("_problem", pa.string()),
+    ("_records", pa.int64()),
+    ("_quarantined", pa.int64()),
+)
+
+
 def _union_schema(source: Source) -> pa.Schema:
-    """What a read task returns: landing columns and quarantine columns side by side, and the kind."""
+    """What a read task returns: landing columns and quarantine columns side by side, what each file
+    gave, and the kind of row (record, quarantine or file)."""
     landing = source.landing_schema()
     fields = [f.with_nullable(True) for f in landing]
     fields += [f.with_nullable(True) for f in QUARANTINE_SCHEMA if f.name not in landing.names]
+    fields += [pa.field(name, kind) for name, kind in FILE_COLUMNS]
     return pa.schema([*fields, pa.field(KIND, pa.string())])
 
 
-def _read_task(root: str, source_name: str, listed: Iterator[tuple[str, str, int]]) -> Iterator[tuple[Any, ...]]:
+def _read_task(
+    root: str, source_name: str, max_record: int, listed: Iterator[tuple[str, str, int, list[int]]]
+) -> Iterator[tuple[Any, ...]]:
     """In a Spark task: read the listed files with the package's reader; rows in the union schema.
 
     (Rows, not Arrow batches: `mapInArrow` would need pandas, and pandas in the environment makes
@@ -141,15 +157,19 @@ def _read_task(root: str, source_name: str, listed: Iterator[tuple[str, str, int
     from stedi.reading.reader import read_files
 
     source = next(s for s in SOURCES if s.name == source_name)
-    files = [LandingFile(path, relative, size) for path, relative, size in listed]
+    files = [LandingFile(path, relative, size, tuple(signature)) for path, relative, size, signature in listed]
     if not files:
         return
-    result = read_files(root, source, files)
+    result = read_files(root, source, files, max_record=max_record)
     schema = _union_schema(source)
     for table, kind in ((result.records, "record"), (result.quarantine, "quarantine")):
         if table.num_rows:
             widened = _widen(table, kind, schema)
             yield from zip(*(column.to_pylist() for column in widened.columns), strict=True)
+    for f in result.files:
+        values = {"source_file": f.relative, "_digest": f.digest, "_problem": f.problem, "_records": f.records,
+                  "_quarantined": f.quarantined, KIND: "file"}  # fmt: skip
+        yield tuple(values.get(field.name) for field in schema)
 
 
 def _widen(table: pa.Table, kind: str, schema: pa.Schema) -> pa.Table:
@@ -166,23 +186,81 @@ def _widen(table: pa.Table, kind: str, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+class SparkWriter(TableWriter):
+    """Spark writes straight to a table's main branch, so staging is keeping the write until the
+    checks have passed: nothing is published before them, and nothing is kept when they fail."""
+
+    capabilities = Capabilities(skips_unchanged=False, stages_on_branch=False, checks_expected=False, appends=True)
+
+    def __init__(self, engine: SparkEngine) -> None:
+        self.engine = engine
+        self._staged: dict[str, tuple[str | None, dict[str, str]]] = {}
+
+    def stage(
+        self,
+        name: str,
+        *,
+        append_from: str | None = None,
+        properties: dict[str, str] | None = None,
+        expected: object = ANY_SNAPSHOT,
+    ) -> None:
+        self._staged[name] = (append_from, properties or {})
+
+    def staged(self) -> dict[str, Commit]:
+        return {name: Commit(name, self.engine.count(name), None, True, staged=True) for name in self._staged}
+
+    def publish_staged(self) -> dict[str, Commit]:
+        commits = {}
+        for name, (append_from, properties) in self._staged.items():
+            started = time.perf_counter()
+            target = f"{CATALOG}.{NAMESPACE}.{name}"
+            frame = self.engine.frame(append_from if append_from is not None else name)
+            writer = frame.writeTo(target).using("iceberg")
+            for key, value in properties.items():
+                writer = writer.option(f"snapshot-property.{key}", value)
+            faults.point(f"commit:{name}")
+            writer.append() if append_from is not None else writer.createOrReplace()
+            faults.point(f"published:{name}")
+            ((snapshot_id, rows),) = self.engine.spark.sql(
+                f"SELECT snapshot_id, summary['total-records'] FROM {target}.snapshots ORDER BY committed_at DESC LIMIT 1"
+            ).collect()
+            commits[name] = Commit(name, int(rows), int(snapshot_id), True, time.perf_counter() - started)
+        self._staged.clear()
+        self.engine.release_catalog()  # pyiceberg writes the run's history next, in the same SQLite file
+        return commits
+
+
 class SparkEngine(Engine):
     name = "spark"
     dialect = "spark"
 
-    def __init__(self, warehouse: str, master: str | None = None, conf: dict[str, str] | None = None) -> None:
-        # The catalog file and namespace are created by pyiceberg, so both engines share one layout.
-        Warehouse(warehouse, create=True)
-        self.warehouse = warehouse
+    def __init__(self, session: Session, settings: Settings) -> None:
+        if session.run(lambda w: w.moved):
+            raise SettingsError(
+                f"the Spark engine cannot use warehouse {settings.warehouse}: it was moved or copied from where it was "
+                "created, and Spark reads the paths its metadata holds; use the embedded engine with it"
+            )
+        self.warehouse = settings.warehouse
+        self.max_record = settings.max_record_size
         # A session of its own: its own temp views and catalog settings, one SparkContext per process.
-        self.spark = base_session(master, conf).newSession()
+        self.spark = base_session(settings.spark_master, settings.spark_conf).newSession()
+        conf = settings.spark_conf or {}
         # Catalog settings given by the user (another catalog-impl, say) win over the defaults.
-        given = {k: v for k, v in (conf or {}).items() if k.startswith(f"spark.sql.catalog.{CATALOG}")}
-        for key, value in {**catalog_conf(warehouse), **given}.items():
+        given = {k: v for k, v in conf.items() if k.startswith(f"spark.sql.catalog.{CATALOG}")}
+        for key, value in {**catalog_conf(settings.warehouse), **given}.items():
             self.spark.conf.set(key, value)
         self._frames: dict[str, DataFrame] = {}
-        self._commits: dict[str, Commit] = {}
-        self._staged: list[tuple[str, str | None, dict[str, str]]] = []
+        self._writer = SparkWriter(self)
+
+    @property
+    def writer(self) -> TableWriter:
+        return self._writer
+
+    def frame(self, name: str) -> DataFrame:
+        return self._frames[name]
+
+    def count(self, name: str) -> int:
+        return int(self._frames[name].count())
 
     def _register(self, name: str, frame: DataFrame) -> None:
         # Materialised now and cut from its lineage: later plans stay small (the optimiser slows down
@@ -191,17 +269,15 @@ class SparkEngine(Engine):
         frame.createOrReplaceTempView(name)
         self._frames[name] = frame
 
-    def ingest(self, root: str, source: Source, files: list[LandingFile], skipped: list[str]) -> SourceResult:
+    def ingest(self, root: str, source: Source, files: list[LandingFile]) -> list[FileRead]:
         from pyspark.sql import functions as F
 
-        started = time.perf_counter()
         context = self.spark.sparkContext
         tasks = max(1, min(len(files), context.defaultParallelism * 2))
-        listing = context.parallelize([(f.path, f.relative, f.size) for f in files], tasks)
-        rows = listing.mapPartitions(partial(_read_task, root, source.name))
+        listing = context.parallelize([(f.path, f.relative, f.size, list(f.signature)) for f in files], tasks)
+        rows = listing.mapPartitions(partial(_read_task, root, source.name, self.max_record))
         union_schema = ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in _union_schema(source))
         read = self.spark.createDataFrame(rows, union_schema, verifySchema=False).localCheckpoint(eager=True)
-        counts: dict[str, int] = {row[0]: row[1] for row in read.groupBy(KIND).count().collect()}
         landing_names = source.landing_schema().names
         lineage = ["source_file", "source_line", "source_index"]
         records = read.where(F.col(KIND) == "record").select(*landing_names).orderBy(*lineage)
@@ -212,10 +288,11 @@ class SparkEngine(Engine):
         )
         self._register(source.landing_table, records)
         self._register(source.quarantine_table, quarantine)
-        return SourceResult(
-            source.name, len(files), int(counts.get("record", 0)), int(counts.get("quarantine", 0)), skipped,
-            time.perf_counter() - started,
-        )  # fmt: skip
+        found = read.where(F.col(KIND) == "file").select(
+            "source_file", "_digest", "_records", "_quarantined", "_problem"
+        )
+        by_path = {r[0]: FileRead(r[0], r[1], int(r[2]), int(r[3]), r[4]) for r in found.collect()}
+        return [by_path[f.relative] for f in files if f.relative in by_path]
 
     def load(self, name: str, data: pa.Table) -> None:
         schema = ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in data.schema)
@@ -244,71 +321,37 @@ class SparkEngine(Engine):
         if old is not None:
             old.unpersist()
 
-    def values(self, name: str, column: str) -> list[object]:
-        return [row[0] for row in self._frames[name].select(column).collect()]
+    def has(self, name: str) -> bool:
+        return name in self._frames
 
     def columns(self, name: str) -> list[str]:
         return list(self._frames[name].columns)
 
-    def attach(self, table: str) -> str:
-        return f"{CATALOG}.{NAMESPACE}.{table}"
-
-    def with_warehouse(self, work: Callable[[Warehouse], T]) -> T:
-        return work(Warehouse(self.warehouse))
+    def attach(self, name: str, files: list[str], schema: pa.Schema) -> str:
+        if files:
+            frame = self.spark.read.schema(", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in schema)).parquet(
+                *files
+            )
+            self._register(name, frame)
+        else:
+            self.load(name, schema.empty_table())
+        return name
 
     def fetch_rows(self, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self.spark.sql(sql).collect()]
 
-    def erased_subjects(self) -> set[str]:
-        from stedi.pipeline.erasure import ledger_subjects
-
-        return ledger_subjects(Warehouse(self.warehouse))
-
-    def row(self, sql: str) -> tuple[Any, ...]:
-        (row,) = self.spark.sql(sql).collect()
-        return tuple(row)
-
-    def publish(
-        self,
-        name: str,
-        *,
-        append_from: str | None = None,
-        properties: dict[str, str] | None = None,
-        expected: object = ANY_SNAPSHOT,
-    ) -> None:
-        # Spark writes straight to the table, so staging is keeping the write until `release`.
-        # `expected` is not checked: Spark writes only to a local warehouse, where runs hold its lock.
-        self._staged.append((name, append_from, properties or {}))
-
-    def release(self) -> None:
-        for name, append_from, properties in self._staged:
-            started = time.perf_counter()
-            target = f"{CATALOG}.{NAMESPACE}.{name}"
-            writer = self._frames[append_from if append_from is not None else name].writeTo(target).using("iceberg")
-            for key, value in properties.items():
-                writer = writer.option(f"snapshot-property.{key}", value)
-            faults.point(f"commit:{name}")
-            writer.append() if append_from is not None else writer.createOrReplace()
-            faults.point(f"published:{name}")
-            ((snapshot_id, rows),) = self.spark.sql(
-                f"SELECT snapshot_id, summary['total-records'] FROM {target}.snapshots"
-                " ORDER BY committed_at DESC LIMIT 1"
-            ).collect()
-            self._commits[name] = Commit(name, int(rows), int(snapshot_id), True, time.perf_counter() - started)
-        self._staged.clear()
-
-    def published(self) -> dict[str, Commit]:
-        return dict(self._commits)
+    def release_catalog(self) -> None:
+        """Iceberg's JdbcCatalog keeps its SQLite connections (and their locks) open: closed here, so
+        that pyiceberg and other processes can write the catalog again (reopened when used)."""
+        manager = self.spark._jsparkSession.sessionState().catalogManager()
+        if manager.isCatalogRegistered(CATALOG):
+            manager.catalog(CATALOG).icebergCatalog().close()
 
     def close(self) -> None:
         for frame in self._frames.values():
             frame.unpersist()
         self._frames.clear()
-        # Iceberg's JdbcCatalog keeps its SQLite connections (and their locks) open; let pyiceberg and
-        # other processes write the catalog again. This session is not used after this.
-        manager = self.spark._jsparkSession.sessionState().catalogManager()
-        if manager.isCatalogRegistered(CATALOG):
-            manager.catalog(CATALOG).icebergCatalog().close()
+        self.release_catalog()
 
 
 def _spark_type(t: Any) -> str:

@@ -1,22 +1,33 @@
-"""Read-only SQL over a warehouse's tables by bare name, on DuckDB."""
+"""Read-only SQL over a warehouse's tables by bare name, on DuckDB.
+
+The tables are pyarrow datasets registered with a DuckDB connection whose own file access is then
+turned off and whose configuration is locked: no statement, whatever its form (EXPLAIN ANALYZE
+included), can read or write a file, attach a database or load an extension. Only queries run:
+SELECT (with DESCRIBE, SHOW and SUMMARIZE) and EXPLAIN of a SELECT.
+"""
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-from urllib.request import url2pathname
+import re
 
 import duckdb
 import pyarrow as pa
 
 from stedi.errors import QueryError
 from stedi.warehouse.catalog import Warehouse
+from stedi.warehouse.scan import dataset
 
-READ_ONLY = {"SELECT", "EXPLAIN"}
+_EXPLAIN = re.compile(r"\A\s*EXPLAIN\s+(?:ANALY[SZ]E\s+)?(?:\([^)]*\)\s*)?(.*)\Z", re.IGNORECASE | re.DOTALL)
+SEALED: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "python_enable_replacements": False,
+}
 
 
 def _referenced(sql: str) -> set[str] | None:
     """Table names the query mentions, or None when it cannot be parsed here (then all are offered)."""
-    import sqlglot  # only `stedi sql` needs it; runs attach tables through this module too
+    import sqlglot  # only `stedi sql` needs it
     from sqlglot import exp
 
     try:
@@ -25,53 +36,55 @@ def _referenced(sql: str) -> set[str] | None:
         return None
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def statement_kind(sql: str) -> str:
+    """The one statement's kind; refused unless it only reads (QueryError)."""
+    con = duckdb.connect(config=SEALED)
+    try:
+        statements = con.extract_statements(sql)
+        if len(statements) != 1:
+            raise QueryError(f"give exactly one statement (got {len(statements)})")
+        kind = statements[0].type.name
+        if kind == "EXPLAIN":
+            inner = _EXPLAIN.match(sql)
+            inner_statements = con.extract_statements(inner.group(1)) if inner else []
+            if len(inner_statements) != 1 or inner_statements[0].type.name != "SELECT":
+                raise QueryError("stedi sql is read-only: only EXPLAIN of a SELECT runs")
+        elif kind != "SELECT":
+            raise QueryError(f"stedi sql is read-only: a {kind} statement is refused (only SELECT and EXPLAIN run)")
+        return kind
+    except duckdb.Error as exc:
+        raise QueryError(f"cannot parse the query: {_first_line(exc)}") from None
+    finally:
+        con.close()
 
 
-def connect(warehouse: Warehouse, tables: set[str] | None = None) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with a view per warehouse table (all of them, or those named)."""
-    con = duckdb.connect()
+def connect(warehouse: Warehouse, tables: set[str] | None = None, snapshots: dict[str, int] | None = None):  # -> duckdb
+    """A sealed DuckDB connection with a relation per warehouse table (all, or those named), at the
+    given snapshots (default: the current ones)."""
+    con = duckdb.connect(config=SEALED)
     for name in warehouse.table_names():
         if tables is not None and name.lower() not in tables:
             continue
-        attach(con, warehouse, name, name)
+        if snapshots is not None and name not in snapshots:
+            continue
+        con.register(name, dataset(warehouse, name, snapshots.get(name) if snapshots else None))
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
     return con
 
 
-def attach(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, table: str, view: str) -> pa.Schema:
-    """A view `view` over the current rows of a warehouse table: its Parquet files read in place when
-    that is exact and local, else the rows through pyiceberg's scan. Returns the table's schema."""
-    plan = warehouse.data_files(table)
-    if plan is not None and plan[0] and all(path.startswith("file://") for path in plan[0]):
-        files = ", ".join(_literal(url2pathname(urlparse(path).path)) for path in plan[0])
-        con.execute(f'CREATE OR REPLACE VIEW "{view}" AS SELECT * FROM read_parquet([{files}])').fetchall()
-        return plan[1]
-    # No files yet, delete files, or a store DuckDB cannot reach without extensions: via Arrow.
-    data = warehouse.read(table)
-    con.register(f"{view}__arrow", data)
-    con.execute(f'CREATE OR REPLACE VIEW "{view}" AS SELECT * FROM "{view}__arrow"').fetchall()
-    return data.schema
-
-
-def query(warehouse: Warehouse, sql: str) -> pa.Table:
+def query(warehouse: Warehouse, sql: str, snapshots: dict[str, int] | None = None) -> pa.Table:
     """The result of one read-only statement; anything that would write is refused."""
-    con = duckdb.connect()
-    try:
-        statements = con.extract_statements(sql)
-    except duckdb.Error as exc:
-        raise QueryError(f"cannot parse the query: {exc}") from None
-    finally:
-        con.close()
-    if len(statements) != 1:
-        raise QueryError(f"give exactly one statement (got {len(statements)})")
-    kind = statements[0].type.name
-    if kind not in READ_ONLY:
-        raise QueryError(f"stedi sql is read-only: a {kind} statement is refused (only SELECT and EXPLAIN run)")
-    con = connect(warehouse, _referenced(sql))
+    statement_kind(sql)
+    con = connect(warehouse, _referenced(sql), snapshots)
     try:
         return con.sql(sql).to_arrow_table()
-    except duckdb.Error as exc:
-        raise QueryError(str(exc).splitlines()[0] if str(exc) else repr(exc)) from None
+    except (duckdb.Error, OSError, pa.ArrowException) as exc:
+        raise QueryError(_first_line(exc)) from None
     finally:
         con.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    return text.splitlines()[0] if text else repr(exc)

@@ -1,9 +1,10 @@
-"""The pipeline: read the landing sources, build every table in DAG order, commit each to Iceberg.
+"""`stedi run`: the run as named stages over one context.
 
-With the embedded engine, commits run on one background thread, in order, while the engine keeps
-working: opening the catalog (and importing pyiceberg) overlaps reading the landing files. Landing and
-quarantine tables are committed as soon as they are read; each trusted and curated one as soon as it
-is built and its privacy invariants hold. Each commit is one atomic Iceberg snapshot of that table.
+    prepare -> plan -> read -> build -> check -> publish -> record -> report
+
+The warehouse is opened once, by a session whose worker thread also does the commits (they overlap
+the engine's work). Tables are staged on an audit branch as they are built and published together
+after the checks; `record` and `report` run for every run that got that far, published or not.
 """
 
 from __future__ import annotations
@@ -11,25 +12,23 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
-import pyarrow as pa
-
-from stedi import faults
 from stedi.config import Settings
-from stedi.contract import privacy
-from stedi.contract.checks import failures, run_checks
-from stedi.contract.tables import TRANSFORMS, Transform, Zone
-from stedi.engines import Engine, create_engine
-from stedi.errors import ChecksFailed, LandingError, PrivacyError, StediError, StepError
-from stedi.pipeline.erasure import suppress_erased
-from stedi.reading.landing import root_exists
-from stedi.report import write_report_for
-from stedi.results import RunResult, TableResult
-from stedi.stages.history import HISTORY_TABLE, record_run
-from stedi.stages.ingestion import LEDGER_TABLE, ingest, ledger, publish_sources, table_states
-from stedi.warehouse.catalog import Warehouse
-from stedi.warehouse.committer import Committer
+from stedi.contract.sources import SOURCES
+from stedi.contract.tables import Models, load
+from stedi.engines import create_engine
+from stedi.errors import ChecksFailed, LandingError, Refused, StediError, StepError
+from stedi.results import FAILED, REFUSED, RunResult
+from stedi.stages.building import build
+from stedi.stages.checking import check
+from stedi.stages.context import RunContext
+from stedi.stages.history import record
+from stedi.stages.ingestion import plan, read
+from stedi.stages.preparing import prepare
+from stedi.stages.publishing import publish
 from stedi.warehouse.locking import writer_lock
+from stedi.warehouse.session import Session
 
 TIMESTAMP_JOIN_NOTE = (
     "machine_learning_curated uses --ml-join timestamp (the seed's compatibility mode): step-trainer "
@@ -40,162 +39,92 @@ TIMESTAMP_JOIN_NOTE = (
 Progress = Callable[[str], None]
 
 
-def zone_of(table: str) -> str:
-    """The zone a warehouse table belongs to, by name."""
-    for transform in TRANSFORMS:
-        if transform.name == table:
-            return transform.zone.value
-    if table == LEDGER_TABLE:
-        return "ledger"
-    if table == HISTORY_TABLE:
-        return "history"
-    if table.endswith("_quarantine"):
-        return "quarantine"
-    return "landing" if table.endswith("_landing") else "other"
+def _report(ctx: RunContext) -> None:
+    if ctx.settings.report:
+        from stedi.report import write_report
+
+        ctx.session.run(lambda w: write_report(w, ctx.result, ctx.models))
 
 
-def _check_landing(root: str) -> None:
-    if not root_exists(root):
-        raise LandingError(f"landing folder {root} does not exist")
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    run: Callable[[RunContext], None]
+    always: bool = False  # also after a run that publishes nothing (refused, checks failed)
 
 
-def run(settings: Settings, progress: Progress | None = None, committer: Committer | None = None) -> RunResult:
-    """Build every zone from `settings.landing` into `settings.warehouse`.
+STAGES = (
+    Stage("prepare", prepare),
+    Stage("plan", plan),
+    Stage("read", read),
+    Stage("build", build),
+    Stage("check", check),
+    Stage("publish", publish, always=True),
+    Stage("record", record, always=True),
+    Stage("report", _report, always=True),
+)
 
-    `committer` may be started early by the caller (see `Committer`); by default the engine starts one.
-    Only one run writes to a local warehouse at a time: another one waits (see `locking`).
+
+def steps(models: Models | None = None) -> int:
+    """The messages a run says: one per stage, one per source read, one per table built."""
+    return len(STAGES) + len(SOURCES) + len((models or load()).transforms)
+
+
+def run(settings: Settings, progress: Progress | None = None) -> RunResult:
+    """Build every table from `settings.landing` into `settings.warehouse`.
+
+    Only one run writes to a local warehouse at a time: another one waits (see `locking`). Raises
+    ChecksFailed (an error check failed) or Refused (the shrink guard) after recording the run;
+    nothing of such a run is published.
     """
-    with writer_lock(settings.warehouse, progress):
-        return _run(settings, progress, committer)
-
-
-def _run(settings: Settings, progress: Progress | None, committer: Committer | None) -> RunResult:
-    started = time.perf_counter()
-    say = progress or (lambda _msg: None)
     if not settings.landing:
         raise LandingError("no landing folder given (--landing or STEDI_LANDING)")
-    _check_landing(settings.landing)
-    key = privacy.subject_key()
-    if broken := privacy.key_invariant(settings.warehouse):
-        raise PrivacyError(f"privacy invariant broken, nothing was run: {broken}")
-    engine = create_engine(
-        settings.engine,
-        settings.warehouse,
-        committer=committer,
-        catalog=settings.catalog,
-        spark_master=settings.spark_master,
-        spark_conf=settings.spark_conf,
-        memory_limit=settings.memory_limit,
-    )
-    result = RunResult(settings.landing, settings.warehouse, engine.name, settings.consent_policy, settings.ml_join)
-    try:
-        step = "reading the landing files"
-        say("planning")
-        states = table_states(engine, settings.warehouse, settings.catalog)
-        ingested = ingest(engine, settings.landing, states, settings.full_refresh, say)
-        result.sources.extend(ingested.results)
-        result.notes.extend(event for plan in ingested.plans for event in plan.events)
-        faults.point("read")
-        rewrite = False
-        if erased := engine.erased_subjects():
-            say("suppressing erased people")
-            if suppressed := suppress_erased(engine, erased, key):
-                rewrite = True
-                result.notes.append(f"{suppressed:,} landing records of erased people suppressed (erasure ledger)")
-        publish_sources(engine, ingested, rewrite)
-        parameters = {"consent_policy": settings.consent_policy, "ml_join": settings.ml_join}
-        engine.load("run_parameters", pa.table({name: [value] for name, value in parameters.items()}))
-        build_seconds: dict[str, float] = {}
-        for transform in TRANSFORMS:
-            step = transform.name
-            if transform.name == "machine_learning_curated":
-                emails = [str(e) for e in engine.values("customer_curated", "email")]
-                engine.load("subject_keys", privacy.subject_keys(emails, key))
-            say(f"building {transform.name}")
-            t0 = time.perf_counter()
-            engine.build(transform.name, transform.sql, view=transform.view)
-            faults.point(f"build:{transform.name}")
-            if transform.zone is not Zone.INTERNAL:
-                _check_privacy(engine, transform.name)
-                engine.publish(transform.name)
-            build_seconds[transform.name] = time.perf_counter() - t0
-        step = "counting"
-        say("counting")
-        funnel = _funnel(engine, [t for t in TRANSFORMS if t.zone is not Zone.INTERNAL], parameters)
-        step = "committing"
-        say("committing")
-        commits = engine.published()
-        step = LEDGER_TABLE
-        snapshots = {name: commit.snapshot_id for name, commit in commits.items()}
-        engine.load(LEDGER_TABLE, ledger(engine, ingested, snapshots))
-        engine.publish(LEDGER_TABLE)
-        engine.published()
-        step = "checks"
-        say("checking")
-        result.checks = run_checks(engine, settings)
-        if not failures(result.checks):
-            step = "publishing"
-            say("publishing")
-            engine.release()
-            result.published = True
-        commits = engine.published()
-    except (StediError, KeyboardInterrupt):
-        raise
-    except Exception as exc:
-        if step == "publishing":
-            state = "Some tables were published before it; the next run publishes the rest"
-        else:
-            state = "Nothing of this run was published; every table keeps its previous snapshot"
-        raise StepError(f"step {step} failed: {exc}. {state}") from exc
-    finally:
-        engine.close()
-    by_name = {t.name: t for t in TRANSFORMS}
-    for name, commit in commits.items():
-        rows_in, drops = funnel.get(name, (None, []))
-        zone = by_name[name].zone.value if name in by_name else zone_of(name)
-        seconds = build_seconds.get(name, 0.0) + commit.seconds
-        result.tables.append(
-            TableResult(name, zone, rows_in, commit.rows, drops, seconds, commit.snapshot_id, commit.changed)
-        )
-    if settings.ml_join == "timestamp":
-        result.notes.append(TIMESTAMP_JOIN_NOTE)
-    result.run_id = uuid.uuid4().hex
-    record_run(Warehouse(settings.warehouse, catalog=settings.catalog), result, funnel, commits)
-    result.seconds = time.perf_counter() - started
-    if settings.report:
-        write_report_for(settings.warehouse, settings.catalog, result)
-    if not result.published:
+    say = progress or (lambda _message: None)
+    models = load(settings.models)
+    with writer_lock(settings.warehouse, say):
+        session = Session(settings.warehouse, settings.catalog)
+        try:
+            engine = create_engine(settings, session)
+        except BaseException:
+            session.close()
+            raise
+        result = RunResult(settings.landing, settings.warehouse, engine.name, settings.consent_policy, settings.ml_join)
+        ctx = RunContext(settings, models, session, engine, result, say)
+        try:
+            _run_stages(ctx)
+        finally:
+            session.close()  # first: a commit under way reads from the engine
+            engine.close()
+    if result.outcome == FAILED:
         raise ChecksFailed(result)
+    if result.outcome == REFUSED:
+        raise Refused(result, result.refusals)
     return result
 
 
-def _check_privacy(engine: Engine, table: str) -> None:
-    """Before a trusted or curated table is published: the privacy invariants that concern it."""
-    queries = [privacy.CONSENT_QUERIES[table]] if table in privacy.CONSENT_QUERIES else []
-    columns = engine.columns(table) if table == privacy.ML_TABLE else []
-    if table == privacy.ML_TABLE and "subject_id" in columns:
-        queries.append(privacy.PSEUDONYM_QUERY)
-    counts = engine.scalars(queries)
-    consent = counts[0] if table in privacy.CONSENT_QUERIES else 0
-    pseudonyms = counts[-1] if table == privacy.ML_TABLE and "subject_id" in columns else 0
-    if broken := privacy.table_invariants(table, consent, columns, pseudonyms):
-        raise PrivacyError(
-            f"privacy invariant broken, {table} and the tables after it were not published: " + "; ".join(broken)
-        )
-
-
-def _funnel(
-    engine: Engine, transforms: list[Transform], parameters: dict[str, str]
-) -> dict[str, tuple[int, list[tuple[str, int]]]]:
-    """Rows in and the count of every drop reason that applies under the run's parameters."""
-    queries = []
-    for t in transforms:
-        queries.append(f"SELECT COUNT(*) FROM {t.input}")
-        queries += [drop.count_sql for drop in t.drops if drop.applies(parameters)]
-    values = iter(engine.scalars(queries))
-    funnel = {}
-    for t in transforms:
-        rows_in = next(values)
-        drops = [(d.reason.format(n=f"{n:,}"), n) for d in t.drops if d.applies(parameters) and (n := next(values))]
-        funnel[t.name] = (rows_in, drops)
-    return funnel
+def _run_stages(ctx: RunContext) -> None:
+    started = time.perf_counter()
+    ctx.result.run_id = uuid.uuid4().hex
+    for stage in STAGES:
+        if not stage.always and ctx.result.outcome in (FAILED, REFUSED):
+            continue
+        ctx.say(stage.name)
+        ctx.step = None
+        t0 = time.perf_counter()
+        try:
+            stage.run(ctx)
+        except (StediError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if stage.name == "publish":
+                state = "Some tables were published before it; the next run publishes the rest"
+            else:
+                state = "Nothing of this run was published; every table keeps its previous snapshot"
+            where = f"stage {stage.name}" + (f" ({ctx.step})" if ctx.step else "")
+            raise StepError(f"{where} failed: {exc}. {state}") from exc
+        ctx.result.stages[stage.name] = time.perf_counter() - t0
+        if stage.name == "publish":
+            if ctx.settings.ml_join == "timestamp":
+                ctx.result.notes.append(TIMESTAMP_JOIN_NOTE)
+            ctx.result.seconds = time.perf_counter() - started
+    ctx.result.seconds = time.perf_counter() - started

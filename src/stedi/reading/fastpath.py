@@ -69,12 +69,12 @@ TRAILING = " \t\r\n,"
 
 
 def extract_sql(source: Source, shape: Shape) -> str:
-    """SQL over `lines(file_id, line_no, line)`: lines of this shape read into typed fields, the others kept."""
+    """SQL over `lines(part, file_id, line_no, line)`: lines of this shape read into typed fields, the others kept."""
     cols = ", ".join(f'j."{key}" AS "{f.name}"' for f, key in zip(source.fields, shape.keys, strict=True))
     return (
-        f"SELECT file_id, line_no, ok, {cols}, CASE WHEN NOT ok THEN line END AS line FROM ("
-        " SELECT file_id, line_no, ok, line, "
+        f"SELECT part, file_id, line_no, ok, {cols}, CASE WHEN NOT ok THEN line END AS line FROM ("
+        " SELECT part, file_id, line_no, ok, line, "
         " CASE WHEN ok THEN json_transform(CASE WHEN suffix(line, '}' || chr(10)) OR suffix(line, '}') THEN line"
         " ELSE rtrim(line, $trailing) END, $structure) END AS j FROM ("
-        "  SELECT file_id, line_no, line, regexp_full_match(line, $pattern) AS ok FROM lines))"
+        "  SELECT part, file_id, line_no, line, regexp_full_match(line, $pattern) AS ok FROM lines))"
     )

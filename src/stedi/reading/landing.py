@@ -1,25 +1,48 @@
-"""The landing area: finding a source's files and turning each into text lines (gzip, BOM, CR/LF)."""
+"""The landing area: finding a source's files, never outside the landing root.
+
+A local landing root is walked without trusting links: a symbolic link is followed only when its
+target is inside the root (a file: read under the link's path, as a copy; a folder: walked once, so
+loops end), and everything else that is not a regular file (links that leave the root or lead
+nowhere, pipes, sockets, devices, folders that cannot be read) is skipped and reported with why.
+Object storage has no links: its listing is taken as it is.
+"""
 
 from __future__ import annotations
 
-import zlib
-from dataclasses import dataclass
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-import numpy as np
 import pyarrow.fs as pafs
 
 from stedi.errors import LandingError
-from stedi.warehouse.storage import explain, filesystem
+from stedi.storage import explain, filesystem, is_remote
 
 DATA_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
-BOM = b"\xef\xbb\xbf"
+NOT_DATA = "not a .json/.jsonl[.gz] file"
 
 
 @dataclass(frozen=True)
 class LandingFile:
-    path: str  # as the filesystem knows it
+    path: str  # as the filesystem knows it: where the bytes are read (a link's target, inside the root)
     relative: str  # below ROOT, with "/" separators: what the tables record as source_file
     size: int
+    # How the file looked when found: size, modification and change times (ns), inode. Equal
+    # signatures mean unchanged content; anything else is hashed (see stages.planning).
+    signature: tuple[int, ...] = ()
+
+
+@dataclass
+class Listing:
+    """A source's landing folder: its data files in path order, and what was skipped, with why."""
+
+    files: list[LandingFile] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (relative path, reason)
+    missing: bool = False  # the SOURCE/landing/ folder is not there
+
+
+Redact = Callable[[str], str]
 
 
 def open_root(root: str) -> tuple[pafs.FileSystem, str]:
@@ -38,107 +61,126 @@ def root_exists(root: str) -> bool:
         raise LandingError(f"cannot read landing area {explain(exc, root)}") from exc
 
 
-def discover(root: str, source: str) -> tuple[list[LandingFile], list[str]]:
-    """Data files of SOURCE/landing/ in path order, and the other files found there (skipped)."""
+def is_data_file(name: str) -> bool:
+    return name.lower().endswith(DATA_SUFFIXES)
+
+
+def discover(root: str, source: str, redact: Redact | None = None) -> Listing:
+    """Data files of SOURCE/landing/ in path order, and the other entries found there (skipped).
+
+    `redact` rewrites a relative path before anything records it (an erased person's address in a
+    file name, see stages.erasure)."""
+    listing = _discover_remote(root, source) if is_remote(root) else _discover_local(root, source)
+    if redact is not None:
+        listing.files = [_redacted(f, redact) for f in listing.files]
+        listing.skipped = [(redact(path), why) for path, why in listing.skipped]
+    prefix = len(source) + len("/landing/")
+    listing.files.sort(key=lambda f: f.relative[prefix:])
+    listing.skipped.sort()
+    return listing
+
+
+def _redacted(file: LandingFile, redact: Redact) -> LandingFile:
+    relative = redact(file.relative)
+    return file if relative == file.relative else LandingFile(file.path, relative, file.size, file.signature)
+
+
+def _discover_remote(root: str, source: str) -> Listing:
     fs, base = open_root(root)
     folder = f"{base}/{source}/landing"
     try:
         info = fs.get_file_info(folder)
-        listing = pafs.FileSelector(folder, recursive=True)
-        entries = fs.get_file_info(listing) if info.type == pafs.FileType.Directory else []
+        if info.type != pafs.FileType.Directory:
+            return Listing(missing=True)
+        entries = fs.get_file_info(pafs.FileSelector(folder, recursive=True))
     except OSError as exc:
         raise LandingError(f"cannot list landing area {explain(exc, root)}") from exc
-    if info.type != pafs.FileType.Directory:
-        raise LandingError(
-            f"landing folder {root} has no {source}/landing/ folder (expected ROOT/{source}/landing/*.json)"
-        )
-    files, skipped = [], []
+    listing = Listing()
     for entry in entries:
         relative = entry.path[len(base) + 1 :]
         if entry.type == pafs.FileType.Directory:
             continue
-        if entry.type != pafs.FileType.File:  # a pipe, socket or device: never opened, always reported
-            skipped.append(f"{relative} (not a regular file)")
-            continue
-        if entry.base_name.lower().endswith(DATA_SUFFIXES):
-            files.append(LandingFile(entry.path, relative, entry.size or 0))
+        if entry.type != pafs.FileType.File:
+            listing.skipped.append((relative, "not a regular file"))
+        elif is_data_file(entry.base_name):
+            mtime = entry.mtime_ns or 0
+            listing.files.append(LandingFile(entry.path, relative, entry.size or 0, (entry.size or 0, mtime)))
         else:
-            skipped.append(relative)
-    files.sort(key=lambda f: f.relative[len(source) + len("/landing/") :])
-    return files, sorted(skipped)
+            listing.skipped.append((relative, NOT_DATA))
+    return listing
 
 
-def read_bytes(fs: pafs.FileSystem, file: LandingFile) -> tuple[bytes, str | None]:
-    """The file's (decompressed) bytes, and why the rest could not be read, if it could not."""
+def _signature(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def _discover_local(root: str, source: str) -> Listing:
+    base = os.path.abspath(root.removeprefix("file://"))
     try:
-        with fs.open_input_stream(file.path, compression=None) as stream:
-            raw = stream.read()
+        real_root = os.path.realpath(base)
     except OSError as exc:
-        return b"", f"file could not be read: {exc}"
-    if not file.relative.lower().endswith(".gz"):
-        return raw, None
-    return gunzip_prefix(raw)
-
-
-def gunzip_prefix(raw: bytes) -> tuple[bytes, str | None]:
-    """Decompress every gzip member; on corruption keep what did decompress and say what failed."""
-    out: list[bytes] = []
-    rest = raw
-    while True:
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            out.append(inflater.decompress(rest))
-        except zlib.error as exc:
-            # zlib gives nothing back from a failed call: retry in small steps to keep the good prefix.
-            out.append(_inflate_until_error(rest))
-            return b"".join(out), f"gzip data is corrupt: {exc}"
-        if not inflater.eof:
-            out.append(inflater.flush())
-            return b"".join(out), "gzip data is truncated"
-        rest = inflater.unused_data
-        if not rest.strip(b"\x00"):
-            return b"".join(out), None
-
-
-def _inflate_until_error(data: bytes, step: int = 1024) -> bytes:
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    out = []
-    for i in range(0, len(data), step):
-        try:
-            out.append(inflater.decompress(data[i : i + step]))
-        except zlib.error:
-            break
-    return b"".join(out)
-
-
-def line_starts(data: bytes | memoryview) -> np.ndarray:
-    """Offsets where each line starts, plus len(data) at the end; a final LF opens no new line."""
-    buf = np.frombuffer(data, dtype=np.uint8)
-    newlines = np.flatnonzero(buf == 10)
-    starts = np.empty(len(newlines) + 2, dtype=np.int64)
-    starts[0] = 0
-    starts[1:-1] = newlines + 1
-    starts[-1] = len(buf)
-    if starts[-2] == len(buf):  # text ending in LF (or empty): no line after it
-        starts = starts[:-1]
-    return starts
-
-
-def line_text(data: bytes | memoryview, start: int, end: int) -> str | None:
-    """One line without its LF (and the CR before it); None when it is not valid UTF-8."""
+        raise LandingError(f"cannot read landing area {root}: {exc.strerror or exc}") from None
+    folder = os.path.join(base, source, "landing")
+    listing = Listing()
     try:
-        return _without_eol(data, start, end).decode("utf-8")
-    except UnicodeDecodeError:
+        st = os.lstat(folder)
+    except FileNotFoundError:
+        listing.missing = True
+        return listing
+    except OSError as exc:
+        raise LandingError(f"cannot read landing folder {folder}: {exc.strerror or exc}") from None
+    relative = f"{source}/landing"
+    if stat.S_ISLNK(st.st_mode):
+        target = _inside(real_root, folder)
+        if target is None or not os.path.isdir(target):
+            listing.skipped.append((relative, "a link that leaves the landing root or leads nowhere"))
+            return listing
+    elif not stat.S_ISDIR(st.st_mode):
+        listing.missing = True
+        return listing
+    _walk(folder, relative, real_root, listing, seen=set())
+    return listing
+
+
+def _inside(real_root: str, path: str) -> str | None:
+    """The real path of `path` when it is inside the landing root, else None."""
+    try:
+        target = os.path.realpath(path, strict=True)
+    except (OSError, RuntimeError):
         return None
+    return target if target == real_root or target.startswith(real_root.rstrip("/") + "/") else None
 
 
-def undecodable(data: bytes | memoryview, start: int, end: int) -> str:
-    """The text of a line that is not valid UTF-8, its bad bytes shown as escapes."""
-    return _without_eol(data, start, end).decode("utf-8", errors="backslashreplace")
-
-
-def _without_eol(data: bytes | memoryview, start: int, end: int) -> bytes:
-    raw = bytes(data[start:end])
-    if raw.endswith(b"\n"):
-        raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
-    return raw
+def _walk(folder: str, relative: str, real_root: str, listing: Listing, seen: set[tuple[int, int]]) -> None:
+    try:
+        st = os.stat(folder)
+        if (st.st_dev, st.st_ino) in seen:
+            listing.skipped.append((relative, "a link to a folder already read (a loop)"))
+            return
+        seen.add((st.st_dev, st.st_ino))
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        listing.skipped.append((relative, f"folder could not be read: {exc.strerror or exc}"))
+        return
+    for entry in entries:
+        path, name = entry.path, f"{relative}/{entry.name}"
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISLNK(st.st_mode):
+                target = _inside(real_root, path)
+                if target is None:
+                    listing.skipped.append((name, "a link that leaves the landing root or leads nowhere"))
+                    continue
+                st = os.stat(target)
+                path = target
+        except OSError as exc:
+            listing.skipped.append((name, f"could not be read: {exc.strerror or exc}"))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            _walk(path, name, real_root, listing, seen)
+        elif not stat.S_ISREG(st.st_mode):
+            listing.skipped.append((name, "not a regular file"))
+        elif is_data_file(entry.name):
+            listing.files.append(LandingFile(path, name, st.st_size, _signature(st)))
+        else:
+            listing.skipped.append((name, NOT_DATA))

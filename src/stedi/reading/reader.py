@@ -3,6 +3,7 @@
 Clean lines take the fast path (one vectorised regular-expression pass in DuckDB over all lines of a
 batch of files); whatever it does not recognise goes line by line through the exact parser. Both
 produce the same record for any line the fast path accepts, so the split is invisible in the output.
+Files come as blocks of whole lines (`files.blocks`), so memory stays bounded whatever their size.
 """
 
 from __future__ import annotations
@@ -19,28 +20,36 @@ import pyarrow.compute as pc
 from stedi.contract.sources import QUARANTINE_SCHEMA, Source
 from stedi.reading import fastpath
 from stedi.reading.coerce import Invalid, read_record
+from stedi.reading.files import DEFAULT_MAX_RECORD, Block, FileText, blocks, line_starts, line_text, undecodable
 from stedi.reading.jsonscan import Fragment, Value, scan_array, scan_line
-from stedi.reading.landing import BOM, LandingFile, discover, line_starts, line_text, open_root, read_bytes, undecodable
+from stedi.reading.landing import LandingFile, discover, open_root
 
-BATCH_BYTES = 128 << 20
+BATCH_BYTES = 128 << 20  # landing text read before its rows are handed on (after a whole file)
+SPLIT_BYTES = 256 << 20  # a file with more text than this is handed on in parts
+CHANGED = "file changed while it was read: its rows are not kept, and the next run reads it again"
 
 
 @dataclass(frozen=True)
-class FileResult:
-    file: str
+class FileRead:
+    """What one landing file gave. `digest` is of the bytes the rows came from; None when the file
+    was not read whole (it is read again by every later run until it is)."""
+
+    relative: str
+    digest: str | None
     records: int
     quarantined: int
+    problem: str | None = None
 
 
 @dataclass
 class IngestResult:
-    """What reading one source gave: its landing rows, its quarantine rows, and per-file counts."""
+    """What reading one source gave: its landing rows, its quarantine rows, and per-file results."""
 
     source: Source
     records: pa.Table
     quarantine: pa.Table
-    files: list[FileResult]
-    skipped: list[str]
+    files: list[FileRead]
+    skipped: list[tuple[str, str]]
 
     @property
     def accepted(self) -> int:
@@ -74,6 +83,12 @@ class _Collector:
             else:
                 self.rows.append((file_id, item.line, item.index, *values))
 
+    def drop(self, file_id: int) -> None:
+        """Forget every row found of one file."""
+        self.fast = [t.filter(pc.not_equal(t.column("file_id"), file_id)) for t in self.fast]
+        self.rows = [r for r in self.rows if r[0] != file_id]
+        self.bad = [r for r in self.bad if r[0] != file_id]
+
     def add_line(self, file_id: int, text: str, line: int) -> None:
         for item in scan_line(text, line):
             if isinstance(item, Fragment):
@@ -89,63 +104,146 @@ def read_line(source: Source, text: str, line: int = 1) -> tuple[list[tuple[Any,
     return [row[3:] for row in out.rows], [(raw, reason) for _, _, raw, reason in out.bad]
 
 
-def read_source(root: str, source: Source, con: duckdb.DuckDBPyConnection | None = None) -> IngestResult:
+def read_source(
+    root: str, source: Source, con: duckdb.DuckDBPyConnection | None = None, max_record: int = DEFAULT_MAX_RECORD
+) -> IngestResult:
     """Every data file of the source's landing folder, in path order."""
-    files, skipped = discover(root, source.name)
-    return read_files(root, source, files, skipped, con)
+    listing = discover(root, source.name)
+    return read_files(root, source, listing.files, listing.skipped, con, max_record)
 
 
 def read_files(
     root: str,
     source: Source,
     files: list[LandingFile],
-    skipped: list[str] | None = None,
+    skipped: list[tuple[str, str]] | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
+    max_record: int = DEFAULT_MAX_RECORD,
 ) -> IngestResult:
     """The given files of one source (a whole landing folder, or one engine task's share of it)."""
-    chunks = list(read_chunks(root, source, files, con))
-    records = pa.concat_tables([c.records for c in chunks]) if chunks else source.landing_schema().empty_table()
-    quarantine = pa.concat_tables([c.quarantine for c in chunks]) if chunks else QUARANTINE_SCHEMA.empty_table()
-    return IngestResult(source, records, quarantine, [f for c in chunks for f in c.files], skipped or [])
+    records: list[pa.Table] = []
+    quarantine: list[pa.Table] = []
+    results: list[FileRead] = []
+    for chunk in read_chunks(root, source, files, con, max_record):
+        if chunk.discard:
+            records = [_without(t, chunk.discard) for t in records]
+            quarantine = [_without(t, chunk.discard) for t in quarantine]
+        records.append(chunk.records)
+        quarantine.append(chunk.quarantine)
+        results += chunk.files
+    return IngestResult(
+        source,
+        pa.concat_tables(records) if records else source.landing_schema().empty_table(),
+        pa.concat_tables(quarantine) if quarantine else QUARANTINE_SCHEMA.empty_table(),
+        results,
+        skipped or [],
+    )
+
+
+def _without(table: pa.Table, files: list[str]) -> pa.Table:
+    return table.filter(pc.invert(pc.is_in(table.column("source_file"), pa.array(files, pa.string()))))
 
 
 @dataclass(frozen=True)
 class Chunk:
-    """The rows of a run of consecutive files, in file, line and position order."""
+    """Rows of consecutive files, in file, line and position order. A large file's rows may span
+    chunks; `files` are those whose reading ended in this chunk. `discard`: files whose rows, in
+    this chunk and before, must not be kept (they changed while they were read)."""
 
     records: pa.Table
     quarantine: pa.Table
-    files: list[FileResult]
+    files: list[FileRead]
+    discard: list[str] = field(default_factory=list)
 
 
 def read_chunks(
-    root: str, source: Source, files: list[LandingFile], con: duckdb.DuckDBPyConnection | None = None
+    root: str,
+    source: Source,
+    files: list[LandingFile],
+    con: duckdb.DuckDBPyConnection | None = None,
+    max_record: int = DEFAULT_MAX_RECORD,
 ) -> Iterator[Chunk]:
-    """The files' rows, about BATCH_BYTES of landing text at a time: memory stays flat in the data size.
-    A file is never split across chunks; the chunks, in order, are the rows of the files in order."""
+    """The files' rows, about BATCH_BYTES of landing text at a time (a file is split only beyond
+    SPLIT_BYTES): memory stays flat in the data size."""
     fs, _ = open_root(root)
-    con = con or duckdb.connect()
-    out, batch, first = _Collector(source), _LineBatch(), 0
+    reading = _Reading(source, files, con or duckdb.connect())
     for file_id, file in enumerate(files):
-        data, error = read_bytes(fs, file)
-        if data.startswith(BOM):
-            data = data[len(BOM) :]
-        lines = line_starts(data)
-        if not _read_as_array(out, file_id, data):
-            batch.add(file_id, data, lines)
-        if error is not None:
-            out.bad.append((file_id, len(lines), "", error))
-        if batch.nbytes >= BATCH_BYTES or file_id == len(files) - 1:
-            batch.run(con, out)
-            yield _finish(out, files, first, file_id + 1)
-            out, batch, first = _Collector(source), _LineBatch(), file_id + 1
+        text_blocks, text = blocks(fs, file, max_record)
+        for part in _framed(reading.out, file_id, text_blocks, max_record):
+            reading.batch.add(file_id, part)
+            if reading.batch.nbytes >= SPLIT_BYTES:
+                yield reading.chunk()
+        reading.end_file(file_id, text, max_record)
+        if reading.batch.nbytes >= BATCH_BYTES or reading.discard or file_id == len(files) - 1:
+            yield reading.chunk()
+
+
+def _framed(out: _Collector, file_id: int, text: Iterator[Block], max_record: int) -> Iterator[Block]:
+    """The file's blocks for line-by-line reading; none when its whole text is one JSON array (read
+    here as its elements). Only a text of at most `max_record` bytes is tried as an array."""
+    first = next(text, None)
+    if first is None:
+        return
+    if first.data.lstrip(b" \t\r\n")[:1] != b"[":
+        yield first
+        yield from text
+        return
+    held, size = [first], len(first.data)
+    for block in text:
+        held.append(block)
+        size += len(block.data)
+        if size > max_record:
+            break
+    if size <= max_record and _read_as_array(out, file_id, b"".join(b.data for b in held)):
+        return
+    yield from held
+    yield from text
+
+
+class _Reading:
+    """The state of read_chunks: rows found, lines waiting for the fast path, per-file counts."""
+
+    def __init__(self, source: Source, files: list[LandingFile], con: duckdb.DuckDBPyConnection) -> None:
+        self.source, self.files, self.con = source, files, con
+        self.names = pa.array([f.relative for f in files], pa.string())
+        self.out, self.batch = _Collector(source), _LineBatch()
+        self.records = np.zeros(len(files), dtype=np.int64)  # per file id, in chunks already out
+        self.quarantined = np.zeros(len(files), dtype=np.int64)
+        self.discard: list[str] = []
+        self.texts: dict[int, FileText] = {}  # files whose reading ended since the last chunk
+
+    def end_file(self, file_id: int, text: FileText, max_record: int) -> None:
+        for line, prefix, size in text.too_large:
+            reason = f"record too large ({size:,} bytes; the limit is {max_record:,}, see --max-record-size)"
+            self.out.bad.append((file_id, line, prefix, reason))
+        if text.changed:
+            self.batch.run(self.con, self.out)
+            self.out.drop(file_id)
+            self.records[file_id] = self.quarantined[file_id] = 0
+            self.discard.append(self.files[file_id].relative)
+            self.out.bad.append((file_id, text.lines + 1, "", CHANGED))
+            text.digest = None
+        elif text.error is not None:
+            self.out.bad.append((file_id, text.lines + 1, "", text.error))
+        self.texts[file_id] = text
+
+    def chunk(self) -> Chunk:
+        self.batch.run(self.con, self.out)
+        records, bad, per_file_records, per_file_bad = _finish(self.out, self.names)
+        self.records += per_file_records
+        self.quarantined += per_file_bad
+        done = [
+            FileRead(self.files[i].relative, t.digest, int(self.records[i]), int(self.quarantined[i]),
+                     CHANGED if t.changed else t.error)
+            for i, t in sorted(self.texts.items())
+        ]  # fmt: skip
+        result = Chunk(records, bad, done, self.discard)
+        self.out, self.texts, self.discard = _Collector(self.source), {}, []
+        return result
 
 
 def _read_as_array(out: _Collector, file_id: int, data: bytes) -> bool:
     """Read a file whose whole text is one JSON array as its elements; False if it is not one."""
-    first = data.lstrip(b" \t\r\n")[:1]
-    if first != b"[":
-        return False
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -159,34 +257,37 @@ def _read_as_array(out: _Collector, file_id: int, data: bytes) -> bool:
 
 
 class _LineBatch:
-    """Lines of several files, kept as zero-copy Arrow strings over the files' bytes."""
+    """Lines of blocks of several files, kept as zero-copy Arrow strings over the blocks' bytes."""
 
     def __init__(self) -> None:
-        self.parts: list[tuple[int, bytes, np.ndarray]] = []
+        self.parts: list[tuple[int, Block, np.ndarray]] = []
         self.nbytes = 0
 
-    def add(self, file_id: int, data: bytes, starts: np.ndarray) -> None:
+    def add(self, file_id: int, block: Block) -> None:
+        starts = line_starts(block.data)
         if len(starts) > 1:
-            self.parts.append((file_id, data, starts))
-            self.nbytes += len(data)
+            self.parts.append((file_id, block, starts))
+            self.nbytes += len(block.data)
 
     def run(self, con: duckdb.DuckDBPyConnection, out: _Collector) -> None:
         tables = []
-        for file_id, data, starts in self.parts:
-            lines = _as_arrow_lines(data, starts)
-            if lines is None:  # not valid UTF-8 somewhere: every line of the file to the exact path
-                _exact_lines(out, file_id, data, starts, range(len(starts) - 1))
+        for part, (file_id, block, starts) in enumerate(self.parts):
+            lines = _as_arrow_lines(block.data, starts)
+            if lines is None:  # not valid UTF-8 somewhere: every line of the block to the exact path
+                _exact_lines(out, file_id, block, starts, range(len(starts) - 1))
                 continue
             n = len(lines)
             tables.append(
                 pa.table(
                     {
+                        "part": pa.array(np.full(n, part, dtype=np.int32)),
                         "file_id": pa.array(np.full(n, file_id, dtype=np.int32)),
-                        "line_no": pa.array(np.arange(1, n + 1, dtype=np.int64)),
+                        "line_no": pa.array(np.arange(block.first_line, block.first_line + n, dtype=np.int64)),
                         "line": lines,
                     }
                 )
             )
+        parts, self.parts, self.nbytes = self.parts, [], 0
         if not tables:
             return
         pending = pa.concat_tables(tables)
@@ -199,26 +300,25 @@ class _LineBatch:
                 con.unregister("lines")
             ok = extracted.column("ok")
             every = pc.all(ok).as_py()  # the usual case, where filtering would only copy every column
-            accepted = (extracted if every else extracted.filter(ok)).drop_columns(["ok", "line"])
+            accepted = (extracted if every else extracted.filter(ok)).drop_columns(["ok", "line", "part"])
             if accepted.num_rows:
                 index = pa.array(np.zeros(accepted.num_rows, dtype=np.int32))
                 out.fast.append(accepted.add_column(2, "index", index))
             if every:
                 return
-            pending = extracted.filter(pc.invert(ok)).select(["file_id", "line_no", "line"])
-        by_file = {file_id: (data, starts) for file_id, data, starts in self.parts}
-        for file_id, line_nos in _group_lines(pending):
-            data, starts = by_file[file_id]
-            _exact_lines(out, file_id, data, starts, (n - 1 for n in line_nos))
+            pending = extracted.filter(pc.invert(ok)).select(["part", "file_id", "line_no", "line"])
+        for part, line_nos in _group_lines(pending):
+            file_id, block, starts = parts[part]
+            _exact_lines(out, file_id, block, starts, (n - block.first_line for n in line_nos))
 
 
 def _group_lines(table: pa.Table) -> Iterator[tuple[int, list[int]]]:
     if table.num_rows == 0:
         return
-    ids = table.column("file_id").to_numpy()
+    ids = table.column("part").to_numpy()
     nos = table.column("line_no").to_numpy()
-    for file_id in np.unique(ids):
-        yield int(file_id), sorted(nos[ids == file_id].tolist())
+    for part in np.unique(ids):
+        yield int(part), sorted(nos[ids == part].tolist())
 
 
 def _as_arrow_lines(data: bytes, starts: np.ndarray) -> pa.Array | None:
@@ -231,14 +331,15 @@ def _as_arrow_lines(data: bytes, starts: np.ndarray) -> pa.Array | None:
     return lines
 
 
-def _exact_lines(out: _Collector, file_id: int, data: bytes, starts: np.ndarray, indexes: Iterable[int]) -> None:
+def _exact_lines(out: _Collector, file_id: int, block: Block, starts: np.ndarray, indexes: Iterable[int]) -> None:
     for i in indexes:
         start, end = int(starts[i]), int(starts[i + 1])
-        text = line_text(data, start, end)
+        text = line_text(block.data, start, end)
+        line = block.first_line + i
         if text is None:
-            out.bad.append((file_id, i + 1, undecodable(data, start, end), "line is not valid UTF-8"))
+            out.bad.append((file_id, line, undecodable(block.data, start, end), "line is not valid UTF-8"))
         else:
-            out.add_line(file_id, text, i + 1)
+            out.add_line(file_id, text, line)
 
 
 def _in_order(found: pa.Table) -> bool:
@@ -253,8 +354,8 @@ def _in_order(found: pa.Table) -> bool:
     return bool(later.all())
 
 
-def _finish(out: _Collector, files: list[LandingFile], first: int, end: int) -> Chunk:
-    """The rows found in files[first:end] as sorted Arrow tables."""
+def _finish(out: _Collector, names: pa.Array) -> tuple[pa.Table, pa.Table, np.ndarray, np.ndarray]:
+    """The rows found as sorted Arrow tables, and per file id their records and quarantined rows."""
     source = out.source
     schema = pa.schema(
         [pa.field("file_id", pa.int32()), pa.field("line_no", pa.int64()), pa.field("index", pa.int32())]
@@ -269,28 +370,24 @@ def _finish(out: _Collector, files: list[LandingFile], first: int, end: int) -> 
     found = pa.concat_tables([p.cast(schema) for p in parts]) if parts else schema.empty_table()
     if not _in_order(found):
         found = found.sort_by([("file_id", "ascending"), ("line_no", "ascending"), ("index", "ascending")])
-    names = pa.array([f.relative for f in files[first:end]], type=pa.string())
-    local_ids = pc.subtract(found.column("file_id"), pa.scalar(first, pa.int32()))
+    ids = found.column("file_id")
     records = found.select([f.name for f in source.fields])
-    records = records.append_column("source_file", pc.take(names, local_ids))
+    records = records.append_column("source_file", pc.take(names, ids))
     records = records.append_column("source_line", found.column("line_no"))
     records = records.append_column("source_index", found.column("index"))
     records = records.cast(source.landing_schema())
 
     bad = sorted(out.bad, key=lambda r: (r[0], r[1]))
+    bad_ids = np.array([r[0] for r in bad], dtype=np.int64)
     quarantine = pa.table(
         {
-            "source_file": pc.take(names, pa.array([r[0] - first for r in bad], type=pa.int32())),
+            "source_file": pc.take(names, pa.array(bad_ids, type=pa.int64())),
             "source_line": pa.array([r[1] for r in bad], type=pa.int64()),
             "raw_text": pa.array([r[2] for r in bad], type=pa.string()),
             "reason": pa.array([r[3] for r in bad], type=pa.string()),
         },
         schema=QUARANTINE_SCHEMA,
     )
-    count = end - first
-    per_file_records = np.bincount(local_ids.to_numpy(), minlength=count)
-    per_file_bad = np.bincount(np.array([r[0] - first for r in bad], dtype=np.int64), minlength=count)
-    stats = [
-        FileResult(f.relative, int(per_file_records[i]), int(per_file_bad[i])) for i, f in enumerate(files[first:end])
-    ]
-    return Chunk(records, quarantine, stats)
+    count = len(names)
+    per_file_records = np.bincount(ids.to_numpy().astype(np.int64), minlength=count)
+    return records, quarantine, per_file_records, np.bincount(bad_ids, minlength=count)

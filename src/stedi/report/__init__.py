@@ -7,25 +7,27 @@ no email, name, phone or birthday, and emails in quarantined raw text are replac
 
 from __future__ import annotations
 
-import re
+import os
+import tempfile
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 
+from stedi.contract.identity import addresses_in
+from stedi.contract.tables import HISTORY_TABLE, Models, Zone, load
+from stedi.errors import WarehouseError
 from stedi.report.html import render
-from stedi.warehouse.storage import is_remote
+from stedi.storage import explain, is_remote
+from stedi.warehouse.scan import attach
 
 if TYPE_CHECKING:
     from stedi.results import RunResult
     from stedi.warehouse.catalog import Warehouse
 
 REPORT_FILE = "report.html"
-PII_COLUMNS = {"email", "user", "customername", "phone", "birthday"}
-EMAIL = re.compile(r"[^\s\"'{}:,]+@[^\s\"'{}:,]+")
 SAMPLE_ROWS = 5
 
 
@@ -48,34 +50,31 @@ class ReportData:
     notes: list[str]
 
 
-@cache
-def lineage() -> list[tuple[str, str]]:
-    """Edges of the pipeline (input table -> table), read from the SQL files themselves (the names
-    after FROM and JOIN; the files are ours, plain SQL without quoted or schema-qualified names)."""
-    from stedi.contract.tables import TRANSFORMS
-
-    known = {t.name for t in TRANSFORMS} | {f"{s}_landing" for s in ("customer", "accelerometer", "step_trainer")}
-    edges = []
-    for t in TRANSFORMS:
-        sources = set(re.findall(r"\b(?:FROM|JOIN)\s+([A-Za-z_][A-Za-z0-9_]*)", t.sql, flags=re.IGNORECASE))
-        edges += [(source, t.name) for source in sorted(sources & known - {t.name})]
-    return edges
-
-
-def mask(value: object, column: str) -> str:
+def mask(value: object, column: str, personal: frozenset[str]) -> str:
+    """A value as the report may show it: personal columns hidden, addresses in text replaced (in
+    time linear in the text)."""
     if value is None:
         return "null"
-    if column.lower() in PII_COLUMNS:
+    if column.lower() in personal:
         return "•••"
-    return EMAIL.sub("•••@•••", str(value))
+    text = str(value)
+    for address in sorted(addresses_in(text), key=len, reverse=True):
+        text = _replace_any_case(text, address, "•••@•••")
+    return text
 
 
-def collect(warehouse: Warehouse, result: RunResult | None = None) -> ReportData:
-    from stedi.contract.tables import TRANSFORMS, Zone
-    from stedi.pipeline.query import attach
-    from stedi.pipeline.run import zone_of
-    from stedi.stages.history import HISTORY_TABLE
+def _replace_any_case(text: str, needle: str, replacement: str) -> str:
+    lowered, out, start = text.lower(), [], 0
+    if len(lowered) != len(text):
+        return lowered.replace(needle, replacement)
+    while (at := lowered.find(needle, start)) != -1:
+        out += [text[start:at], replacement]
+        start = at + len(needle)
+    return "".join(out) + text[start:]
 
+
+def collect(warehouse: Warehouse, result: RunResult | None = None, models: Models | None = None) -> ReportData:
+    models = models or load()
     names = warehouse.table_names()
     con = duckdb.connect()
     columns_of: dict[str, list[tuple[str, str]]] = {}
@@ -84,9 +83,9 @@ def collect(warehouse: Warehouse, result: RunResult | None = None) -> ReportData
     if HISTORY_TABLE in names:
         facts = con.sql(f"SELECT * FROM {HISTORY_TABLE} ORDER BY run_at").to_arrow_table()
     else:
-        from stedi.stages.history import HISTORY_SCHEMA
-
-        facts = HISTORY_SCHEMA.empty_table()
+        facts = pa.table({c: pa.array([], pa.string()) for c in ("run_id", "run_at", "engine", "consent_policy",
+                          "ml_join", "published", "kind", "table_name", "name", "status", "severity", "value",
+                          "expected")})  # fmt: skip
     runs_seen: dict[str, dict[str, Any]] = {}
     for r in facts.select(["run_id", "run_at", "engine", "consent_policy", "ml_join", "published"]).to_pylist():
         runs_seen.setdefault(r["run_id"], r)
@@ -94,40 +93,67 @@ def collect(warehouse: Warehouse, result: RunResult | None = None) -> ReportData
     last = runs[-1]["run_id"] if runs else None
     rows_now = {r["table_name"]: r["value"] for r in facts.to_pylist() if r["run_id"] == last and r["kind"] == "table"}
     published = [n for n in names if n != HISTORY_TABLE]
-    nodes = [Node(n, zone_of(n), rows_now.get(n)) for n in published]
-    nodes += [Node(t.name, Zone.INTERNAL.value, None) for t in TRANSFORMS if t.zone is Zone.INTERNAL]
+    nodes = [Node(n, _zone(models, n), rows_now.get(n)) for n in published]
+    nodes += [Node(t.name, Zone.INTERNAL.value, None) for t in models.transforms if t.zone is Zone.INTERNAL]
+    personal = models.personal_columns
     quarantine: dict[str, list[tuple[str, int, list[str]]]] = {}
     for name in (n for n in names if n.endswith("_quarantine")):
         groups = con.execute(
             f"SELECT reason, COUNT(*) AS n, list(raw_text ORDER BY source_file, source_line)[1:3] FROM {name}"
             " GROUP BY reason ORDER BY n DESC, reason LIMIT 20"
         ).fetchall()
-        quarantine[name] = [(reason, n, [mask(s[:300], "raw_text") for s in samples]) for reason, n, samples in groups]
+        quarantine[name] = [
+            (reason, n, [mask(s[:300], "raw_text", personal) for s in samples]) for reason, n, samples in groups
+        ]
     schemas: dict[str, list[tuple[str, str]]] = {}
     samples: dict[str, tuple[list[str], list[list[str]]]] = {}
     for name in published:
         schemas[name] = columns_of[name]
         sample = con.sql(f'SELECT * FROM "{name}" LIMIT {SAMPLE_ROWS}').to_arrow_table()
         head = sample.column_names
-        samples[name] = (head, [[mask(r[c], c) for c in head] for r in sample.to_pylist()])
+        samples[name] = (head, [[mask(r[c], c, personal) for c in head] for r in sample.to_pylist()])
     con.close()
     notes = list(result.notes) if result else []
-    return ReportData(runs, facts, nodes, lineage(), quarantine, schemas, samples, notes)
+    known = {t.name for t in models}
+    edges = [(a, b) for a, b in models.edges() if a in known]
+    return ReportData(runs, facts, nodes, edges, quarantine, schemas, samples, notes)
 
 
-def write_report(warehouse: Warehouse, result: RunResult | None = None) -> str:
-    """Write report.html into the warehouse; returns its location."""
-    html = render(collect(warehouse, result))
+def _zone(models: Models, name: str) -> str:
+    zone = models.zone(name)
+    return zone.value if zone else "other"
+
+
+def write_report(warehouse: Warehouse, result: RunResult | None = None, models: Models | None = None) -> str:
+    """Write report.html into the warehouse, atomically (a reader never sees half a report); returns
+    its location."""
+    html = render(collect(warehouse, result, models)).encode("utf-8")
     location = f"{warehouse.location.rstrip('/')}/{REPORT_FILE}"
-    if is_remote(location):
-        from stedi.warehouse.storage import filesystem
+    try:
+        if is_remote(location):
+            from stedi.storage import filesystem
 
-        fs, path = filesystem(location)
-        with fs.open_output_stream(path) as out:
-            out.write(html.encode("utf-8"))
-    else:
-        Path(location).write_text(html, encoding="utf-8")
+            fs, path = filesystem(location)
+            with fs.open_output_stream(path) as out:  # one object PUT: whole or not at all
+                out.write(html)
+        else:
+            _write_atomically(Path(location), html)
+    except OSError as exc:
+        raise WarehouseError(f"cannot write the report {location}: {explain(exc, warehouse.location)}") from exc
     return location
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    fd, temporary = tempfile.mkstemp(prefix=".report-", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def write_report_for(location: str, catalog: str | None, result: RunResult | None = None) -> str:

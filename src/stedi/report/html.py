@@ -113,8 +113,9 @@ def _funnel(current: list[dict[str, Any]], previous: list[dict[str, Any]]) -> st
     before = {f["table_name"]: f["value"] for f in previous if f["kind"] == "table"}
     drops: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for f in current:
-        if f["kind"] == "drop":
-            drops[f["table_name"]].append((f["name"], f["value"]))
+        if f["kind"] == "drop":  # older runs kept the count inside the text
+            text = f"{f['value']:,} {f['name']}" if f.get("code") else f["name"]
+            drops[f["table_name"]].append((text, f["value"]))
     rows = []
     for f in (f for f in current if f["kind"] == "table"):
         name, value = f["table_name"], f["value"]

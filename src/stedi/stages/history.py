@@ -1,21 +1,21 @@
-"""`run_history`: every run's table counts, drops and check results, appended to the warehouse.
+"""`run_history`: every run's table counts, drop reasons, check outcomes and published snapshots.
 
-One row per fact, so that the report (and `stedi sql`) can show what changed since the last run and
-trends over runs. It is written directly to the main branch, also for a run whose checks failed.
+One row per fact, so that the report, `stedi sql` and `stedi history` can show what changed since the
+last run and trends over runs. It is appended directly to the main branch, also for a run that was
+refused or whose checks failed.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
-if TYPE_CHECKING:
-    from stedi.results import RunResult
-    from stedi.warehouse.catalog import Commit, Warehouse
+from stedi.contract.tables import HISTORY_TABLE
+from stedi.stages.context import RunContext
+from stedi.warehouse.writes import append_rows
 
-HISTORY_TABLE = "run_history"
 HISTORY_SCHEMA = pa.schema(
     [
         pa.field("run_id", pa.string(), nullable=False),
@@ -24,38 +24,40 @@ HISTORY_SCHEMA = pa.schema(
         pa.field("consent_policy", pa.string(), nullable=False),
         pa.field("ml_join", pa.string(), nullable=False),
         pa.field("published", pa.bool_(), nullable=False),
-        pa.field("kind", pa.string(), nullable=False),  # table | drop | check
+        pa.field("kind", pa.string(), nullable=False),  # table | drop | check | refusal
         pa.field("table_name", pa.string(), nullable=False),
-        pa.field("name", pa.string(), nullable=False),  # the drop reason or check description; "rows" for tables
+        pa.field("name", pa.string(), nullable=False),  # the reason or check in words; "rows" for tables
         pa.field("status", pa.string()),  # checks: pass | warn | fail
         pa.field("severity", pa.string()),
         pa.field("value", pa.int64(), nullable=False),
         pa.field("expected", pa.int64()),
+        pa.field("outcome", pa.string()),  # published | unchanged | failed | refused
+        pa.field("code", pa.string()),  # a drop reason's or check's stable code
+        pa.field("snapshot_id", pa.int64()),  # tables: the snapshot the run left current
     ]
 )
 
 
-def history_rows(
-    result: RunResult, funnel: dict[str, tuple[int, list[tuple[str, int]]]], commits: dict[str, Commit]
-) -> pa.Table:
+def history_rows(ctx: RunContext) -> pa.Table:
+    result = ctx.result
     rows: list[tuple[object, ...]] = []
-    for name, commit in commits.items():
-        rows.append(("table", name, "rows", None, None, commit.rows, None))
-        for reason, n in funnel.get(name, (0, []))[1]:
-            rows.append(("drop", name, reason, None, None, n, None))
+    for t in result.tables:
+        rows.append(("table", t.name, "rows", None, None, t.rows_out, None, "rows", t.snapshot_id))
+        for drop in t.drops:
+            rows.append(("drop", t.name, drop.text.split(" ", 1)[1], None, None, drop.count, None, drop.code, None))
     for c in result.checks:
-        rows.append(("check", c.table, f"{c.kind}: {c.description}", c.status, c.severity, c.value, c.expected))
+        rows.append(("check", c.table, f"{c.kind}: {c.description}", c.status, c.severity, c.value, c.expected,
+                     c.kind, None))  # fmt: skip
+    for reason in result.refusals:
+        rows.append(("refusal", "", reason, None, None, 0, None, "shrink", None))
     now = int(time.time() * 1_000_000)
     fixed = (result.run_id, now, result.engine, result.consent_policy, result.ml_join, result.published)
-    full = [(*fixed, *row) for row in rows]
+    full = [(*fixed, *row[:7], result.outcome, *row[7:]) for row in rows]
     columns: list[Any] = list(zip(*full, strict=True)) if full else [[] for _ in HISTORY_SCHEMA]
     return pa.table([pa.array(col, f.type) for col, f in zip(columns, HISTORY_SCHEMA, strict=True)], HISTORY_SCHEMA)
 
 
-def record_run(
-    warehouse: Warehouse,
-    result: RunResult,
-    funnel: dict[str, tuple[int, list[tuple[str, int]]]],
-    commits: dict[str, Commit],
-) -> None:
-    warehouse.append_rows(HISTORY_TABLE, history_rows(result, funnel, commits))
+def record(ctx: RunContext) -> None:
+    """Stage `record`: the run's facts appended to run_history."""
+    rows = history_rows(ctx)
+    ctx.session.run(lambda w: append_rows(w, HISTORY_TABLE, rows))

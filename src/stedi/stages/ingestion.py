@@ -1,92 +1,124 @@
-"""The landing step of a run: read only what is new, keep the rest, and keep the ledger of files.
+"""Stages `plan` and `read`: which landing files to read, reading them, and keeping the rest.
 
-See `incremental` for the rules. Each landing and quarantine table is committed with the map of files
-its rows come from; the `ingested_files` table is derived from those maps and the rows after them.
+See `planning` for the rules. Each landing and quarantine table is staged with the map of files its
+rows come from; `ingested_files` is derived from those maps and the rows after them. People in the
+erasure ledger are dropped from the landing relations before anything is built from them.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
 
 import pyarrow as pa
 
+from stedi import faults
 from stedi.contract.sources import QUARANTINE_SCHEMA, SOURCES, Source
-from stedi.engines import Engine
+from stedi.contract.tables import LEDGER_TABLE, Zone
+from stedi.errors import LandingError, WarehouseError
+from stedi.reading.landing import root_exists
 from stedi.results import SourceResult
+from stedi.stages.context import RunContext
+from stedi.stages.erasure import find, keep_sql, path_redactor
 from stedi.stages.planning import (
     FILES_PROPERTY,
     SourcePlan,
     TableState,
     decode_files,
+    encode_files,
     kept_rows_sql,
     paths_table,
     plan_source,
 )
 from stedi.warehouse.catalog import Warehouse, local_table_names
 
-LEDGER_TABLE = "ingested_files"
 LEDGER_SCHEMA = pa.schema(
     [
         pa.field("source", pa.string(), nullable=False),
         pa.field("path", pa.string(), nullable=False),
-        pa.field("content_hash", pa.string()),  # null: the file could not be read (retried every run)
+        pa.field("content_hash", pa.string()),  # null: not read whole (retried every run), or skipped
         pa.field("bytes", pa.int64(), nullable=False),
         pa.field("records", pa.int64(), nullable=False),
         pa.field("quarantined", pa.int64(), nullable=False),
         # When this content was first ingested under this path, and the landing table's snapshot then.
         pa.field("snapshot_id", pa.int64()),
         pa.field("ingested_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("status", pa.string()),  # ingested | not read whole | skipped
+        pa.field("detail", pa.string()),  # why not read whole, or why skipped
     ]
 )
 SOURCE_TABLES = tuple(t for s in SOURCES for t in (s.landing_table, s.quarantine_table))
 
 
-@dataclass
-class Ingested:
-    plans: list[SourcePlan]
-    results: list[SourceResult]
+def plan(ctx: RunContext) -> None:
+    """Stage `plan`: the tables' state before the run, and per source what to read and keep."""
+    settings = ctx.settings
+    assert settings.landing is not None and ctx.key is not None
+    if not root_exists(settings.landing):
+        raise LandingError(f"landing folder {settings.landing} does not exist")
+    names = local_table_names(settings.warehouse, settings.catalog)
+    if names is None or names:
+        ctx.states, ctx.published_rows = ctx.session.run(lambda w: _states(w, settings.full_refresh))
+    redact = path_redactor(ctx.erased, ctx.key.secret)
+    ctx.plans = [plan_source(settings.landing, s, ctx.states, settings.full_refresh, redact) for s in SOURCES]
+    for p in ctx.plans:
+        if p.listing.missing and not any(p.previous.values()):
+            raise LandingError(
+                f"landing folder {settings.landing} has no {p.source.name}/landing/ folder "
+                f"(expected ROOT/{p.source.name}/landing/*.json)"
+            )
+    ctx.result.notes.extend(event for p in ctx.plans for event in p.events)
 
 
-def table_states(engine: Engine, location: str, catalog: str | None) -> dict[str, TableState]:
-    """The current state of the landing and quarantine tables (empty for a new warehouse, at once)."""
-    names = local_table_names(location, catalog)
-    if names is not None and not names & set(SOURCE_TABLES):
-        return {}
+def _states(warehouse: Warehouse, full_refresh: bool) -> tuple[dict[str, TableState], dict[str, int]]:
+    """The landing tables' snapshots and file maps, and every table's rows. A damaged table stops a
+    run, but for a full refresh, which rebuilds it."""
+    states, rows = {}, {}
+    for name in warehouse.table_names():
+        try:
+            rows[name] = warehouse.describe(name).rows
+            if name in SOURCE_TABLES:
+                snapshot_id, properties = warehouse.state(name)
+                states[name] = TableState(snapshot_id, decode_files(properties.get(FILES_PROPERTY)))
+        except WarehouseError:
+            if not full_refresh:
+                raise
+    return states, rows
 
-    def read(warehouse: Warehouse) -> dict[str, TableState]:
-        states = {}
-        for table in SOURCE_TABLES:
-            snapshot_id, properties = warehouse.state(table)
-            states[table] = TableState(snapshot_id, decode_files(properties.get(FILES_PROPERTY)))
-        return states
 
-    return engine.with_warehouse(read)
-
-
-def ingest(
-    engine: Engine, root: str, states: dict[str, TableState], full_refresh: bool, say: Callable[[str], None]
-) -> Ingested:
-    """Read the new landing files of every source; make `<source>_landing` / `_quarantine` whole."""
-    plans = [plan_source(root, source, states, full_refresh) for source in SOURCES]
-    engine.reserve(sum(f.size for plan in plans for f in plan.files))
-    results = []
-    for source, plan in zip(SOURCES, plans, strict=True):
-        say(f"reading {source.name}: {len(plan.to_read)} of {len(plan.files)} files are new or changed")
-        read = engine.ingest(root, source, plan.to_read, plan.skipped)
-        results.append(replace(read, files_found=len(plan.files)))
+def read(ctx: RunContext) -> None:
+    """Stage `read`: the new landing files into the engine, merged with the rows kept; erased people
+    dropped; the landing and quarantine tables staged."""
+    engine, settings = ctx.engine, ctx.settings
+    assert settings.landing is not None
+    engine.reserve(sum(f.size for p in ctx.plans for f in p.files))
+    for source, p in zip(SOURCES, ctx.plans, strict=True):
+        ctx.say(f"reading {source.name}: {len(p.to_read)} of {len(p.files)} files are new or changed")
+        started = time.perf_counter()
+        ctx.reads[source.name] = reads = engine.ingest(settings.landing, source, p.to_read)
         for table in (source.landing_table, source.quarantine_table):
-            if plan.kept[table]:
-                _merge_kept(engine, source, table, plan)
-    return Ingested(plans, results)
+            if p.kept[table]:
+                _merge_kept(ctx, source, table, p)
+        records, bad = (sum(r.records for r in reads), sum(r.quarantined for r in reads))
+        seconds = time.perf_counter() - started
+        ctx.result.sources.append(
+            SourceResult(source.name, len(reads), records, bad, p.listing.skipped, seconds, len(p.files))
+        )
+    faults.point("read")
+    rewrite = _suppress_erased(ctx)
+    _stage_sources(ctx, rewrite)
 
 
-def _merge_kept(engine: Engine, source: Source, table: str, plan: SourcePlan) -> None:
+def _merge_kept(ctx: RunContext, source: Source, table: str, p: SourcePlan) -> None:
+    engine = ctx.engine
     columns = source.landing_schema().names if table == source.landing_table else QUARANTINE_SCHEMA.names
     engine.rename(table, f"{table}__read")
-    current = engine.attach(table)
-    engine.load(f"{table}__paths", paths_table(plan.kept[table]))
+    plan = ctx.session.run(lambda w: w.data_files(table))
+    if plan is None:
+        current = f"current_{table}"
+        engine.load(current, ctx.session.run(lambda w: w.read(table)))
+    else:
+        current = engine.attach(f"current_{table}", *plan)
+    engine.load(f"{table}__paths", paths_table(p.kept[table]))
     listed = ", ".join(f'"{c}"' for c in columns)
     engine.build(
         table,
@@ -94,54 +126,98 @@ def _merge_kept(engine: Engine, source: Source, table: str, plan: SourcePlan) ->
     )
 
 
-def publish_sources(engine: Engine, ingested: Ingested, rewrite: bool) -> None:
-    """Commit every landing and quarantine table with its file map; new rows are appended when the
+def _suppress_erased(ctx: RunContext) -> bool:
+    """Drop the records of people in the erasure ledger from the landing relations (before anything
+    is built). Ownership of step-trainer readings is decided with everyone's records, as in the
+    pipeline, before the erased people's own records are dropped. True when rows were dropped."""
+    if not ctx.erased:
+        return False
+    engine, models = ctx.engine, ctx.models
+    assert ctx.key is not None
+    ctx.say("suppressing erased people")
+    landing = {t.name: (t, t.name) for t in models if t.zone in (Zone.LANDING, Zone.QUARANTINE)}
+    found = find(engine, landing, ctx.erased, ctx.key.secret)
+    if not found.emails:
+        return False
+    found.load(engine)
+    engine.load("run_parameters", ctx.parameters_table)
+    vias = {p.via for spec, _ in landing.values() for p in spec.person if p.kind == "owned" and p.via}
+    for step in {s.name: s for via in sorted(vias) for s in models.needed_for(via)}.values():
+        engine.build(step.name, step.sql or "", view=step.view)
+    before = sum(engine.counts([f"SELECT COUNT(*) FROM {name}" for name in landing]))
+    for name, (spec, relation) in landing.items():
+        sql = keep_sql(spec, relation, engine.columns(relation))
+        if sql is not None:
+            engine.build(f"{name}__kept", sql)
+            engine.rename(f"{name}__kept", name)
+    dropped = before - sum(engine.counts([f"SELECT COUNT(*) FROM {name}" for name in landing]))
+    if dropped:
+        ctx.result.notes.append(f"{dropped:,} landing records of erased people suppressed (erasure ledger)")
+    return bool(dropped)
+
+
+def _stage_sources(ctx: RunContext, rewrite: bool) -> None:
+    """Stage every landing and quarantine table with its file map; new rows are appended when the
     table holds exactly the rest (`rewrite`: always rewrite, e.g. after erased people were dropped)."""
-    for plan in ingested.plans:
-        properties = {FILES_PROPERTY: plan.files_property}
-        for table in (plan.source.landing_table, plan.source.quarantine_table):
-            append = plan.append_only[table] and not rewrite
-            read = f"{table}__read" if plan.kept[table] else table  # see _merge_kept
-            engine.publish(
-                table,
-                append_from=read if append else None,
-                properties=properties,
-                expected=plan.expected[table],
-            )
+    writer = ctx.engine.writer
+    for p in ctx.plans:
+        digests = {r.relative: r.digest for r in ctx.reads[p.source.name]}
+        properties = {FILES_PROPERTY: encode_files(p.files_map(digests))}
+        for table in (p.source.landing_table, p.source.quarantine_table):
+            append = p.append_only[table] and not rewrite and writer.capabilities.appends
+            read = f"{table}__read" if p.kept[table] else table  # see _merge_kept
+            writer.stage(table, append_from=read if append else None, properties=properties, expected=p.expected[table])
 
 
-def ledger(engine: Engine, ingested: Ingested, snapshots: dict[str, int | None]) -> pa.Table:
-    """`ingested_files`: one row per landing data file now in the tables, with what it gave."""
-    previous = engine.with_warehouse(_previous_ledger)
+def ledger(ctx: RunContext) -> pa.Table:
+    """`ingested_files`: one row per landing entry: every data file now in the tables, with what it
+    gave, and every entry that was skipped, with why."""
+    previous = ctx.session.run(_previous_ledger)
+    snapshots = {name: commit.snapshot_id for name, commit in ctx.commits.items()}
     now = int(time.time() * 1_000_000)
     rows: dict[str, list[object]] = {name: [] for name in LEDGER_SCHEMA.names}
-    for plan in ingested.plans:
-        source = plan.source
-        counts = _counts(engine, source.landing_table)
-        bad = _counts(engine, source.quarantine_table)
-        kept_from = dict((new, old) for old, new in plan.kept[source.landing_table])
-        for file in plan.files:
-            digest = plan.hashes[file.relative]
+
+    def add(**values: object) -> None:
+        for name in LEDGER_SCHEMA.names:
+            rows[name].append(values.get(name))
+
+    for p in ctx.plans:
+        source = p.source
+        counts = _counts(ctx, source.landing_table)
+        bad = _counts(ctx, source.quarantine_table)
+        kept_from = dict((new, old) for old, new in p.kept[source.landing_table])
+        problems = {r.relative: r.problem for r in ctx.reads[source.name] if r.digest is None}
+        digests = {r.relative: r.digest for r in ctx.reads[source.name]}
+        for file in p.files:
+            digest = digests[file.relative] if file.relative in digests else p.digests.get(file.relative)
             # A content known under this path (or the one it was renamed from) keeps its first ingestion.
-            before = previous.get((kept_from.get(file.relative, file.relative), digest))
+            before = previous.get((kept_from.get(file.relative, file.relative), digest)) if digest else None
             snapshot, at = before if before else (snapshots.get(source.landing_table), now)
-            for name, value in (
-                ("source", source.name), ("path", file.relative), ("content_hash", digest), ("bytes", file.size),
-                ("records", counts.get(file.relative, 0)), ("quarantined", bad.get(file.relative, 0)),
-                ("snapshot_id", snapshot), ("ingested_at", at),
-            ):  # fmt: skip
-                rows[name].append(value)
+            status = "ingested" if digest else "not read whole"
+            add(source=source.name, path=file.relative, content_hash=digest, bytes=file.size,
+                records=counts.get(file.relative, 0), quarantined=bad.get(file.relative, 0), snapshot_id=snapshot,
+                ingested_at=at, status=status, detail=problems.get(file.relative))  # fmt: skip
+        for path, why in p.listing.skipped:
+            add(source=source.name, path=path, bytes=0, records=0, quarantined=0, ingested_at=now, status="skipped",
+                detail=why)  # fmt: skip
     return pa.table(rows, schema=LEDGER_SCHEMA)
 
 
-def _counts(engine: Engine, table: str) -> dict[str, int]:
-    return {str(f): int(n) for f, n in engine.rows(f"SELECT source_file, COUNT(*) FROM {table} GROUP BY source_file")}
+def stage_ledger(ctx: RunContext) -> None:
+    ctx.engine.load(LEDGER_TABLE, ledger(ctx))
+    ctx.engine.writer.stage(LEDGER_TABLE)
+
+
+def _counts(ctx: RunContext, table: str) -> dict[str, int]:
+    return {
+        str(f): int(n) for f, n in ctx.engine.rows(f"SELECT source_file, COUNT(*) FROM {table} GROUP BY source_file")
+    }
 
 
 def _previous_ledger(warehouse: Warehouse) -> dict[tuple[str, str | None], tuple[int | None, int]]:
     if LEDGER_TABLE not in warehouse.table_names():
         return {}
-    old = warehouse.read(LEDGER_TABLE).cast(LEDGER_SCHEMA)
+    old = warehouse.read(LEDGER_TABLE)
     ats = old.column("ingested_at").cast(pa.int64()).to_pylist()
     columns = [old.column(c).to_pylist() for c in ("path", "content_hash", "snapshot_id")]
     return {(path, digest): (snapshot, at) for path, digest, snapshot, at in zip(*columns, ats, strict=True)}

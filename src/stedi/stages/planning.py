@@ -1,19 +1,19 @@
-"""Incremental ingestion: which landing files a run must read, and which rows it keeps.
+"""Which landing files a run must read, and which rows each landing table keeps.
 
-A landing file is known by the SHA-256 of its bytes. Each landing and quarantine table carries, in
-the snapshot that holds its rows, the map of landing paths to content hashes it was built from
-(snapshot property `stedi.files`), committed atomically with the rows. A run compares the files it
-finds with that map, table by table:
+Each landing and quarantine table carries, in the snapshot that holds its rows, the map of the
+landing files its rows came from (snapshot property `stedi.files`): per path, the SHA-256 of the
+bytes read and how the file looked then (size, modification and change times, inode). A run finds
+the files and compares, table by table:
 
-- same path, same content: the table's rows for it are kept, the file is not read;
-- a known content under a new path (renamed or copied): the rows of the known path are kept under
-  the new path, not read again;
-- a new content (new file, or a changed one): read; a changed file's earlier rows are replaced;
-- a known path that is gone: its rows leave the table.
+- same path, same look: the file is unchanged; its rows are kept, it is not even hashed;
+- a look that differs, or a file seen within two seconds of a change ("racy"): it is hashed, and
+  kept if its content is known, under this path or another (a rename or a copy);
+- a new content: read; a changed file's earlier rows are replaced;
+- a path in the map that is gone: its rows leave the table.
 
-So the tables always equal a full rebuild from the landing files present, and a run that died between
-two commits is completed by the next one: a table whose map lacks a file gets it then, and rows it
-holds for a file its map does not list are replaced, never duplicated.
+A file that could not be read whole is in the map without a digest: its rows are replaced by every
+later run until it is read. So the tables always equal a full rebuild from the landing files present,
+and a run that died between two commits is completed by the next one.
 """
 
 from __future__ import annotations
@@ -21,18 +21,35 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import time
 import zlib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 
 from stedi.contract.sources import Source
-from stedi.reading.landing import LandingFile, discover, open_root
+from stedi.reading.landing import LandingFile, Listing, Redact, discover, open_root
 
 FILES_PROPERTY = "stedi.files"
 HASH_CHUNK = 8 << 20
+RACY_NS = 2_000_000_000  # a file changed this close to being seen may change again unseen
+
+
+@dataclass(frozen=True)
+class Known:
+    """What a table's map says of one file."""
+
+    digest: str | None  # None: the table holds rows of it, but it was not read whole
+    signature: tuple[int, ...] = ()
+    racy: bool = True
+
+    def trusted_for(self, file: LandingFile) -> bool:
+        """The file is unchanged since: same path, same look, and seen long enough after a change."""
+        return self.digest is not None and not self.racy and bool(self.signature) and self.signature == file.signature
 
 
 @dataclass(frozen=True)
@@ -40,7 +57,7 @@ class TableState:
     """What a warehouse table holds now: its snapshot and the landing files its rows came from."""
 
     snapshot_id: int | None = None
-    files: dict[str, str] | None = None  # path -> content hash; None: no table, or built without a map
+    files: dict[str, Known] | None = None  # None: no table, or built without a map
 
 
 @dataclass
@@ -48,117 +65,185 @@ class SourcePlan:
     """For one source: the files found, those to read, and the rows each table keeps."""
 
     source: Source
-    files: list[LandingFile]
-    hashes: dict[str, str | None]  # relative path -> content hash (None: unreadable, always read)
-    skipped: list[str]
+    listing: Listing
+    digests: dict[str, str | None]  # relative path -> content hash known before reading (None: unknown)
     to_read: list[LandingFile]
+    seen_ns: int  # when the files were looked at
     kept: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # table -> [(old path, new path)]
     append_only: dict[str, bool] = field(default_factory=dict)  # table -> only new rows to add
     expected: dict[str, int | None] = field(default_factory=dict)  # table -> snapshot planned against
+    previous: dict[str, int] = field(default_factory=dict)  # table -> files in its map before
     events: list[str] = field(default_factory=list)  # renamed, copied, changed, removed files
 
     @property
-    def files_property(self) -> str:
-        return encode_files({path: digest for path, digest in self.hashes.items() if digest is not None})
+    def files(self) -> list[LandingFile]:
+        return self.listing.files
+
+    def files_map(self, read: dict[str, str | None]) -> dict[str, Known]:
+        """The map the source's tables are committed with: every file found, with the digest of the
+        bytes its rows came from (`read`: of the files read this run)."""
+        found = {}
+        for f in self.files:
+            digest = read[f.relative] if f.relative in read else self.digests.get(f.relative)
+            racy = not f.signature or max(f.signature[1:3] or (0,)) >= self.seen_ns - RACY_NS
+            found[f.relative] = Known(digest, f.signature, racy)
+        return found
+
+    @property
+    def news(self) -> bool:
+        """Whether any table of the source changes: a file to read, or rows to move or drop."""
+        return bool(self.to_read) or not all(self.append_only.values())
 
 
-def encode_files(files: dict[str, str]) -> str:
+def encode_files(files: dict[str, Known]) -> str:
     """The map as a compact snapshot property (it is stored once per snapshot)."""
-    text = json.dumps(files, sort_keys=True, separators=(",", ":")).encode()
+    plain = {path: [k.digest, *k.signature, int(k.racy)] for path, k in files.items()}
+    text = json.dumps(plain, sort_keys=True, separators=(",", ":")).encode()
     return base64.b64encode(zlib.compress(text, 9)).decode("ascii")
 
 
-def decode_files(value: str | None) -> dict[str, str] | None:
+def decode_files(value: str | None) -> dict[str, Known] | None:
     if not value:
         return None
     try:
         files = json.loads(zlib.decompress(base64.b64decode(value)))
     except (ValueError, zlib.error):
         return None  # unreadable map: the table is rebuilt from every file
-    return files if isinstance(files, dict) else None
+    if not isinstance(files, dict):
+        return None
+    known = {}
+    for path, entry in files.items():
+        if isinstance(entry, str):  # the map of an older version: digests only
+            known[path] = Known(entry)
+        elif isinstance(entry, list) and entry and (entry[0] is None or isinstance(entry[0], str)):
+            known[path] = Known(
+                entry[0], tuple(int(v) for v in entry[1:-1]), bool(entry[-1]) if len(entry) > 1 else True
+            )
+    return known
 
 
-def content_hashes(root: str, files: Iterable[LandingFile]) -> dict[str, str | None]:
-    """SHA-256 of each file's bytes (hashlib releases the interpreter lock: files hash in parallel)."""
-    fs, _ = open_root(root)
-
-    def digest(file: LandingFile) -> str | None:
-        sha = hashlib.sha256()
-        try:
+def digest_of(fs: pafs.FileSystem, file: LandingFile) -> str | None:
+    """SHA-256 of a file's bytes; None when it cannot be read."""
+    sha = hashlib.sha256()
+    try:
+        if isinstance(fs, pafs.LocalFileSystem):  # never follow a link, never block on a pipe
+            fd = os.open(file.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+            try:
+                while chunk := os.read(fd, HASH_CHUNK):
+                    sha.update(chunk)
+            finally:
+                os.close(fd)
+        else:
             with fs.open_input_stream(file.path, compression=None) as stream:
                 while chunk := stream.read(HASH_CHUNK):
                     sha.update(chunk)
-        except OSError:
-            return None  # read (and quarantined with its reason) on every run until it can be read
-        return sha.hexdigest()
-
-    listed = list(files)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        return dict(zip((f.relative for f in listed), pool.map(digest, listed), strict=True))
+    except OSError:
+        return None
+    return sha.hexdigest()
 
 
-def plan_source(root: str, source: Source, states: dict[str, TableState], full_refresh: bool = False) -> SourcePlan:
+def plan_source(
+    root: str,
+    source: Source,
+    states: dict[str, TableState],
+    full_refresh: bool = False,
+    redact: Redact | None = None,
+) -> SourcePlan:
     """What to read and keep for `source`, given the current state of its landing and quarantine tables."""
-    files, skipped = discover(root, source.name)
-    hashes = content_hashes(root, files)
+    listing = discover(root, source.name, redact)
+    seen_ns = time.time_ns()
     tables = (source.landing_table, source.quarantine_table)
     known = {t: (None if full_refresh else states.get(t, TableState()).files) for t in tables}
+    digests = _known_digests(root, listing.files, [m for m in known.values() if m is not None])
     # A file is read when any of the tables lacks it; then every table takes the new reading of it.
-    to_read = [f for f in files if any(_kept_from(f, hashes, known[t]) is None for t in tables)]
+    to_read = [f for f in listing.files if any(_kept_from(f, digests, known[t]) is None for t in tables)]
     reading = {f.relative for f in to_read}
-    plan = SourcePlan(source, files, hashes, skipped, to_read)
+    plan = SourcePlan(source, listing, digests, to_read, seen_ns)
     for table in tables:
         previous = known[table] or {}
         kept = [
-            (old, f.relative) for f in files if f.relative not in reading and (old := _kept_from(f, hashes, previous))
-        ]
+            (old, f.relative) for f in listing.files
+            if f.relative not in reading and (old := _kept_from(f, digests, previous))
+        ]  # fmt: skip
         plan.kept[table] = kept
         # Appending is right only when the table holds exactly the kept files' rows: no file is gone,
-        # renamed or changed, and none of the files read has rows there already (an unreadable file
-        # has no hash, so it is not in the map but its quarantine row is in the table).
-        unhashed = any(hashes[f.relative] is None for f in to_read)
+        # renamed or changed, and none of the files read has rows there already.
         plan.append_only[table] = (
-            known[table] is not None and not unhashed and sorted(kept) == sorted((p, p) for p in previous)
+            known[table] is not None
+            and sorted(kept) == sorted((p, p) for p in previous)
+            and not any(f.relative in previous for f in to_read)
         )
         plan.expected[table] = states.get(table, TableState()).snapshot_id
-    plan.events = _events(files, hashes, known[source.landing_table] or {})
+        plan.previous[table] = len(states.get(table, TableState()).files or {})
+    plan.events = _events(listing.files, digests, known[source.landing_table] or {})
+    plan.events += [f"{path} skipped: {why}" for path, why in listing.skipped]
     return plan
 
 
-def _kept_from(file: LandingFile, hashes: dict[str, str | None], previous: dict[str, str] | None) -> str | None:
+def _known_digests(root: str, files: list[LandingFile], maps: list[dict[str, Known]]) -> dict[str, str | None]:
+    """The content hash of each file that can be known before reading it: from a map, when the file
+    looks unchanged; else hashed, when its content may be known (a map has a file of its size, or an
+    entry without one); else None (a new content, hashed as it is read)."""
+    digests: dict[str, str | None] = {}
+    sizes = {k.signature[0] for m in maps for k in m.values() if k.signature}
+    unsized = any(not k.signature for m in maps for k in m.values())
+    to_hash = []
+    for f in files:
+        trusted = next((k.digest for m in maps if (k := m.get(f.relative)) and k.trusted_for(f)), None)
+        if trusted is not None:
+            digests[f.relative] = trusted
+        elif unsized or f.size in sizes:
+            to_hash.append(f)
+        else:
+            digests[f.relative] = None
+    if to_hash:
+        fs, _ = open_root(root)
+        with ThreadPoolExecutor(max_workers=4) as pool:  # hashlib releases the interpreter lock
+            digests.update(
+                zip((f.relative for f in to_hash), pool.map(lambda f: digest_of(fs, f), to_hash), strict=True)
+            )
+    return digests
+
+
+def _kept_from(file: LandingFile, digests: dict[str, str | None], previous: dict[str, Known] | None) -> str | None:
     """The path under which `previous` holds this file's content, if it does."""
-    digest = hashes[file.relative]
+    digest = digests.get(file.relative)
     if digest is None or previous is None:
         return None
-    if previous.get(file.relative) == digest:
+    same = previous.get(file.relative)
+    if same is not None and same.digest == digest:
         return file.relative
-    return next((path for path, known in sorted(previous.items()) if known == digest), None)
+    return next((path for path, known in sorted(previous.items()) if known.digest == digest), None)
 
 
-def _events(files: list[LandingFile], hashes: dict[str, str | None], previous: dict[str, str]) -> list[str]:
+def _events(files: list[LandingFile], digests: dict[str, str | None], previous: dict[str, Known]) -> list[str]:
     present = {f.relative for f in files}
     events = []
     for f in files:
-        digest, before = hashes[f.relative], previous.get(f.relative)
-        if before is not None and digest is not None and before != digest:
+        digest, before = digests.get(f.relative), previous.get(f.relative)
+        if before is not None and before.digest is not None and digest is not None and before.digest != digest:
             events.append(f"{f.relative} changed since it was ingested: its rows are replaced by a new reading")
+        elif before is not None and before.digest is not None and digest is None and before.signature:
+            if f.size != before.signature[0]:
+                events.append(f"{f.relative} changed since it was ingested: its rows are replaced by a new reading")
         elif before is None and digest is not None:
-            old = next((p for p, d in sorted(previous.items()) if d == digest), None)
+            old = next((p for p, k in sorted(previous.items()) if k.digest == digest), None)
             if old is not None:
                 kind = "a copy of" if old in present else "renamed from"
                 events.append(f"{f.relative} is {kind} {old} (same content): not read again")
-    known = set(hashes.values())
-    for path, digest in sorted(previous.items()):
-        if path not in present and digest not in known:
+    known = set(digests.values())
+    for path, entry in sorted(previous.items()):
+        if path not in present and (entry.digest is None or entry.digest not in known):
             events.append(f"{path} is no longer in the landing area: its rows are removed")
     return events
 
 
-def paths_table(kept: list[tuple[str, str]]) -> pa.Table:
+def paths_table(kept: Iterable[tuple[str, str]]) -> pa.Table:
+    pairs = list(kept)
     return pa.table(
         {
-            "old_path": pa.array([k[0] for k in kept], pa.string()),
-            "new_path": pa.array([k[1] for k in kept], pa.string()),
+            "old_path": pa.array([k[0] for k in pairs], pa.string()),
+            "new_path": pa.array([k[1] for k in pairs], pa.string()),
         }
     )
 

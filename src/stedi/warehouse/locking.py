@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from stedi.errors import BusyError
-from stedi.warehouse.storage import is_remote
+from stedi.errors import BusyError, WarehouseError
+from stedi.storage import is_remote
 
 LOCK_FILE = ".stedi.lock"
 DEFAULT_WAIT = 3600.0
@@ -30,10 +30,25 @@ def writer_lock(location: str, say: Callable[[str], None] | None = None, wait: f
         return
     import fcntl
 
-    limit = wait if wait is not None else float(os.environ.get("STEDI_LOCK_WAIT", DEFAULT_WAIT))
+    from stedi.config import parse_seconds
+
+    limit = (
+        wait
+        if wait is not None
+        else parse_seconds(os.environ.get("STEDI_LOCK_WAIT", str(DEFAULT_WAIT)), "STEDI_LOCK_WAIT")
+    )
     folder = Path(location)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / LOCK_FILE, "a+") as handle:
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise WarehouseError(f"the warehouse {location} is a file, not a folder")
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / LOCK_FILE, "a+")  # noqa: SIM115 - closed below, after the lock is released
+    except OSError as exc:
+        raise WarehouseError(
+            f"cannot take the writer lock {folder / LOCK_FILE}: {exc.strerror or exc} (the warehouse folder must be "
+            "writable)"
+        ) from None
+    with handle:
         deadline = time.monotonic() + limit
         told = False
         while True:

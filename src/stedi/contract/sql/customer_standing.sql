@@ -1,3 +1,10 @@
+/* @table
+zone = "internal"
+description = "The standing record of each customer (one normalised email), consenting or not."
+input = "customer_landing"
+key = ["email"]
+person = [{kind = "email", column = "email"}]
+*/
 -- The standing record of each customer (one normalised email): the greatest lastUpdateDate, then the
 -- greatest registrationDate, then the record read last (path, line, position on the line).
 -- Every customer, consenting or not: ownership of step-trainer readings looks at all of them.

@@ -1,3 +1,38 @@
+/* @table
+zone = "curated"
+description = "Each trusted step-trainer reading paired with its owner's phone readings at the same instant."
+input = "step_trainer_trusted"
+person = [{kind = "subject_id", column = "subject_id"}]
+pseudonym = {column = "subject_id", of = "customer_curated.email"}
+no_personal_columns = true
+
+[[drop]]
+code = "no_phone_reading"
+one = "step-trainer reading with no matching phone reading at that instant"
+many = "step-trainer readings with no matching phone reading at that instant"
+only = {ml_join = "owner"}
+sql = """SELECT COUNT(*) FROM step_trainer_trusted AS s WHERE NOT EXISTS (SELECT 1 FROM accelerometer_trusted AS a
+WHERE a.timestamp = s.sensorReadingTime AND a.user = s.email)"""
+
+[[drop]]
+code = "no_phone_reading"
+one = "step-trainer reading with no matching phone reading at that instant"
+many = "step-trainer readings with no matching phone reading at that instant"
+only = {ml_join = "timestamp"}
+sql = """SELECT COUNT(*) FROM step_trainer_trusted AS s WHERE NOT EXISTS (SELECT 1 FROM accelerometer_trusted AS a
+WHERE a.timestamp = s.sensorReadingTime)"""
+
+[[check]]
+kind = "not_null"
+columns = ["subject_id", "serialNumber", "sensorReadingTime", "distanceFromObject", "x", "y", "z"]
+
+# Every ML row's phone reading belongs to the step trainer's owner at that instant (owner join).
+[[check]]
+kind = "cardinality"
+columns = ["serialNumber", "sensorReadingTime"]
+of = "subject_id"
+max = 1
+*/
 -- Each trusted step-trainer reading with its owner's trusted phone readings at the same instant.
 -- ml_join = 'timestamp' is the seed's compatibility mode: any consenting phone at that instant.
 -- No direct PII: the owner appears only as subject_id, a keyed hash of the normalised email.

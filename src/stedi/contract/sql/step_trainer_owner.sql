@@ -1,3 +1,9 @@
+/* @table
+zone = "internal"
+description = "Each distinct step-trainer reading that has an owner, with the owner's email."
+input = "step_trainer_landing"
+person = [{kind = "email", column = "email"}]
+*/
 -- Each distinct step-trainer reading that has an owner, with the owner's email. Serials are not
 -- unique: when several standing customers hold a serial, the owner of a reading is the one holder
 -- whose phone has a reading at exactly that instant; with none or several such holders the reading

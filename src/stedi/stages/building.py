@@ -1,0 +1,42 @@
+"""Stage `build`: every SQL table in build order, its privacy invariants checked before it is staged."""
+
+from __future__ import annotations
+
+import time
+
+from stedi import faults
+from stedi.contract import privacy
+from stedi.contract.tables import PARAMETERS, SUBJECT_KEYS, Table
+from stedi.errors import PrivacyError
+from stedi.stages.context import RunContext
+
+
+def build(ctx: RunContext) -> None:
+    engine, writer = ctx.engine, ctx.engine.writer
+    engine.load(PARAMETERS, ctx.parameters_table)
+    for table in ctx.models.transforms:
+        if table.pseudonym is not None:
+            source, column = table.pseudonym.source
+            emails = [str(e) for (e,) in engine.rows(f"SELECT {column} FROM {source}")]
+            assert ctx.key is not None
+            engine.load(SUBJECT_KEYS, privacy.subject_keys(emails, ctx.key.secret))
+        ctx.say(f"building {table.name}")
+        ctx.step = table.name
+        started = time.perf_counter()
+        engine.build(table.name, table.sql or "", view=table.view)
+        faults.point(f"build:{table.name}")
+        if table.published:
+            check_privacy(ctx, table)
+            writer.stage(table.name)
+        ctx.build_seconds[table.name] = time.perf_counter() - started
+
+
+def check_privacy(ctx: RunContext, table: Table) -> None:
+    """Before a table is staged: the privacy invariants it declares."""
+    queries = privacy.invariant_queries(table)
+    violations = ctx.engine.counts([sql for _, sql in queries])
+    columns = ctx.engine.columns(table.name) if table.no_personal_columns else []
+    if broken := privacy.broken_invariants(table, ctx.models, columns, violations):
+        raise PrivacyError(
+            f"privacy invariant broken, {table.name} and the tables after it were not published: " + "; ".join(broken)
+        )

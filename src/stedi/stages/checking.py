@@ -1,0 +1,89 @@
+"""Stage `check`: the funnel, the declared checks and the shrink guard decide whether a run publishes.
+
+The shrink guard stops a run that would empty a table holding rows, remove more than `--max-shrink`
+of a published table's rows, or that finds a source's landing folder missing or empty where earlier
+runs read files: such a run is almost always a wrong path or a broken export, and publishing it would
+lose the data. `--allow-shrink` lets it through.
+"""
+
+from __future__ import annotations
+
+from stedi.contract.checks import declared_checks, failures, load_expectations, outcome, row_count_checks
+from stedi.contract.tables import LEDGER_TABLE, Zone
+from stedi.results import FAILED, PUBLISHED, REFUSED, UNCHANGED, CheckOutcome
+from stedi.stages.context import Funnel, RunContext
+from stedi.stages.ingestion import stage_ledger
+
+GUARDED = (Zone.LANDING, Zone.TRUSTED, Zone.CURATED)
+
+
+def check(ctx: RunContext) -> None:
+    ctx.say("counting")
+    ctx.funnel = funnel(ctx)
+    ctx.commits = ctx.engine.writer.staged()
+    stage_ledger(ctx)
+    ctx.commits = ctx.engine.writer.staged()
+    ctx.say("checking")
+    ctx.result.checks = run_checks(ctx)
+    ctx.result.refusals = shrink_refusals(ctx)
+    if failures(ctx.result.checks):
+        ctx.result.outcome = FAILED
+    elif ctx.result.refusals:
+        ctx.result.outcome = REFUSED
+    elif not any(c.changed for c in ctx.commits.values()):
+        ctx.result.outcome = UNCHANGED
+    else:
+        ctx.result.outcome = PUBLISHED
+
+
+def funnel(ctx: RunContext) -> dict[str, Funnel]:
+    """Rows in and the count of every drop reason that applies under the run's parameters."""
+    tables = [t for t in ctx.models.transforms if t.published]
+    queries = []
+    for t in tables:
+        queries.append(f"SELECT COUNT(*) FROM {t.input}")
+        queries += [drop.sql for drop in t.drops if drop.applies(ctx.parameters)]
+    values = iter(ctx.engine.counts(queries))
+    found = {}
+    for t in tables:
+        rows_in = next(values)
+        drops = [(d.code, d.text(n), n) for d in t.drops if d.applies(ctx.parameters) and (n := next(values))]
+        found[t.name] = Funnel(rows_in, drops)
+    return found
+
+
+def run_checks(ctx: RunContext) -> list[CheckOutcome]:
+    """Every declared check, and the row counts of `--expect`, on the staged relations."""
+    settings = ctx.settings
+    checks = declared_checks(ctx.models)
+    if settings.expect:
+        checks += row_count_checks(load_expectations(settings.expect, settings.consent_policy, settings.ml_join))
+    values = ctx.engine.counts([c.sql for c in checks])
+    return [outcome(c, v) for c, v in zip(checks, values, strict=True)]
+
+
+def shrink_refusals(ctx: RunContext) -> list[str]:
+    """Why the shrink guard stops this run (empty: it does not)."""
+    settings = ctx.settings
+    if settings.allow_shrink:
+        return []
+    reasons = []
+    for p in ctx.plans:
+        earlier = p.previous.get(p.source.landing_table, 0)
+        if earlier and not p.files:
+            state = "missing" if p.listing.missing else "empty"
+            reasons.append(f"the {p.source.name}/landing/ folder is {state}, where earlier runs read {earlier:,} files")
+    for name, commit in ctx.commits.items():
+        zone = ctx.models.zone(name)
+        before = ctx.published_rows.get(name, 0)
+        if zone not in GUARDED or name == LEDGER_TABLE or not before or commit.rows >= before:
+            continue
+        lost = (before - commit.rows) / before
+        if commit.rows == 0:
+            reasons.append(f"{name} would go from {before:,} rows to none")
+        elif lost > settings.max_shrink:
+            reasons.append(
+                f"{name} would lose {lost:.0%} of its rows ({before:,} -> {commit.rows:,}; --max-shrink is "
+                f"{settings.max_shrink:.0%})"
+            )
+    return reasons

@@ -1,0 +1,55 @@
+"""What the stages of a run share: its settings, the warehouse session, the engine and what each
+stage found. Each stage is a function of this context; the pipeline runs them in order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stedi.config import Settings
+    from stedi.contract.tables import Models
+    from stedi.engines.base import Engine
+    from stedi.reading.reader import FileRead
+    from stedi.results import RunResult
+    from stedi.stages.planning import SourcePlan, TableState
+    from stedi.subject_key import SubjectKey
+    from stedi.warehouse.session import Session
+    from stedi.warehouse.writes import Commit
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Funnel:
+    rows_in: int
+    drops: list[tuple[str, str, int]]  # (code, text, count)
+
+
+@dataclass
+class RunContext:
+    settings: Settings
+    models: Models
+    session: Session
+    engine: Engine
+    result: RunResult
+    say: Say
+    key: SubjectKey | None = None
+    erased: set[str] = field(default_factory=set)  # subject_ids in the erasure ledger
+    states: dict[str, TableState] = field(default_factory=dict)  # landing and quarantine tables before
+    published_rows: dict[str, int] = field(default_factory=dict)  # every table's rows before the run
+    plans: list[SourcePlan] = field(default_factory=list)
+    reads: dict[str, list[FileRead]] = field(default_factory=dict)  # source -> files read
+    parameters: dict[str, str] = field(default_factory=dict)
+    funnel: dict[str, Funnel] = field(default_factory=dict)
+    build_seconds: dict[str, float] = field(default_factory=dict)
+    commits: dict[str, Commit] = field(default_factory=dict)
+    news: bool = True  # False: nothing new since the last run with these settings
+    step: str | None = None  # what the current stage is doing (a table it builds), for errors
+
+    @property
+    def parameters_table(self):  # -> pa.Table
+        import pyarrow as pa
+
+        return pa.table({name: [value] for name, value in self.parameters.items()})

@@ -1,0 +1,79 @@
+"""The subject key belongs to the warehouse: its fingerprint is recorded on the first run, and every
+command that writes or pseudonymises checks the key against it before it writes anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stedi import subject_key
+from stedi.contract.privacy import KEY_INVARIANT
+from stedi.errors import PrivacyError, SubjectKeyError
+from stedi.storage import is_remote
+from stedi.subject_key import SubjectKey
+from stedi.warehouse.catalog import KEY_PROPERTY, ROOT_PROPERTY, Warehouse
+
+HOW_TO_RESTORE = (
+    "restore the key (the file from a backup, or STEDI_SUBJECT_KEY) and run again; a new key would change every "
+    "subject_id and no longer recognise erased people (docs/operations.md)"
+)
+
+
+def check_location(location: str) -> None:
+    """The key file must not be inside the warehouse: whoever has the warehouse must not have the key."""
+    if is_remote(location) or subject_key.find_env():
+        return
+    key_file = subject_key.key_file().absolute()
+    root = Path(location).absolute()
+    if key_file == root or root in key_file.parents:
+        raise PrivacyError(
+            f"privacy invariant broken, nothing was run: {KEY_INVARIANT} (key file {key_file} is inside {location})"
+        )
+
+
+def bind(warehouse: Warehouse, *, create: bool) -> tuple[SubjectKey, str | None]:
+    """The warehouse's subject key, checked against the recorded fingerprint; and a note for the
+    user when something was set up (a key generated, a fingerprint recorded).
+
+    With `create` (a command that writes), a warehouse without a fingerprint gets one: a new warehouse
+    with no key at all gets a generated key. Without `create`, nothing is written or generated.
+    """
+    check_location(warehouse.location)
+    key = subject_key.find()
+    properties = warehouse.namespace_properties()
+    recorded = properties.get(KEY_PROPERTY)
+    if recorded is not None:
+        if key is None:
+            raise SubjectKeyError(
+                f"warehouse {warehouse.location} was built with a subject key (fingerprint {recorded[:12]}…) that "
+                f"was not found: nothing is set in {subject_key.where()}. {HOW_TO_RESTORE}"
+            )
+        if key.fingerprint != recorded:
+            raise SubjectKeyError(
+                f"the subject key in {key.origin} (fingerprint {key.fingerprint[:12]}…) is not the key of warehouse "
+                f"{warehouse.location} (fingerprint {recorded[:12]}…); nothing was written. {HOW_TO_RESTORE}"
+            )
+        return key, None
+    has_tables = bool(warehouse.table_names())
+    if key is None:
+        if has_tables:
+            raise SubjectKeyError(
+                f"warehouse {warehouse.location} has tables but no subject key was found in {subject_key.where()}; "
+                f"nothing was written. {HOW_TO_RESTORE}"
+            )
+        if not create:
+            raise SubjectKeyError(
+                f"no subject key in {subject_key.where()}, and warehouse {warehouse.location} has none yet"
+            )
+        key = subject_key.generate()
+        note = (
+            f"generated a new subject key in {key.origin} for this new warehouse: keep it safe and back it up "
+            "with the warehouse (without it, later runs refuse to write)"
+        )
+    else:
+        note = f"recorded the fingerprint of the subject key from {key.origin} in the warehouse"
+    if create:
+        updates = {KEY_PROPERTY: key.fingerprint}
+        if ROOT_PROPERTY not in properties:
+            updates[ROOT_PROPERTY] = warehouse.root
+        warehouse.set_namespace_properties(updates)
+    return key, note

@@ -1,0 +1,108 @@
+"""Removing history and files: the one place where files are deleted.
+
+`delete_files` deletes only inside the warehouse's folder (where it is now, see `fileio`), whatever a
+path in metadata says: a copied warehouse never deletes its original's files.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import pyarrow.fs as pafs
+
+from stedi.errors import WarehouseError
+from stedi.storage import explain, filesystem, is_remote, local_path
+from stedi.warehouse.catalog import Warehouse
+
+
+def _key(location: str) -> str:
+    """A file location as the filesystem lists it (no scheme)."""
+    if (path := local_path(location)) is not None:
+        return path
+    parsed = urlparse(location)
+    if parsed.scheme == "":
+        return location
+    return f"{parsed.netloc}{parsed.path}"
+
+
+def _inside(warehouse: Warehouse, key: str) -> bool:
+    root = _key(warehouse.location if is_remote(warehouse.location) else "file://" + warehouse.location)
+    return key.startswith(root.rstrip("/") + "/")
+
+
+def delete_files(warehouse: Warehouse, fs: pafs.FileSystem, keys: list[str]) -> int:
+    """Delete files (filesystem paths) of the warehouse; a path outside it is refused, not deleted."""
+    outside = [k for k in keys if not _inside(warehouse, k)]
+    if outside:
+        raise WarehouseError(f"refused to delete {outside[0]}: it is outside the warehouse {warehouse.location}")
+    for key in keys:
+        try:
+            fs.delete_file(key)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise WarehouseError(f"cannot delete {key}: {explain(exc, warehouse.location)}") from exc
+    return len(keys)
+
+
+def referenced(warehouse: Warehouse, table, snapshots) -> set[str]:
+    """Every file the given snapshots of a table need (manifest lists, manifests, data files), as
+    filesystem paths where the warehouse is now, and the table's current metadata file."""
+    keep = {_key(warehouse.physical(table.metadata_location))}
+    for snapshot in snapshots:
+        keep.add(_key(warehouse.physical(snapshot.manifest_list)))
+        for manifest in snapshot.manifests(table.io):
+            keep.add(_key(warehouse.physical(manifest.manifest_path)))
+            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=False):
+                keep.add(_key(warehouse.physical(entry.data_file.file_path)))
+    return keep
+
+
+def history_only_data_files(warehouse: Warehouse, name: str) -> list[str]:
+    """Data files that only snapshots other than the current one hold (older snapshots, branches,
+    staged snapshots of runs that were not published), where they are now."""
+    table = warehouse.load(name)
+    current = table.current_snapshot()
+    now: set[str] = set()
+    older: set[str] = set()
+    for snapshot in table.snapshots():
+        target = now if current is not None and snapshot.snapshot_id == current.snapshot_id else older
+        for manifest in snapshot.manifests(table.io):
+            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+                target.add(entry.data_file.file_path)
+    return sorted(warehouse.physical(path) for path in older - now)
+
+
+def unreferenced_files(warehouse: Warehouse, name: str, snapshots=None) -> tuple[pafs.FileSystem, list[str], int]:
+    """Files in a table's folder that no kept snapshot (default: the current one) needs: the file
+    system, their paths and their total size in bytes."""
+    table = warehouse.load(name)
+    if snapshots is None:
+        current = table.current_snapshot()
+        snapshots = [current] if current is not None else []
+    keep = referenced(warehouse, table, snapshots)
+    fs, base = filesystem(warehouse.physical(table.location()))
+    found, size = [], 0
+    for info in fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True)):
+        if info.type == pafs.FileType.File and _key(info.path) not in keep:
+            found.append(info.path)
+            size += info.size or 0
+    return fs, found, size
+
+
+def purge_history(warehouse: Warehouse, name: str) -> int:
+    """Keep only a table's current snapshot: remove its other branches, expire every other snapshot
+    and delete every file the current one does not need. Returns the number of files deleted."""
+    table = warehouse.load(name)
+    if branches := [ref for ref in table.metadata.refs if ref != "main"]:
+        # An audit branch of a run whose checks failed holds unpublished rows: they go too.
+        with table.manage_snapshots() as manage:
+            for ref in branches:
+                manage.remove_branch(ref)
+        table = warehouse.load(name)
+    current = table.current_snapshot()
+    older = [s.snapshot_id for s in table.snapshots() if current is None or s.snapshot_id != current.snapshot_id]
+    if older:
+        table.maintenance.expire_snapshots().by_ids(older).commit()
+    fs, files, _ = unreferenced_files(warehouse, name)
+    return delete_files(warehouse, fs, files)

@@ -1,0 +1,236 @@
+"""Writing tables: every write is one atomic Iceberg commit that makes a table hold exactly some rows.
+
+Runs stage their tables on the branch `stedi-audit` and publish them after their checks
+(write-audit-publish); `stedi forget` and the warehouse's own records write to the main branch.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from stedi import faults
+from stedi.errors import WarehouseError
+from stedi.storage import explain
+from stedi.warehouse.catalog import NAMESPACE, Warehouse
+from stedi.warehouse.rows import Rows
+
+FINGERPRINT = "stedi.fingerprint"
+AUDIT_BRANCH = "stedi-audit"  # where a run's tables wait for their checks before they are published
+MAIN_BRANCH = "main"
+ANY_SNAPSHOT = object()  # write: commit whatever the table's current snapshot is
+# pyiceberg buffers a data file's rows as Arrow before writing it: this bounds a write's memory.
+TABLE_PROPERTIES = {"write.target-file-size-bytes": str(128 << 20)}
+
+
+@dataclass(frozen=True)
+class Commit:
+    table: str
+    rows: int
+    snapshot_id: int | None
+    changed: bool = True  # False: the table already held these rows, no snapshot was added
+    seconds: float = 0.0
+    staged: bool = False  # committed to the audit branch, not yet published (see publish)
+
+
+def hash_text(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+_UTC = {"Etc/UTC", "+00:00", "UTC", "Z"}
+
+
+def _schema_text(schema: pa.Schema) -> str:
+    """The schema as the fingerprint sees it: names, types and nullability (any spelling of UTC is UTC)."""
+    fields = []
+    for f in schema:
+        kind = f.type
+        if pa.types.is_timestamp(kind) and kind.tz in _UTC:
+            kind = pa.timestamp(kind.unit, tz="UTC")
+        fields.append(f"{f.name}: {kind}{'' if f.nullable else ' not null'}")
+    return "\n".join(fields)
+
+
+def fingerprint(rows: Rows, schema: pa.Schema) -> str:
+    """A fingerprint of the rows' schema and multiset of rows (row order does not matter)."""
+    return f"{rows.measure.count}:{rows.measure.digest}:{hash_text(_schema_text(schema))}"
+
+
+def _declared_schema(rows: Rows, declared: pa.Schema) -> pa.Schema:
+    """The rows' schema with columns non-nullable where the table declares them required (an engine's
+    output is all nullable); a column that holds nulls stays nullable, and the write then fails on
+    it, as it should."""
+    fields = []
+    for f in rows.schema:
+        target = declared.field(f.name) if f.name in declared.names else None
+        required = target is not None and not target.nullable and f.name not in rows.measure.with_nulls
+        fields.append(f.with_nullable(False) if required else f)
+    return pa.schema(fields, metadata=rows.schema.metadata)
+
+
+def _restart_branch(transaction, branch: str, snapshot_id: int) -> None:
+    from pyiceberg.table.update.snapshot import ManageSnapshots
+
+    manage = ManageSnapshots(transaction)
+    if branch in transaction.table_metadata.refs:
+        manage.remove_branch(branch)
+    manage.create_branch(snapshot_id, branch)
+    manage.commit()
+
+
+def _load_or_create(warehouse: Warehouse, name: str, schema: pa.Schema, repair: bool = False):  # -> pyiceberg Table
+    from pyiceberg.exceptions import NoSuchTableError
+
+    # Load first: pyiceberg's create_table_if_not_exists writes a metadata file before it finds
+    # the table exists, leaving an orphan file behind on every run.
+    try:
+        return warehouse.catalog.load_table((NAMESPACE, name))
+    except NoSuchTableError:
+        pass
+    except (OSError, ValueError) as exc:
+        if not repair:
+            raise WarehouseError(
+                f"table {name} is damaged: its metadata cannot be read ({explain(exc, warehouse.location)}); "
+                "`stedi run --full-refresh` rebuilds it"
+            ) from exc
+        warehouse.catalog.drop_table((NAMESPACE, name))  # its history is lost with its metadata
+    return warehouse.catalog.create_table_if_not_exists((NAMESPACE, name), schema=schema, properties=TABLE_PROPERTIES)
+
+
+def _evolved(table, schema: pa.Schema):  # -> pyiceberg Table
+    """The table, its schema widened by columns the rows have and it lacks (a newer version's columns)."""
+    known = {f.name for f in table.schema().fields}
+    if all(name in known for name in schema.names):
+        return table
+    with table.update_schema() as update:
+        update.union_by_name(schema)
+    return table
+
+
+def current_fingerprint(warehouse: Warehouse, name: str) -> str | None:
+    """The fingerprint of the rows a table holds now, computed from its files (None: they cannot be
+    read): what `--full-refresh` and `stedi verify` trust instead of the stored property."""
+    import duckdb
+
+    from stedi.warehouse.scan import attach
+
+    con = duckdb.connect()
+    try:
+        declared = attach(con, warehouse, name, "current_rows")
+        rows = Rows(con, "current_rows")  # typed as the engine types the rows it writes
+        return fingerprint(rows, _declared_schema(rows, declared))
+    except (duckdb.Error, OSError, WarehouseError, pa.ArrowException):
+        return None
+    finally:
+        con.close()
+
+
+def write(
+    warehouse: Warehouse,
+    name: str,
+    data: Rows | pa.Table,
+    *,
+    append: Rows | pa.Table | None = None,
+    properties: dict[str, str] | None = None,
+    expected: object = ANY_SNAPSHOT,
+    stage: bool = False,
+    verify_current: bool = False,
+) -> Commit:
+    """Make table `name` hold exactly the rows of `data`, in one commit (creating the table if needed).
+
+    The rows are streamed in batches (see `Rows`): a table of any size is written in bounded memory.
+
+    `append`: the rows of `data` the table does not hold yet; they are appended instead of
+    rewriting the table (the caller knows the table holds the rest). `properties` are stored on
+    the new snapshot; without them, the current snapshot's `stedi.*` properties are carried on.
+    `expected`: the snapshot id the caller planned against (None: no table or no snapshot); if
+    another writer moved the table since, nothing is written and WarehouseError says so.
+
+    `stage`: commit to the branch `stedi-audit` (started at the current snapshot) instead of the
+    main branch; readers see nothing until `publish` makes that snapshot current (write-audit-publish).
+
+    When the current snapshot already holds exactly these rows with these properties, nothing is
+    committed: a rerun over the same landing data adds no snapshot. `verify_current` checks that the
+    files really hold them (a damaged table is rewritten) instead of trusting the stored fingerprint.
+    """
+    from pyiceberg.exceptions import CommitFailedException
+
+    started = time.perf_counter()
+    rows = data if isinstance(data, Rows) else Rows.of(data)
+    table = _evolved(_load_or_create(warehouse, name, rows.schema, repair=verify_current), rows.schema)
+    current = table.current_snapshot()
+    if verify_current and expected is not ANY_SNAPSHOT and expected is None:
+        expected = current.snapshot_id if current else None  # planned against a damaged table
+    if expected is not ANY_SNAPSHOT and (current.snapshot_id if current else None) != expected:
+        raise WarehouseError(
+            f"table {name} was changed by another writer while this run was working; nothing was written "
+            "to it. Run again: the next run completes the work"
+        )
+    declared = table.schema().as_arrow()
+    schema = _declared_schema(rows, declared)
+    summary = dict(current.summary.additional_properties) if current and current.summary else {}
+    props = {k: v for k, v in summary.items() if k.startswith("stedi.")} if properties is None else properties
+    props = {**props, FINGERPRINT: fingerprint(rows, schema)}
+    unchanged = current is not None and all(summary.get(k) == v for k, v in props.items())
+    if unchanged and verify_current:
+        unchanged = current_fingerprint(warehouse, name) == props[FINGERPRINT]
+    if unchanged:
+        return Commit(name, rows.measure.count, current.snapshot_id, False, time.perf_counter() - started)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Delete operation did not match any records")
+        try:
+            transaction = table.transaction()
+            # Staged: on the audit branch, started at the current snapshot; a table without one
+            # (a branch needs a start) gets a staged snapshot that no branch references yet.
+            branch = (AUDIT_BRANCH if current is not None else None) if stage else MAIN_BRANCH
+            if stage and current is not None:
+                _restart_branch(transaction, AUDIT_BRANCH, current.snapshot_id)
+            if append is not None and current is not None:
+                added = append if isinstance(append, Rows) else Rows.of(append)
+                batches = added.reader(_declared_schema(added, declared))
+                transaction.append(batches, snapshot_properties=props, branch=branch)
+            else:
+                transaction.overwrite(rows.reader(schema), snapshot_properties=props, branch=branch)
+            faults.point(f"commit:{name}")  # data and manifest files written, the catalog not yet
+            transaction.commit_transaction()
+        except OSError as exc:
+            raise WarehouseError(f"cannot write table {name}: {explain(exc, warehouse.location)}") from exc
+        except CommitFailedException as exc:
+            raise WarehouseError(
+                f"table {name} was changed by another writer while this run was committing; nothing was "
+                f"written to it ({exc}). Run again: the next run completes the work"
+            ) from exc
+    faults.point(f"committed:{name}")
+    if branch is None:
+        snapshot_id: int | None = table.metadata.snapshots[-1].snapshot_id
+    else:
+        ref = table.metadata.refs.get(branch)
+        snapshot_id = ref.snapshot_id if ref else None
+    return Commit(name, rows.measure.count, snapshot_id, True, time.perf_counter() - started, staged=stage)
+
+
+def publish(warehouse: Warehouse, name: str, snapshot_id: int) -> None:
+    """Publish a staged snapshot: make it the table's current one (one catalog commit)."""
+    from pyiceberg.exceptions import CommitFailedException
+
+    table = warehouse.load(name)
+    try:
+        table.manage_snapshots().set_current_snapshot(snapshot_id).commit()
+    except CommitFailedException as exc:
+        raise WarehouseError(f"table {name} was changed by another writer; it was not published ({exc})") from exc
+    faults.point(f"published:{name}")
+
+
+def append_rows(warehouse: Warehouse, name: str, rows: pa.Table) -> None:
+    """Append rows to a log-like table (created on first use), in one commit."""
+    table = _evolved(_load_or_create(warehouse, name, rows.schema), rows.schema)
+    added = Rows.of(rows)
+    try:
+        table.append(added.reader(_declared_schema(added, table.schema().as_arrow())))
+    except OSError as exc:
+        raise WarehouseError(f"cannot write table {name}: {explain(exc, warehouse.location)}") from exc

@@ -1,0 +1,92 @@
+"""Checks on whole runs: the starter data passes every check, a failing check publishes nothing
+(write-audit-publish), a warning publishes, and the CLI shows what failed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stedi.config import Settings
+from stedi.errors import ChecksFailed
+from stedi.pipeline.query import query
+from stedi.pipeline.run import run
+from stedi.warehouse.catalog import Warehouse
+from stedi.warehouse.writes import AUDIT_BRANCH
+from tests.support.corpora import BATCHES, ROOT, copy_files, corpus, empty_landing, snapshots, starter_files
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("join", ["owner", "timestamp"])
+def test_starter_data_passes_every_check_and_expectation(tmp_path: Path, join: str) -> None:
+    expect = str(ROOT / "expectations" / "stedi-starter.toml")
+    result = run(
+        Settings(landing=str(corpus("stedi-starter")), warehouse=str(tmp_path / "wh"), expect=expect, ml_join=join)
+    )
+    assert result.published
+    assert [c for c in result.checks if c.status != "pass"] == []
+    assert sum(c.kind == "row_count" for c in result.checks) == 8
+
+
+def _expectations(tmp_path: Path, severity: str, trusted: int) -> str:
+    path = tmp_path / f"expect-{severity}.toml"
+    path.write_text(f'dataset = "test"\nseverity = "{severity}"\n[rows]\ncustomer_trusted = {trusted}\n')
+    return str(path)
+
+
+def test_a_failing_error_check_publishes_nothing_and_keeps_the_audited_tables(tmp_path: Path) -> None:
+    landing = empty_landing(tmp_path / "landing")
+    files = starter_files()
+    copy_files(files[BATCHES[0]] + files[BATCHES[1]], corpus("stedi-starter"), landing)
+    run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh")))
+    before = snapshots(tmp_path / "wh")
+    copy_files(files[BATCHES[2]], corpus("stedi-starter"), landing)
+    with pytest.raises(ChecksFailed, match="customer_trusted: row count") as failed:
+        run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh"), expect=_expectations(tmp_path, "error", 1)))
+    assert not failed.value.result.published  # type: ignore[attr-defined]
+    after = snapshots(tmp_path / "wh")
+    assert {n: s for n, s in after.items() if n != "run_history"} == {
+        n: s for n, s in before.items() if n != "run_history"
+    }
+    wh = Warehouse(tmp_path / "wh")
+    trusted = wh.load("customer_trusted")
+    audited = trusted.scan(snapshot_id=trusted.metadata.refs[AUDIT_BRANCH].snapshot_id).to_arrow()
+    assert audited.num_rows == 482 != wh.describe("customer_trusted").rows  # the checked rows wait on the branch
+    history = query(wh, "SELECT published, status, value, expected FROM run_history WHERE kind = 'check'"
+                        " AND table_name = 'customer_trusted' AND name LIKE 'row_count%'").to_pylist()  # fmt: skip
+    assert history == [{"published": False, "status": "fail", "value": 482, "expected": 1}]
+    # Fixed expectations: the next run publishes the same tables.
+    result = run(
+        Settings(landing=str(landing), warehouse=str(tmp_path / "wh"), expect=_expectations(tmp_path, "error", 482))
+    )
+    assert result.published and Warehouse(tmp_path / "wh").describe("customer_trusted").rows == 482
+
+
+def test_a_failing_warn_check_is_reported_and_the_run_publishes(tmp_path: Path) -> None:
+    result = run(
+        Settings(
+            landing=str(corpus("stedi-starter")),
+            warehouse=str(tmp_path / "wh"),
+            expect=_expectations(tmp_path, "warn", 7),
+        )
+    )
+    assert result.published
+    warned = [c for c in result.checks if c.status == "warn"]
+    assert [(c.table, c.value, c.expected) for c in warned] == [("customer_trusted", 482, 7)]
+    assert Warehouse(tmp_path / "wh").describe("customer_trusted").rows == 482
+
+
+def test_cli_shows_the_failed_check_and_exits_1(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from stedi.cli import main
+
+    expect = _expectations(tmp_path, "error", 1)
+    args = ["run", "--landing", str(corpus("stedi-starter")), "--warehouse", str(tmp_path / "wh"), "--expect", expect]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert "checks: 20 of 21 passed" in result.output
+    assert "FAIL  customer_trusted: row_count row count (expectations test) (482 rows, expected 1)" in result.output
+    assert "NOT PUBLISHED" in result.output
+    assert "error: 1 error check(s) failed, nothing was published" in result.output

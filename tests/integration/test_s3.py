@@ -1,0 +1,173 @@
+"""Landing and warehouse in object storage, against a real S3-compatible server (SeaweedFS)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow.fs as pafs
+import pytest
+from click.testing import CliRunner
+
+from stedi.cli import main
+from stedi.config import Settings
+from stedi.errors import WarehouseError
+from stedi.pipeline.run import run
+from stedi.storage import filesystem
+from stedi.warehouse.catalog import Warehouse
+from tests.support.corpora import corpus, corpus_run, data_tables, table_rows
+from tests.support.seaweed import S3Server, seaweedfs
+
+pytestmark = pytest.mark.s3
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    with seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as server:
+        yield server
+
+
+@pytest.fixture
+def s3(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    for key, value in s3_server.env().items():
+        monkeypatch.setenv(key, value)
+    return s3_server
+
+
+@pytest.fixture(scope="session")
+def starter_in_s3(s3_server: S3Server) -> str:
+    import os
+
+    saved = {k: os.environ.get(k) for k in s3_server.env()}
+    os.environ.update(s3_server.env())
+    try:
+        fs, base = filesystem(f"s3://{s3_server.bucket}/starter")
+        pafs.copy_files(
+            str(corpus("stedi-starter")), base, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs
+        )
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return f"s3://{s3_server.bucket}/starter"
+
+
+def test_pipeline_in_object_storage_gives_exactly_the_local_tables(
+    s3: S3Server, starter_in_s3: str, tmp_path: Path
+) -> None:
+    warehouse = f"s3://{s3.bucket}/warehouse-e2e"
+    catalog = str(tmp_path / "catalog.db")
+    result = run(Settings(landing=starter_in_s3, warehouse=warehouse, catalog=catalog))
+    assert {t.name: t.rows_out for t in result.tables}["machine_learning_curated"] == 40981
+    remote = Warehouse(warehouse, catalog=catalog)
+    _, local = corpus_run("stedi-starter")
+    assert data_tables(remote) == data_tables(local)
+    for name in data_tables(local):
+        assert table_rows(remote, name) == table_rows(local, name), name
+    files, _ = remote.data_files("accelerometer_landing") or ([], None)
+    assert files and all(f.startswith(f"s3://{s3.bucket}/warehouse-e2e/") for f in files)
+    assert [p.name for p in tmp_path.iterdir()] == ["catalog.db"]  # nothing else written locally
+
+
+def test_sql_and_tables_read_an_s3_warehouse(s3: S3Server, starter_in_s3: str, tmp_path: Path) -> None:
+    warehouse = f"s3://{s3.bucket}/warehouse-cli"
+    catalog = str(tmp_path / "catalog.db")
+    runner = CliRunner()
+    done = runner.invoke(main, ["run", "--landing", starter_in_s3, "--warehouse", warehouse, "--catalog", catalog])
+    assert done.exit_code == 0, done.output
+    out = runner.invoke(
+        main,
+        [
+            "sql",
+            "--warehouse",
+            warehouse,
+            "--catalog",
+            catalog,
+            "--format",
+            "csv",
+            "SELECT count(*) AS n FROM customer_trusted",
+        ],
+    )
+    assert out.output.splitlines() == ["n", "482"]
+    listing = runner.invoke(main, ["tables", "--warehouse", warehouse, "--catalog", catalog, "--format", "csv"])
+    assert "machine_learning_curated,curated,40981" in listing.output
+
+
+def test_remote_warehouse_without_a_catalog_is_a_clear_error(s3: S3Server, starter_in_s3: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["run", "--landing", starter_in_s3, "--warehouse", f"s3://{s3.bucket}/w"])
+    assert result.exit_code == 1
+    assert "needs --catalog" in result.output
+
+
+def test_wrong_credentials_fail_fast_with_a_clear_message(
+    s3: S3Server, starter_in_s3: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    started = time.monotonic()
+    result = CliRunner().invoke(main, ["run", "--landing", starter_in_s3, "--warehouse", str(tmp_path / "wh")])
+    assert result.exit_code == 1
+    assert "access denied: check the AWS credentials" in result.output
+    assert time.monotonic() - started < 20
+
+
+def test_missing_bucket_is_a_clear_error(s3: S3Server, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["run", "--landing", "s3://no-such-bucket/landing", "--warehouse", str(tmp_path / "wh")]
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ") and "no-such-bucket" in result.output
+
+
+def test_unreachable_endpoint_fails_fast(s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support.seaweed import _free_port
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{_free_port()}")
+    started = time.monotonic()
+    result = CliRunner().invoke(
+        main, ["run", "--landing", f"s3://{s3.bucket}/starter", "--warehouse", str(tmp_path / "wh")]
+    )
+    assert result.exit_code == 1
+    assert "cannot reach the storage endpoint" in result.output
+    assert time.monotonic() - started < 20
+
+
+def test_a_failed_upload_leaves_no_table_pointing_at_a_missing_file(
+    s3: S3Server, starter_in_s3: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pyiceberg.io.pyarrow import PyArrowFile
+
+    warehouse = f"s3://{s3.bucket}/warehouse-crash"
+    catalog = str(tmp_path / "catalog.db")
+    run(Settings(landing=starter_in_s3, warehouse=warehouse, catalog=catalog))
+    before = {
+        n: Warehouse(warehouse, catalog=catalog).describe(n).rows
+        for n in data_tables(Warehouse(warehouse, catalog=catalog))
+    }
+
+    real_create = PyArrowFile.create
+    calls = {"n": 0}
+
+    def flaky_create(self: PyArrowFile, overwrite: bool = False) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 12:  # somewhere in the middle of the second run's uploads
+            raise OSError("simulated upload failure: connection reset")
+        return real_create(self, overwrite)
+
+    monkeypatch.setattr(PyArrowFile, "create", flaky_create)
+    with pytest.raises(WarehouseError, match="simulated upload failure"):
+        run(Settings(landing=starter_in_s3, warehouse=warehouse, catalog=catalog, consent_policy="as-of"))
+    monkeypatch.setattr(PyArrowFile, "create", real_create)
+
+    wh = Warehouse(warehouse, catalog=catalog)
+    fs, _ = filesystem(warehouse)
+    for name in data_tables(wh):
+        table = wh.load(name)
+        referenced = [task.file.file_path for task in table.scan().plan_files()]
+        referenced += [table.metadata_location]
+        for path in referenced:
+            assert fs.get_file_info(path.removeprefix("s3://")).type == pafs.FileType.File, (name, path)
+        assert wh.read(name).num_rows == before[name], name  # nothing of the failed run was published

@@ -1,0 +1,127 @@
+"""The Spark engine builds exactly the tables the embedded engine builds, in the same warehouse format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from stedi.cli import main
+from stedi.config import Settings
+from stedi.pipeline.query import query
+from stedi.pipeline.run import run
+from stedi.warehouse.catalog import Warehouse
+from tests.support.corpora import corpus, data_tables, table_rows
+from tests.support.defects import write_defect_landing
+
+pytestmark = pytest.mark.spark
+
+SETTINGS = [("all", "owner"), ("as-of", "owner"), ("all", "timestamp")]
+
+
+@pytest.fixture(scope="session")
+def spark() -> Any:
+    from stedi.engines.spark import base_session
+
+    session = base_session("local[2]")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def defect_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_defect_landing(tmp_path_factory.mktemp("defects"))
+
+
+def _build(landing: Path, warehouse: Path, engine: str, policy: str, join: str) -> Warehouse:
+    run(Settings(landing=str(landing), warehouse=str(warehouse), engine=engine, consent_policy=policy, ml_join=join))
+    return Warehouse(warehouse)
+
+
+@pytest.mark.parametrize(("policy", "join"), SETTINGS)
+@pytest.mark.parametrize("dataset", ["stedi-starter", "stedi-2022-07", "defects"])
+def test_spark_tables_equal_duckdb_tables_row_for_row(
+    spark: Any, defect_landing: Path, tmp_path: Path, dataset: str, policy: str, join: str
+) -> None:
+    landing = defect_landing if dataset == "defects" else corpus(dataset)
+    embedded = _build(landing, tmp_path / "duckdb", "duckdb", policy, join)
+    on_spark = _build(landing, tmp_path / "spark", "spark", policy, join)
+    names = data_tables(embedded)
+    assert data_tables(on_spark) == names and len(names) == 12
+    for name in names:
+        assert table_rows(on_spark, name) == table_rows(embedded, name), name
+
+
+def test_defect_fixture_exercises_quarantine_ownership_and_consent(
+    spark: Any, defect_landing: Path, tmp_path: Path
+) -> None:
+    wh = _build(defect_landing, tmp_path / "wh", "spark", "all", "owner")
+    counts = {n: wh.describe(n).rows for n in wh.table_names()}
+    assert counts["customer_quarantine"] == 4  # bad consent type, duplicate key, null email, truncated line
+    assert counts["step_trainer_quarantine"] == 3  # boolean time, duplicate key, "{"
+    owned = [
+        (r["serialNumber"], r["sensorReadingTime"], r["email"]) for r in wh.read("step_trainer_trusted").to_pylist()
+    ]
+    assert ("S-SHARED", 2000, "bob@x.com") in owned and not any(s == "S-SHARED" and t == 1000 for s, t, _ in owned)
+    assert not any(email == "dan@x.com" for _, _, email in owned)  # withdrew consent
+
+
+def test_tables_written_by_spark_are_read_by_stedi_sql_and_rewritten_by_duckdb(
+    spark: Any, defect_landing: Path, tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "shared"
+    spark_built = _build(defect_landing, warehouse, "spark", "all", "owner")
+    n = spark_built.describe("accelerometer_trusted").rows
+    assert query(spark_built, "SELECT count(*) AS n FROM accelerometer_trusted").column("n")[0].as_py() == n
+    before = {name: table_rows(spark_built, name) for name in data_tables(spark_built)}
+    duck_built = _build(defect_landing, warehouse, "duckdb", "all", "owner")
+    assert {name: table_rows(duck_built, name) for name in data_tables(duck_built)} == before
+
+
+def test_cli_runs_the_spark_engine(spark: Any, defect_landing: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["run", "--engine", "spark", "--landing", str(defect_landing), "--warehouse", str(tmp_path / "wh"),
+         "--spark-conf", "spark.sql.shuffle.partitions=3"],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "engine spark" in result.output and "machine_learning_curated" in result.output
+
+
+def test_spark_conf_must_be_key_value(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["run", "--engine", "spark", "--landing", str(tmp_path), "--spark-conf", "oops"])
+    assert result.exit_code == 2 and "KEY=VALUE" in result.output
+
+
+def test_spark_ddl_reads_the_landing_files_with_typed_columns(spark: Any, tmp_path: Path) -> None:
+    from stedi.pipeline.ddl import ddl
+
+    session = spark.newSession()
+    for statement in ddl("spark", str(corpus("stedi-starter"))).split(";\n"):
+        if statement.strip():
+            session.sql(statement.rstrip(";"))
+    assert session.sql("SELECT count(*) FROM accelerometer_landing").collect()[0][0] == 81273
+    types = dict(session.table("step_trainer_landing").dtypes)
+    assert types == {"sensorReadingTime": "bigint", "serialNumber": "string", "distanceFromObject": "bigint"}
+
+
+def test_spark_suppresses_erased_people_like_the_embedded_engine(
+    spark: Any, defect_landing: Path, tmp_path: Path
+) -> None:
+    from stedi.pipeline.forget import forget
+
+    built = {}
+    for engine in ("duckdb", "spark"):
+        warehouse = tmp_path / engine
+        _build(defect_landing, warehouse, "duckdb", "all", "owner")
+        forget(str(warehouse), ["CAT@x.com", "bob@x.com"])
+        built[engine] = _build(defect_landing, warehouse, engine, "all", "owner")
+    names = data_tables(built["duckdb"])
+    assert "erasure_ledger" in names
+    for name in names:
+        if name != "erasure_ledger":
+            assert table_rows(built["spark"], name) == table_rows(built["duckdb"], name), name
+    assert not any("cat@x.com" in str(r).lower() for r in table_rows(built["spark"], "customer_landing"))

@@ -1,0 +1,80 @@
+"""Checks as data: every kind counts its violations, declarations compile, expectations files read."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from stedi.contract.checks import compile_check, declared_checks, load_expectations
+from stedi.contract.tables import load
+from tests.support.corpora import ROOT
+
+
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE people (email VARCHAR, serial VARCHAR, consent BIGINT)")
+    con.execute("INSERT INTO people VALUES ('a', 's1', 1), ('b', 's2', NULL), ('b', 's3', 3), ('c', 's3', 4)")
+    con.execute("CREATE TABLE readings (email VARCHAR, serial VARCHAR, t BIGINT, x DOUBLE)")
+    con.execute("INSERT INTO readings VALUES ('a', 's1', 1, 0.5), ('z', 's1', 1, 99.0), ('c', 's3', 2, -7.0)")
+    return con
+
+
+CASES = [
+    ({"kind": "unique", "table": "people", "columns": ["email"]}, 1),
+    ({"kind": "unique", "table": "people", "columns": ["email", "serial"]}, 0),
+    ({"kind": "not_null", "table": "people", "columns": ["consent"]}, 1),
+    ({"kind": "not_null", "table": "people", "columns": ["email", "serial"]}, 0),
+    ({"kind": "range", "table": "readings", "column": "x", "min": -5, "max": 50}, 2),
+    ({"kind": "range", "table": "readings", "column": "x", "min": -100, "max": 100}, 0),
+    ({"kind": "references", "table": "readings", "column": "email", "to_table": "people", "to_column": "email"}, 1),
+    ({"kind": "references", "table": "people", "column": "serial", "to_table": "readings", "to_column": "serial"}, 1),
+    ({"kind": "cardinality", "table": "readings", "columns": ["serial", "t"], "of": "email", "max": 1}, 1),
+    ({"kind": "cardinality", "table": "people", "columns": ["email"], "of": "serial", "max": 2}, 0),
+    ({"kind": "funnel", "table": "people", "from": "readings"}, 1),
+    ({"kind": "funnel", "table": "readings", "from": "people"}, 0),
+]
+
+
+@pytest.mark.parametrize(("spec", "violations"), CASES, ids=lambda v: str(v)[:60])
+def test_every_check_kind_counts_its_violations(con: duckdb.DuckDBPyConnection, spec: dict, violations: int) -> None:
+    check = compile_check({**spec, "severity": "error"})
+    assert con.execute(check.sql).fetchone()[0] == violations
+
+
+def test_unknown_kind_or_severity_is_a_clear_error() -> None:
+    from stedi.errors import SettingsError
+
+    with pytest.raises(SettingsError, match="unknown kind"):
+        compile_check({"kind": "vibes", "table": "t"})
+    with pytest.raises(SettingsError, match="severity"):
+        compile_check({"kind": "unique", "table": "t", "columns": ["a"], "severity": "fatal"})
+
+
+def test_the_shipped_checks_cover_every_kind() -> None:
+    assert {c.kind for c in declared_checks(load())} == {
+        "unique",
+        "not_null",
+        "range",
+        "references",
+        "cardinality",
+        "funnel",
+    }
+
+
+def test_starter_expectations_mark_the_seed_figure_as_the_timestamp_join() -> None:
+    path = ROOT / "expectations" / "stedi-starter.toml"
+    assert load_expectations(path, "all", "owner").rows["machine_learning_curated"] == 40981
+    assert load_expectations(path, "all", "timestamp").rows["machine_learning_curated"] == 43681
+    assert "timestamp" in path.read_text().split("43681")[1].splitlines()[0]
+    as_of = load_expectations(path, "as-of", "owner").rows
+    assert (as_of["accelerometer_trusted"], as_of["customer_curated"]) == (32025, 464)
+
+
+def test_each_key_is_checked_unique_and_only_published_tables_are_checked() -> None:
+    checks = declared_checks(load())
+    unique = {(c.table, c.description) for c in checks if c.kind == "unique"}
+    assert ("customer_trusted", "(email) unique") in unique
+    assert ("accelerometer_trusted", "(user, timestamp, x, y, z) unique") in unique
+    assert not any(c.table in ("customer_standing", "step_trainer_owner") for c in checks)
+    assert len(checks) == 20

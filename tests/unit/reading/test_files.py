@@ -1,0 +1,77 @@
+"""A file's text in blocks of whole lines: digests of the bytes read, gzip, records too large, and a
+file that changes while it is read."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import zlib
+from pathlib import Path
+
+import pyarrow.fs as pafs
+import pytest
+
+from stedi.reading import files
+from stedi.reading.files import blocks
+from stedi.reading.landing import LandingFile
+
+
+def _read(path: Path, max_record: int = 1 << 20) -> tuple[bytes, files.FileText, list[int]]:
+    found, text = blocks(pafs.LocalFileSystem(), LandingFile(str(path), path.name, path.stat().st_size), max_record)
+    parts = list(found)
+    return b"".join(p.data for p in parts), text, [p.first_line for p in parts]
+
+
+def test_the_digest_is_of_the_bytes_read_and_the_bom_is_dropped(tmp_path: Path) -> None:
+    raw = b"\xef\xbb\xbfa\r\nb\nc"
+    (tmp_path / "f.json").write_bytes(raw)
+    data, text, _ = _read(tmp_path / "f.json")
+    assert data == b"a\r\nb\nc" and text.lines == 3 and text.error is None
+    assert text.digest == hashlib.sha256(raw).hexdigest()
+
+
+def test_a_line_over_the_record_limit_is_cut_out_and_the_line_numbers_stay(tmp_path: Path) -> None:
+    (tmp_path / "f.json").write_bytes(b"first\n" + b"x" * 5000 + b"\nthird\n" + b"y" * 5000)
+    data, text, _ = _read(tmp_path / "f.json", max_record=1000)
+    assert data == b"first\n\nthird\n"
+    assert [(line, size) for line, _, size in text.too_large] == [(2, 5000), (4, 5000)]
+    assert all(len(prefix) <= files.PREFIX_CHARS for _, prefix, _ in text.too_large)
+    assert text.lines == 4
+
+
+def test_gzip_members_are_read_in_turn_and_a_truncated_one_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "two.json.gz").write_bytes(gzip.compress(b"a\nb\n") + gzip.compress(b"c\n"))
+    assert _read(tmp_path / "two.json.gz")[0] == b"a\nb\nc\n"
+    whole = gzip.compress(b"line\n" * 10_000)
+    (tmp_path / "cut.json.gz").write_bytes(whole[: len(whole) // 2])
+    data, text, _ = _read(tmp_path / "cut.json.gz")
+    assert text.error == "gzip data is truncated" and data.startswith(b"line\n")
+
+
+def test_inflation_is_streamed_a_bomb_never_held_whole(tmp_path: Path) -> None:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    chunk = b"\x00" * (64 << 20)
+    bomb = b"".join(packer.compress(chunk) for _ in range(8)) + packer.flush()  # 512 MB of NUL, one line
+    (tmp_path / "bomb.json.gz").write_bytes(bomb)
+    found, text = blocks(
+        pafs.LocalFileSystem(), LandingFile(str(tmp_path / "bomb.json.gz"), "bomb.json.gz", len(bomb)), 1 << 20
+    )
+    assert max((len(b.data) for b in found), default=0) <= 1 << 20
+    assert [(line, size) for line, _, size in text.too_large] == [(1, 512 << 20)]
+
+
+def test_a_file_that_changes_while_it_is_read_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "f.json"
+    path.write_bytes(b"a\n" * 100)
+    original = files._Raw.pieces
+
+    def pieces(raw: files._Raw):  # the writer appends once the reader has begun
+        for number, piece in enumerate(original(raw)):
+            if number == 0:
+                with path.open("ab") as out:
+                    out.write(b"late\n")
+            yield piece
+
+    monkeypatch.setattr(files._Raw, "pieces", pieces)
+    _, text, _ = _read(path)
+    assert text.changed
