@@ -35,8 +35,8 @@ run: $(VENV)/.installed $(if $(LANDING),,$(SAMPLE))  ## venv, install, build eve
 
 test: lint typecheck imports pytest  ## install dev dependencies, then lint, type-check, layers and the whole test suite
 
-test-fast: $(VENV)/.dev-installed  ## the fast loop: no Spark, S3, browser or whole-corpus runs
-	$(BIN)/pytest -q -m "not slow and not spark and not s3 and not browser"
+test-fast: $(VENV)/.dev-installed  ## the fast loop, on every core: no Spark, S3, browser or whole-corpus runs
+	$(BIN)/pytest -q -n auto -m "not slow and not spark and not s3 and not browser"
 
 lint: $(VENV)/.dev-installed  ## ruff
 	$(BIN)/ruff check src tests benchmarks docs

@@ -74,17 +74,22 @@ def iceberg_io_properties() -> dict[str, str]:
     return props
 
 
+def access_problem(exc: BaseException) -> str | None:
+    """What is wrong when storage could not be reached at all (credentials, bucket, endpoint): a
+    problem of the settings, not of the data; None for any other error."""
+    lowered = str(exc).lower()
+    if any(k in lowered for k in ("access_denied", "accessdenied", "invalidaccesskeyid", "signaturedoesnotmatch")):
+        return "access denied: check the AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE)"
+    if any(k in lowered for k in ("nosuchbucket", "no_such_bucket", "bucket does not exist")):
+        return "the bucket does not exist"
+    if any(k in lowered for k in ("curlcode: 7", "could not connect", "couldn't connect", "resolve host")):
+        return f"cannot reach the storage endpoint {s3_endpoint() or '(AWS default)'}: check AWS_ENDPOINT_URL"
+    return None
+
+
 def explain(exc: BaseException, location: str) -> str:
     """A storage error in words a user can act on, with the original message after them."""
     text = str(exc).strip()
     first = text.splitlines()[0][:300] if text else type(exc).__name__
-    lowered = text.lower()
-    if any(k in lowered for k in ("access_denied", "accessdenied", "invalidaccesskeyid", "signaturedoesnotmatch")):
-        hint = "access denied: check the AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE)"
-    elif any(k in lowered for k in ("nosuchbucket", "no_such_bucket", "bucket does not exist")):
-        hint = "the bucket does not exist"
-    elif any(k in lowered for k in ("curlcode: 7", "could not connect", "couldn't connect", "resolve host")):
-        hint = f"cannot reach the storage endpoint {s3_endpoint() or '(AWS default)'}: check AWS_ENDPOINT_URL"
-    else:
-        return f"{location}: {first}"
-    return f"{location}: {hint} ({first})"
+    hint = access_problem(exc)
+    return f"{location}: {hint} ({first})" if hint else f"{location}: {first}"

@@ -75,7 +75,7 @@ def test_sql_csv_and_json_formats(starter_warehouse: Path) -> None:
 )
 def test_sql_refuses_statements_that_would_write(starter_warehouse: Path, statement: str) -> None:
     result = invoke("sql", "--warehouse", str(starter_warehouse), statement)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error: the query is refused
     assert "read-only" in result.output
     assert (
         invoke("sql", "--warehouse", str(starter_warehouse), "SELECT count(*) FROM customer_trusted")
@@ -87,7 +87,7 @@ def test_sql_refuses_statements_that_would_write(starter_warehouse: Path, statem
 
 def test_sql_error_is_one_clear_line(starter_warehouse: Path) -> None:
     result = invoke("sql", "--warehouse", str(starter_warehouse), "SELECT nope FROM customer_trusted")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.startswith("error: ") and "Traceback" not in result.output
 
 

@@ -17,6 +17,7 @@ from stedi.errors import WarehouseError
 from stedi.pipeline.run import run
 from stedi.storage import filesystem
 from stedi.warehouse.catalog import Warehouse
+from tests.support.cli import one_line_error, stedi
 from tests.support.corpora import corpus, corpus_run, data_tables, table_rows
 from tests.support.seaweed import S3Server, seaweedfs
 
@@ -112,6 +113,22 @@ def test_wrong_credentials_fail_fast_with_a_clear_message(
     assert result.exit_code == 1
     assert "access denied: check the AWS credentials" in result.output
     assert time.monotonic() - started < 20
+
+
+def test_reading_commands_on_access_denied_are_one_line(s3: S3Server, starter_in_s3: str, tmp_path: Path) -> None:
+    warehouse, catalog = f"s3://{s3.bucket}/warehouse-denied", str(tmp_path / "catalog.db")
+    assert (
+        CliRunner()
+        .invoke(main, ["run", "--landing", starter_in_s3, "--warehouse", warehouse, "--catalog", catalog])
+        .exit_code
+        == 0
+    )
+    for args in (["tables"], ["sql", "SELECT count(*) FROM customer_trusted"], ["report"], ["verify"]):
+        done = stedi(
+            *args, "--warehouse", warehouse, "--catalog", catalog, env={**s3.env(), "AWS_SECRET_ACCESS_KEY": "wrong"}
+        )
+        assert done.returncode == 1, args
+        assert "access denied" in one_line_error(done), args
 
 
 def test_missing_bucket_is_a_clear_error(s3: S3Server, tmp_path: Path) -> None:

@@ -80,3 +80,23 @@ def models_folder(target: Path, replace: dict[str, str] | None = None, add: dict
     for name, text in (add or {}).items():
         (target / f"{name}.sql").write_text(text, encoding="utf-8")
     return target
+
+
+def small_landing(root: Path) -> Path:
+    """Three customers: jane (consents, phone and step trainer), bob (consents, phone), carl (no
+    consent); jane's file name holds no address."""
+    return write_landing(
+        root,
+        customer=[
+            customer("jane@x.com", "S1", consent=1, customerName="Jane Roe", phone="8015551212"),
+            customer("bob@x.com", "S2", consent=1),
+            customer("carl@x.com", "S3", consent=None),
+        ],
+        accelerometer=[
+            phone("jane@x.com", 10),
+            phone("jane@x.com", 20),
+            phone("bob@x.com", 10),
+            phone("carl@x.com", 10),
+        ],
+        step_trainer=[step("S1", 10), step("S1", 20), step("S2", 30), step("S3", 10)],
+    )

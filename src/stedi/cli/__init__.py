@@ -12,23 +12,52 @@ import click
 
 from stedi import __version__
 from stedi.config import CONSENT_POLICIES, DEFAULT_WAREHOUSE, ENGINES, ML_JOINS, Settings
-from stedi.errors import StediError
+from stedi.errors import EXIT_ERROR, StediError
 from stedi.pipeline.ddl import DIALECTS
 
 F = TypeVar("F", bound=Callable[..., Any])
 TABLE_FORMATS = ("table", "csv", "json")
 
 
+DEBUG_ENV = "STEDI_DEBUG"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split()) or "no details"
+
+
 def user_errors(func: F) -> F:
-    """Show a StediError as one clear line on stderr and exit 1, without a traceback."""
+    """Every failure as one line on stderr with its exit code, never a traceback (STEDI_DEBUG=1 shows
+    the traceback of an unexpected one)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except StediError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
+            click.echo(f"error: {_one_line(str(exc))}", err=True)
+            sys.exit(exc.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+        except MemoryError:
+            click.echo("error: out of memory; lower --memory-limit or free memory, and run again", err=True)
+            sys.exit(EXIT_ERROR)
+        except OSError as exc:
+            where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+            click.echo(f"error: {_one_line(exc.strerror or str(exc))}{where}", err=True)
+            sys.exit(EXIT_ERROR)
+        except Exception as exc:
+            if os.environ.get(DEBUG_ENV):
+                raise
+            click.echo(
+                f"error: unexpected {type(exc).__name__}: {_one_line(str(exc))[:500]} (a bug: please report it; "
+                f"{DEBUG_ENV}=1 shows where)",
+                err=True,
+            )
+            sys.exit(EXIT_ERROR)
 
     return wrapper  # type: ignore[return-value]
 
@@ -303,6 +332,7 @@ def verify(warehouse: str, catalog: str | None, fmt: str) -> None:
 def forget(emails: tuple[str, ...], email_file: Any, warehouse: str, catalog: str | None, landing: str | None) -> None:
     """Erase people by email address: their rows in every table, addresses in landing file names, and
     every older snapshot and file that held them. Later runs keep them out."""
+    from stedi.contract.tables import load
     from stedi.pipeline.forget import forget as erase
 
     wanted = list(emails) + ([line for line in email_file.read().splitlines() if line.strip()] if email_file else [])
@@ -310,6 +340,7 @@ def forget(emails: tuple[str, ...], email_file: Any, warehouse: str, catalog: st
         raise click.UsageError("give at least one EMAIL or --file")
     result = erase(warehouse, wanted, catalog=catalog, landing=landing)
     found = [p for p in result.people if p.found]
+    order = [t.name for t in load()]
     click.echo(
         f"forgot {len(result.people)} {'person' if len(result.people) == 1 else 'people'} in {result.seconds:.2f}s"
     )
@@ -320,8 +351,9 @@ def forget(emails: tuple[str, ...], email_file: Any, warehouse: str, catalog: st
             )
             continue
         click.echo(f"  {person.email}:")
-        for table, n in person.rows.items():
-            click.echo(f"    {table:<26} {n:>10,} rows removed")
+        for table in order:
+            if n := person.rows.get(table, 0):
+                click.echo(f"    {table:<26} {n:>10,} {'row' if n == 1 else 'rows'} removed")
         if person.in_paths:
             click.echo("    landing file names holding the address are redacted")
         if person.in_history:
@@ -388,22 +420,38 @@ def generate(out: str, scale: float, seed: int, defects: bool) -> None:
     )
 
 
+def invoke(args: list[str]) -> int:
+    """Run one `stedi` command and return its exit code; a usage error is one line, like every other
+    error (`error: ... (see stedi CMD --help)`, exit 2)."""
+    try:
+        main(args=args, prog_name="stedi", standalone_mode=False)
+        return 0
+    except click.exceptions.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "stedi"
+        click.echo(f"error: {_one_line(exc.format_message())} (see {command} --help)", err=True)
+        return exc.exit_code
+    except click.ClickException as exc:
+        click.echo(f"error: {_one_line(exc.format_message())}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("error: interrupted", err=True)
+        return 130
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        click.echo(exc.code, err=True)
+        return 1
+
+
 def entry() -> None:
     """The console script: run the command, flush, and leave without interpreter teardown.
 
     Every file and catalog commit is closed when a command returns; what remains is unloading
     pyiceberg's and SQLAlchemy's modules, which costs a quarter of a second on every call.
     """
-    code: int
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        if exc.code is None or isinstance(exc.code, int):
-            code = exc.code or 0
-        else:
-            click.echo(exc.code, err=True)
-            code = 1
+    code = invoke(sys.argv[1:])
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

@@ -42,8 +42,9 @@ def addresses_in(text: str, *, truncate_domains: bool = False) -> set[str]:
 
     For each `@`: the run of address characters before it, and the run of domain characters after
     it, without trailing dots and hyphens (`jane@x.com.` at the end of a sentence is `jane@x.com`;
-    `jane@x.com.au` is not `jane@x.com`). With `truncate_domains` (file names), every shorter domain
-    ending before a dot or hyphen is a candidate too: `jane@x.com-2024` gives `jane@x.com`.
+    `jane@x.com.au` is not `jane@x.com`). With `truncate_domains` (file names, where redacting too
+    much harms no one), shorter candidates too: the local part after a `.`, `_`, `-` or `+`, and the
+    domain before a dot or hyphen: `export-jane@x.com-2024` gives `jane@x.com`.
     """
     lowered = text.lower()
     found: set[str] = set()
@@ -59,7 +60,9 @@ def addresses_in(text: str, *, truncate_domains: bool = False) -> set[str]:
         if local and domain:
             found.add(f"{local}@{domain}")
             if truncate_domains:
-                found.update(f"{local}@{domain[:i]}" for i, c in enumerate(domain) if c in ".-" and i)
+                locals_ = [local] + [local[i + 1 :] for i, c in enumerate(local) if c in "._-+" and local[i + 1 :]]
+                domains = [domain] + [domain[:i] for i, c in enumerate(domain) if c in ".-" and i]
+                found.update(f"{a}@{b}" for a in locals_ for b in domains)
         at = lowered.find("@", at + 1)
     return found
 

@@ -193,7 +193,7 @@ class DuckDBEngine(Engine):
         local = [path for f in files if (path := local_path(f)) is not None]
         if files and len(local) == len(files):
             listed = ", ".join("'" + path.replace("'", "''") + "'" for path in local)
-            self.con.execute(f'CREATE VIEW "{view}" AS SELECT * FROM read_parquet([{listed}])').fetchall()
+            self._execute(f'CREATE VIEW "{view}" AS SELECT * FROM read_parquet([{listed}])', view)
             self._views.add(view)
         elif not files:
             self.load(view, schema.empty_table())
@@ -217,15 +217,18 @@ class DuckDBEngine(Engine):
     def build(self, name: str, sql: str, *, view: bool = False) -> None:
         self._drop(name)
         kind = "VIEW" if view else "TABLE"
-        try:
-            self.con.execute(f'CREATE {kind} "{name}" AS {self.translate(sql)}').fetchall()
-        except (duckdb.IOException, duckdb.InvalidInputException) as exc:  # a damaged warehouse file behind a table
-            raise WarehouseError(
-                f"cannot read the warehouse's rows while building {name}: {str(exc).splitlines()[0]}; `stedi verify` "
-                "lists damaged tables, `stedi run --full-refresh` rebuilds them"
-            ) from exc
+        self._execute(f'CREATE {kind} "{name}" AS {self.translate(sql)}', name)
         if view:
             self._views.add(name)
+
+    def _execute(self, sql: str, name: str) -> None:
+        try:
+            self.con.execute(sql).fetchall()
+        except (duckdb.IOException, duckdb.InvalidInputException) as exc:  # a damaged warehouse file behind it
+            raise WarehouseError(
+                f"cannot read the warehouse's rows for {name}: {str(exc).splitlines()[0]}; `stedi verify` lists "
+                "damaged tables, `stedi run --full-refresh` rebuilds them"
+            ) from exc
 
     def rename(self, source: str, target: str) -> None:
         self._drop(target)

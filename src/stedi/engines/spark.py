@@ -346,6 +346,7 @@ class SparkEngine(Engine):
         manager = self.spark._jsparkSession.sessionState().catalogManager()
         if manager.isCatalogRegistered(CATALOG):
             manager.catalog(CATALOG).icebergCatalog().close()
+            manager.reset()  # the next use registers the catalog afresh, with a new connection pool
 
     def close(self) -> None:
         for frame in self._frames.values():

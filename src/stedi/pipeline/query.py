@@ -27,13 +27,20 @@ SEALED: dict[str, str | bool | int | float | list[str]] = {
 
 def _referenced(sql: str) -> set[str] | None:
     """Table names the query mentions, or None when it cannot be parsed here (then all are offered)."""
+    import logging
+
     import sqlglot  # only `stedi sql` needs it
     from sqlglot import exp
 
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to a Command" is no news to a user
     try:
-        return {t.name.lower() for tree in sqlglot.parse(sql, read="duckdb") if tree for t in tree.find_all(exp.Table)}
+        trees = [tree for tree in sqlglot.parse(sql, read="duckdb") if tree is not None]
     except sqlglot.errors.ParseError:
         return None
+    if any(isinstance(tree, exp.Command) for tree in trees):
+        return None
+    named = {t.name.lower() for tree in trees for t in tree.find_all(exp.Table)}
+    return named or None  # SHOW TABLES names none, and needs them all
 
 
 def statement_kind(sql: str) -> str:
@@ -67,7 +74,8 @@ def connect(warehouse: Warehouse, tables: set[str] | None = None, snapshots: dic
             continue
         if snapshots is not None and name not in snapshots:
             continue
-        con.register(name, dataset(warehouse, name, snapshots.get(name) if snapshots else None))
+        con.register(f"{name}__rows", dataset(warehouse, name, snapshots.get(name) if snapshots else None))
+        con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM "{name}__rows"')  # a view: SHOW TABLES lists it
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con

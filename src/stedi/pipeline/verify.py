@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pyarrow.parquet as pq
 
 from stedi.errors import WarehouseError
-from stedi.storage import explain, filesystem
+from stedi.storage import access_problem, explain, filesystem
 from stedi.warehouse.catalog import Warehouse
 from stedi.warehouse.writes import FINGERPRINT, current_fingerprint
 
@@ -46,6 +46,8 @@ def check_table(warehouse: Warehouse, name: str) -> TableHealth:
             e for m in snapshot.manifests(table.io) for e in m.fetch_manifest_entry(table.io, discard_deleted=True)
         ]
     except (WarehouseError, OSError, ValueError) as exc:
+        if access_problem(exc) or access_problem(exc.__cause__ or exc):
+            raise WarehouseError(f"cannot verify warehouse {explain(exc, warehouse.location)}") from exc
         health.problems.append(f"metadata cannot be read: {exc}")
         return health
     health.files = len(entries)
@@ -78,5 +80,7 @@ def _file_problem(warehouse: Warehouse, location: str, size: int, rows: int) -> 
         if found != rows:
             return f"data file {path} holds {found:,} rows, {rows:,} were committed"
     except (OSError, ValueError) as exc:
+        if access_problem(exc):
+            raise WarehouseError(f"cannot verify warehouse {explain(exc, warehouse.location)}") from exc
         return f"data file {path} cannot be read ({explain(exc, warehouse.location)})"
     return None

@@ -31,6 +31,7 @@ def test_addresses_stand_whole_in_text() -> None:
 def test_file_names_give_the_address_before_the_suffix_and_shorter_domains() -> None:
     assert "jane@x.com" in addresses_in_path("customer/landing/Jane@x.com.json")
     assert "jane@x.com" in addresses_in_path("customer/landing/jane@x.com-2024.jsonl.gz")
+    assert "jane@x.com" in addresses_in_path("accelerometer/landing/export-jane@x.com.json")
     assert (
         redact_path("customer/landing/Jane@X.com.json", {"jane@x.com": "erased-1"}) == "customer/landing/erased-1.json"
     )

@@ -1,0 +1,98 @@
+"""Corruption detected, not served: `stedi verify` names damaged tables, a run stops with one clear
+line, and `--full-refresh` rebuilds what is damaged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stedi.config import Settings
+from stedi.pipeline.run import run
+from stedi.pipeline.verify import verify
+from stedi.warehouse.catalog import Warehouse
+from tests.support.cli import one_line_error, stedi
+from tests.support.corpora import table_rows
+from tests.support.landing import phone, small_landing
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> tuple[Path, Path, dict[str, list]]:
+    landing = small_landing(tmp_path / "landing")
+    run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh")))
+    wh = Warehouse(tmp_path / "wh")
+    return landing, tmp_path / "wh", {n: table_rows(wh, n) for n in wh.table_names() if n != "run_history"}
+
+
+def _data_file(warehouse: Path, table: str) -> Path:
+    plan = Warehouse(warehouse).data_files(table)
+    assert plan is not None
+    return Path(plan[0][0].removeprefix("file://"))
+
+
+def _flip_a_value(path: Path, old: bytes, new: bytes) -> None:
+    """One value changed in place, as a flipped bit does, the file still decoding."""
+    data = path.read_bytes()
+    assert data.count(old) >= 1 and len(old) == len(new)
+    path.write_bytes(data.replace(old, new, 1))
+
+
+def test_a_changed_value_is_found_by_verify_and_repaired_by_a_full_refresh(built: tuple[Path, Path, dict]) -> None:
+    landing, warehouse, rows = built
+    assert not any(t.damaged for t in verify(str(warehouse)))
+    _flip_a_value(_data_file(warehouse, "customer_trusted"), b"S2", b"T2")  # uncompressed dictionary page
+    health = {t.name: t for t in verify(str(warehouse))}
+    assert health["customer_trusted"].problems == [
+        "its rows are not the rows that were committed (fingerprint differs)"
+    ]
+    assert [n for n, t in health.items() if t.damaged] == ["customer_trusted"]
+    done = stedi("verify", "--warehouse", str(warehouse))
+    assert done.returncode == 1 and "damaged table(s): customer_trusted" in one_line_error(done)
+    result = run(Settings(landing=str(landing), warehouse=str(warehouse), full_refresh=True))
+    assert result.table("customer_trusted").changed  # rewritten, not trusted by its stored fingerprint
+    assert not any(t.damaged for t in verify(str(warehouse)))
+    assert table_rows(Warehouse(warehouse), "customer_trusted") == rows["customer_trusted"]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "deleted"])
+def test_a_damaged_landing_file_is_one_clear_error_and_a_full_refresh_repairs_it(
+    built: tuple[Path, Path, dict], damage: str
+) -> None:
+    landing, warehouse, rows = built
+    data = _data_file(warehouse, "accelerometer_landing")
+    if damage == "truncated":
+        data.write_bytes(data.read_bytes()[:100])
+    else:
+        data.unlink()
+    (landing / "accelerometer" / "landing" / "more.json").write_text(phone("bob@x.com", 50) + "\n")
+    done = stedi("run", "--landing", str(landing), "--warehouse", str(warehouse))
+    assert done.returncode == 1
+    assert "--full-refresh" in one_line_error(done)
+    assert {t.name for t in verify(str(warehouse)) if t.damaged} == {"accelerometer_landing"}
+    done = stedi("run", "--landing", str(landing), "--warehouse", str(warehouse), "--full-refresh")
+    assert done.returncode == 0, done.stderr
+    assert not any(t.damaged for t in verify(str(warehouse)))
+    assert len(table_rows(Warehouse(warehouse), "accelerometer_landing")) == len(rows["accelerometer_landing"]) + 1
+
+
+def test_missing_table_metadata_is_one_clear_error_and_a_full_refresh_rebuilds_the_table(
+    built: tuple[Path, Path, dict],
+) -> None:
+    landing, warehouse, rows = built
+    table = Warehouse(warehouse).load("customer_curated")
+    Path(table.metadata_location.removeprefix("file://")).unlink()
+    for args in (("tables",), ("sql", "SELECT * FROM customer_curated"), ("report",)):
+        done = stedi(*args, "--warehouse", str(warehouse))
+        assert done.returncode == 1 and "customer_curated" in one_line_error(done), args
+    done = stedi("run", "--landing", str(landing), "--warehouse", str(warehouse), "--full-refresh")
+    assert done.returncode == 0, done.stderr
+    assert table_rows(Warehouse(warehouse), "customer_curated") == rows["customer_curated"]
+
+
+def test_a_damaged_catalog_is_one_clear_error(built: tuple[Path, Path, dict]) -> None:
+    _, warehouse, _ = built
+    (warehouse / "catalog.db").write_bytes(b"\x00\xffnot a database" * 200)
+    for args in (("tables",), ("sql", "SELECT 1"), ("report",), ("verify",)):
+        done = stedi(*args, "--warehouse", str(warehouse))
+        assert done.returncode == 1
+        assert "damaged or not a SQLite database" in one_line_error(done), args

@@ -1,0 +1,95 @@
+"""Only its own files: landing read inside its root, a copied warehouse that works on its own files,
+a moved one that keeps working, and any folder name."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+from stedi.config import Settings
+from stedi.pipeline.forget import forget
+from stedi.pipeline.run import run
+from stedi.warehouse.catalog import Warehouse
+from tests.support.bytesearch import files_holding
+from tests.support.cli import stedi
+from tests.support.corpora import table_rows
+from tests.support.landing import phone, small_landing
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def test_links_out_of_the_landing_root_are_never_read_and_loops_end(tmp_path: Path) -> None:
+    landing = small_landing(tmp_path / "landing")
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"email":"secret@outside.com","serialNumber":"X","registrationDate":1,"lastUpdateDate":1}\n')
+    folder = landing / "customer" / "landing"
+    (folder / "leak.json").symlink_to(secret)
+    (folder / "again").symlink_to(folder)  # a loop
+    result = run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh")))
+    customers = next(s for s in result.sources if s.source == "customer")
+    assert customers.files_found == 1 and customers.records == 3  # read once, not once per loop
+    assert dict(customers.skipped_files) == {
+        "customer/landing/again": "a link to a folder already read (a loop)",
+        "customer/landing/leak.json": "a link that leaves the landing root or leads nowhere",
+    }
+    assert files_holding(tmp_path / "wh", "secret@outside.com") == []
+    ledger = {r["path"]: r for r in Warehouse(tmp_path / "wh").read("ingested_files").to_pylist()}
+    assert ledger["customer/landing/leak.json"]["status"] == "skipped"
+
+
+def test_a_copy_works_on_its_own_files_and_its_forget_leaves_the_original_byte_for_byte(tmp_path: Path) -> None:
+    landing = small_landing(tmp_path / "landing")
+    run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh-a")))
+    shutil.copytree(tmp_path / "wh-a", tmp_path / "wh-b", symlinks=True)
+    original = _digests(tmp_path / "wh-a")
+    forget(str(tmp_path / "wh-b"), ["jane@x.com"])
+    (landing / "accelerometer" / "landing" / "more.json").write_text(phone("bob@x.com", 77) + "\n")
+    run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh-b")))
+    assert _digests(tmp_path / "wh-a") == original
+    assert files_holding(tmp_path / "wh-b", "jane@x.com") == []
+    assert files_holding(tmp_path / "wh-a", "jane@x.com")
+    done = stedi(
+        "sql", "--warehouse", str(tmp_path / "wh-b"), "--format", "csv", "SELECT count(*) FROM accelerometer_landing"
+    )
+    assert done.stdout.splitlines()[-1] == "3"  # bob's 2 and the new one; jane's gone, carl's kept
+
+
+def test_a_moved_warehouse_keeps_working(tmp_path: Path) -> None:
+    landing = small_landing(tmp_path / "landing")
+    run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh")))
+    expected = {
+        name: table_rows(Warehouse(tmp_path / "wh"), name) for name in ("customer_trusted", "machine_learning_curated")
+    }
+    shutil.move(tmp_path / "wh", tmp_path / "moved")
+    for args in (("tables",), ("report",), ("verify",), ("sql", "SELECT count(*) FROM customer_trusted")):
+        done = stedi(*args, "--warehouse", str(tmp_path / "moved"))
+        assert done.returncode == 0, (args, done.stderr)
+    (landing / "accelerometer" / "landing" / "more.json").write_text(phone("jane@x.com", 30) + "\n")
+    again = run(Settings(landing=str(landing), warehouse=str(tmp_path / "moved")))
+    assert [s.files for s in again.sources] == [0, 1, 0]
+    assert not (tmp_path / "wh").exists()
+    wh = Warehouse(tmp_path / "moved")
+    assert table_rows(wh, "customer_trusted") == expected["customer_trusted"]
+    assert len(table_rows(wh, "machine_learning_curated")) == len(expected["machine_learning_curated"])
+
+
+def test_any_warehouse_path_works_and_nothing_is_written_beside_it(tmp_path: Path) -> None:
+    name = "with space, ünïcödé, quote'd, hash#and?query%20"
+    landing = small_landing(tmp_path / "landing")
+    parent = tmp_path / "parent"
+    parent.mkdir()
+    warehouse = parent / name
+    done = stedi("run", "--landing", str(landing), "--warehouse", str(warehouse))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in parent.iterdir()) == [name]
+    done = stedi(
+        "sql", "--warehouse", str(warehouse), "--format", "csv", "SELECT count(*) FROM machine_learning_curated"
+    )
+    assert done.returncode == 0 and done.stdout.splitlines()[-1] == "2", done.stderr
+    assert stedi("forget", "bob@x.com", "--warehouse", str(warehouse)).returncode == 0
+    assert sorted(p.name for p in parent.iterdir()) == [name]
