@@ -76,6 +76,7 @@ class Settings:
     allow_shrink: bool = False  # publish even what the shrink guard would stop
     max_record_size: int = DEFAULT_MAX_RECORD  # a longer landing line is quarantined as too large
     models: str | None = None  # a folder of SQL files with their declarations (default: the package's)
+    maintain: bool = True  # expire history beyond the last runs at the end of a run
 
     def __post_init__(self) -> None:
         if self.consent_policy not in CONSENT_POLICIES:
@@ -99,7 +100,7 @@ class Settings:
         values: dict[str, Any] = {}
         for f in fields(cls):
             value = given.get(f.name)
-            if f.name in ("full_refresh", "report", "allow_shrink", "spark_conf", "models"):
+            if f.name in ("full_refresh", "report", "allow_shrink", "spark_conf", "models", "maintain"):
                 if value is not None:
                     values[f.name] = value
                 continue

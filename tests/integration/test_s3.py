@@ -188,3 +188,38 @@ def test_a_failed_upload_leaves_no_table_pointing_at_a_missing_file(
         for path in referenced:
             assert fs.get_file_info(path.removeprefix("s3://")).type == pafs.FileType.File, (name, path)
         assert wh.read(name).num_rows == before[name], name  # nothing of the failed run was published
+
+
+def test_history_time_travel_and_maintenance_in_object_storage(s3: S3Server, tmp_path: Path) -> None:
+    from stedi.pipeline.history import as_of
+    from stedi.pipeline.maintain import maintain
+    from stedi.pipeline.query import query
+    from stedi.warehouse.maintenance import referenced
+    from tests.support.landing import phone, small_landing
+
+    landing = small_landing(tmp_path / "landing")
+    fs, base = filesystem(f"s3://{s3.bucket}/history-landing")
+    warehouse, catalog = f"s3://{s3.bucket}/history-wh", str(tmp_path / "catalog.db")
+    ids = []
+    for t in range(3):
+        (landing / "accelerometer" / "landing" / f"more-{t}.json").write_text(phone("bob@x.com", 100 + t) + "\n")
+        pafs.copy_files(str(landing), base, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs)
+        settings = Settings(
+            landing=f"s3://{s3.bucket}/history-landing", warehouse=warehouse, catalog=catalog, maintain=False
+        )
+        ids.append(run(settings).run_id)
+    wh = Warehouse(warehouse, catalog=catalog)
+    counts = [query(wh, "SELECT count(*) FROM accelerometer_landing", as_of(wh, i)).column(0)[0].as_py() for i in ids]
+    assert counts == [5, 6, 7]
+    maintain(warehouse, catalog, keep_runs=1)
+    wh = Warehouse(warehouse, catalog=catalog)
+    on_store = {i.path: i.size for i in fs.get_file_info(pafs.FileSelector(f"{s3.bucket}/history-wh", recursive=True))
+                if i.type == pafs.FileType.File and i.path.endswith(".parquet")}  # fmt: skip
+    needed = set()
+    for name in wh.table_names():
+        table = wh.load(name)
+        needed |= {k for k in referenced(wh, table, table.snapshots()) if k.endswith(".parquet")}
+    assert set(on_store) == needed
+    assert query(wh, "SELECT count(*) FROM accelerometer_landing", as_of(wh, ids[-1])).column(0)[0].as_py() == 7
+    with pytest.raises(WarehouseError, match="no longer reachable"):
+        as_of(wh, ids[0])

@@ -99,3 +99,39 @@ def run_summary(result: RunResult) -> str:
         lines += [f"  - {reason}" for reason in result.refusals]
     lines += ["", f"done in {result.seconds:.2f}s"]
     return "\n".join(lines)
+
+
+def plan_summary(planned: Any) -> str:
+    """What `stedi plan` found: files, tables before and after, checks, the shrink guard."""
+    result = planned.result
+    lines = [
+        f"stedi plan: {result.landing} -> {result.warehouse} "
+        f"(engine {result.engine}, consent policy {result.consent_policy}, ml join {result.ml_join})",
+        "",
+        "files                 new  changed  renamed  copied  removed  unchanged",
+    ]
+    for source, c in planned.files.items():
+        lines.append(
+            f"  {source:<16} {c['new']:>6} {c['changed']:>8} {c['renamed']:>8} {c['copied']:>7} {c['removed']:>8} {c['unchanged']:>10}"
+        )
+    lines += ["", f"tables{'':<22}{'before':>12}    {'after':>12}"]
+    for t in result.tables:
+        before = "-" if t.rows_before is None else f"{t.rows_before:,}"
+        change = "" if t.rows_before == t.rows_out else f"  ({t.rows_out - (t.rows_before or 0):+,})"
+        lines.append(f"  {t.name:<26} {before:>12} -> {t.rows_out:>12,}{change}")
+        for drop in t.drops:
+            lines.append(f"  {'':<26}   - {drop.text}")
+    failing = [c for c in result.checks if c.status != "pass"]
+    lines += ["", f"checks: {len(result.checks) - len(failing)} of {len(result.checks)} would pass"]
+    lines += [f"  {c.status.upper():<5} {c.table}: {c.kind} {c.description} ({c.detail})" for c in failing]
+    if result.refusals:
+        lines += ["", "shrink guard: the run would be REFUSED (nothing published):"]
+        lines += [f"  - {reason}" for reason in result.refusals]
+    elif result.outcome == "failed":
+        lines += ["", "the run would publish nothing: an error check would fail"]
+    else:
+        lines += ["", "shrink guard: the run would publish"]
+    for note in result.notes:
+        lines += ["", f"note: {note}"]
+    lines += ["", "nothing was written"]
+    return "\n".join(lines)

@@ -1,6 +1,6 @@
 """`stedi run`: the run as named stages over one context.
 
-    prepare -> plan -> read -> build -> check -> publish -> record -> report
+    prepare -> plan -> read -> build -> check -> publish -> record -> maintain -> report
 
 The warehouse is opened once, by a session whose worker thread also does the commits (they overlap
 the engine's work). Tables are staged on an audit branch as they are built and published together
@@ -39,6 +39,20 @@ TIMESTAMP_JOIN_NOTE = (
 Progress = Callable[[str], None]
 
 
+def _maintain(ctx: RunContext) -> None:
+    """The default retention: history kept for the last runs, the rest reclaimed."""
+    if not ctx.settings.maintain:
+        return
+    from stedi.pipeline.maintain import DEFAULT_KEEP_RUNS, apply_retention
+
+    done = ctx.session.run(apply_retention).reclaimed
+    if done.snapshots:
+        ctx.result.notes.append(
+            f"maintenance: kept the history of the last {DEFAULT_KEEP_RUNS} runs; expired {done.snapshots:,} older "
+            f"snapshots and deleted {done.files:,} files ({done.bytes / 1e6:,.1f} MB) (--no-maintain skips this)"
+        )
+
+
 def _report(ctx: RunContext) -> None:
     if ctx.settings.report:
         from stedi.report import write_report
@@ -61,6 +75,7 @@ STAGES = (
     Stage("check", check),
     Stage("publish", publish, always=True),
     Stage("record", record, always=True),
+    Stage("maintain", _maintain, always=True),
     Stage("report", _report, always=True),
 )
 
@@ -89,7 +104,7 @@ def run(settings: Settings, progress: Progress | None = None) -> RunResult:
             session.close()
             raise
         result = RunResult(settings.landing, settings.warehouse, engine.name, settings.consent_policy, settings.ml_join)
-        ctx = RunContext(settings, models, session, engine, result, say)
+        ctx = RunContext(settings, models, session, engine, result, say, engine.writer)
         try:
             _run_stages(ctx)
         finally:

@@ -12,7 +12,7 @@ from stedi.stages.context import RunContext
 
 
 def build(ctx: RunContext) -> None:
-    engine, writer = ctx.engine, ctx.engine.writer
+    engine, writer = ctx.engine, ctx.writer
     engine.load(PARAMETERS, ctx.parameters_table)
     for table in ctx.models.transforms:
         if table.pseudonym is not None:

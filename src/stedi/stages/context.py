@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from stedi.config import Settings
     from stedi.contract.tables import Models
-    from stedi.engines.base import Engine
+    from stedi.engines.base import Engine, TableWriter
     from stedi.reading.reader import FileRead
     from stedi.results import RunResult
     from stedi.stages.planning import SourcePlan, TableState
@@ -35,6 +35,7 @@ class RunContext:
     engine: Engine
     result: RunResult
     say: Say
+    writer: TableWriter
     key: SubjectKey | None = None
     erased: set[str] = field(default_factory=set)  # subject_ids in the erasure ledger
     states: dict[str, TableState] = field(default_factory=dict)  # landing and quarantine tables before

@@ -56,9 +56,15 @@ class Erasure:
 
 
 def erase(
-    warehouse: Warehouse, models: Models, key: SubjectKey, given: dict[str, str], memory_limit: str | None = None
+    warehouse: Warehouse,
+    models: Models,
+    key: SubjectKey,
+    given: dict[str, str],
+    memory_limit: str | None = None,
+    recheck: bool = False,
 ) -> Erasure:
-    """Erase the people `given` (normalised email -> subject_id) and complete pending erasures."""
+    """Erase the people `given` (normalised email -> subject_id) and complete pending erasures; with
+    `recheck`, look for everyone in the ledger too (after a rollback: erasure wins)."""
     from stedi.engines.duckdb import DuckDBEngine
 
     names = warehouse.table_names()
@@ -69,11 +75,12 @@ def erase(
         )
     ledger = read_ledger(warehouse)
     pending = {e.subject_id for e in ledger if e.completed_at is None}
-    subjects = set(given.values()) | pending
+    subjects = set(given.values()) | pending | ({e.subject_id for e in ledger} if recheck else set())
     result = Erasure()
     if not subjects:
         return result
-    _record(warehouse, ledger, given)
+    if given or pending:
+        _record(warehouse, ledger, given)
     engine = DuckDBEngine(None, memory_limit)
     try:
         tables = _attach(engine, warehouse, models, names)
@@ -94,7 +101,8 @@ def erase(
             result.files_deleted += maintenance.purge_history(warehouse, name)
             faults.point(f"forget:purged:{name}")
         result.history_purged = True
-    result.completed = _complete(warehouse, subjects)
+    if given or pending or result.history_purged:
+        result.completed = _complete(warehouse, subjects)
     return result
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from stedi.contract.tables import HISTORY_TABLE
+from stedi.results import RunResult
 from stedi.stages.context import RunContext
 from stedi.warehouse.writes import append_rows
 
@@ -24,7 +25,7 @@ HISTORY_SCHEMA = pa.schema(
         pa.field("consent_policy", pa.string(), nullable=False),
         pa.field("ml_join", pa.string(), nullable=False),
         pa.field("published", pa.bool_(), nullable=False),
-        pa.field("kind", pa.string(), nullable=False),  # table | drop | check | refusal
+        pa.field("kind", pa.string(), nullable=False),  # table | drop | check | refusal | rollback | maintenance
         pa.field("table_name", pa.string(), nullable=False),
         pa.field("name", pa.string(), nullable=False),  # the reason or check in words; "rows" for tables
         pa.field("status", pa.string()),  # checks: pass | warn | fail
@@ -38,9 +39,10 @@ HISTORY_SCHEMA = pa.schema(
 )
 
 
-def history_rows(ctx: RunContext) -> pa.Table:
-    result = ctx.result
-    rows: list[tuple[object, ...]] = []
+def history_rows(result: RunResult, extra: list[tuple[object, ...]] | None = None) -> pa.Table:
+    """The facts of a run; `extra`: more rows (kind, table, name, status, severity, value, expected,
+    code, snapshot) such as the run a rollback went back to."""
+    rows: list[tuple[object, ...]] = list(extra or [])
     for t in result.tables:
         rows.append(("table", t.name, "rows", None, None, t.rows_out, None, "rows", t.snapshot_id))
         for drop in t.drops:
@@ -59,5 +61,5 @@ def history_rows(ctx: RunContext) -> pa.Table:
 
 def record(ctx: RunContext) -> None:
     """Stage `record`: the run's facts appended to run_history."""
-    rows = history_rows(ctx)
+    rows = history_rows(ctx.result)
     ctx.session.run(lambda w: append_rows(w, HISTORY_TABLE, rows))

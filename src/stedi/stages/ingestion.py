@@ -159,7 +159,7 @@ def _suppress_erased(ctx: RunContext) -> bool:
 def _stage_sources(ctx: RunContext, rewrite: bool) -> None:
     """Stage every landing and quarantine table with its file map; new rows are appended when the
     table holds exactly the rest (`rewrite`: always rewrite, e.g. after erased people were dropped)."""
-    writer = ctx.engine.writer
+    writer = ctx.writer
     for p in ctx.plans:
         digests = {r.relative: r.digest for r in ctx.reads[p.source.name]}
         properties = {FILES_PROPERTY: encode_files(p.files_map(digests))}
@@ -205,7 +205,7 @@ def ledger(ctx: RunContext) -> pa.Table:
 
 def stage_ledger(ctx: RunContext) -> None:
     ctx.engine.load(LEDGER_TABLE, ledger(ctx))
-    ctx.engine.writer.stage(LEDGER_TABLE)
+    ctx.writer.stage(LEDGER_TABLE)
 
 
 def _counts(ctx: RunContext, table: str) -> dict[str, int]:

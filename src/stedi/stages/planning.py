@@ -73,6 +73,7 @@ class SourcePlan:
     append_only: dict[str, bool] = field(default_factory=dict)  # table -> only new rows to add
     expected: dict[str, int | None] = field(default_factory=dict)  # table -> snapshot planned against
     previous: dict[str, int] = field(default_factory=dict)  # table -> files in its map before
+    previous_files: dict[str, Known] = field(default_factory=dict)  # the landing table's map before
     events: list[str] = field(default_factory=list)  # renamed, copied, changed, removed files
 
     @property
@@ -88,6 +89,23 @@ class SourcePlan:
             racy = not f.signature or max(f.signature[1:3] or (0,)) >= self.seen_ns - RACY_NS
             found[f.relative] = Known(digest, f.signature, racy)
         return found
+
+    def changes(self) -> dict[str, int]:
+        """How the files differ from what the landing table holds: new, changed, renamed, copied,
+        removed, unchanged."""
+        previous = self.previous_files
+        present = {f.relative for f in self.files}
+        counts = dict.fromkeys(("new", "changed", "renamed", "copied", "removed", "unchanged"), 0)
+        kept = dict((new, old) for old, new in self.kept.get(self.source.landing_table, []))
+        for f in self.files:
+            if f.relative in kept:
+                old = kept[f.relative]
+                counts["unchanged" if old == f.relative else ("copied" if old in present else "renamed")] += 1
+            else:
+                counts["changed" if f.relative in previous else "new"] += 1
+        moved = {old for old in kept.values()}
+        counts["removed"] = sum(1 for path in previous if path not in present and path not in moved)
+        return counts
 
     @property
     def news(self) -> bool:
@@ -175,6 +193,9 @@ def plan_source(
         )
         plan.expected[table] = states.get(table, TableState()).snapshot_id
         plan.previous[table] = len(states.get(table, TableState()).files or {})
+    plan.previous_files = dict(
+        known[source.landing_table] or states.get(source.landing_table, TableState()).files or {}
+    )
     plan.events = _events(listing.files, digests, known[source.landing_table] or {})
     plan.events += [f"{path} skipped: {why}" for path, why in listing.skipped]
     return plan

@@ -9,7 +9,7 @@ from stedi.stages.context import RunContext
 def publish(ctx: RunContext) -> None:
     if ctx.result.outcome == PUBLISHED:
         ctx.say("publishing")
-        ctx.commits = ctx.engine.writer.publish_staged()
+        ctx.commits = ctx.writer.publish_staged()
     ctx.result.tables = table_results(ctx)
 
 

@@ -6,6 +6,8 @@ path in metadata says: a copied warehouse never deletes its original's files.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import pyarrow.fs as pafs
@@ -45,6 +47,18 @@ def delete_files(warehouse: Warehouse, fs: pafs.FileSystem, keys: list[str]) -> 
     return len(keys)
 
 
+@dataclass
+class Reclaimed:
+    snapshots: int = 0
+    files: int = 0
+    bytes: int = 0
+
+    def add(self, other: Reclaimed) -> None:
+        self.snapshots += other.snapshots
+        self.files += other.files
+        self.bytes += other.bytes
+
+
 def referenced(warehouse: Warehouse, table, snapshots) -> set[str]:
     """Every file the given snapshots of a table need (manifest lists, manifests, data files), as
     filesystem paths where the warehouse is now, and the table's current metadata file."""
@@ -75,7 +89,7 @@ def history_only_data_files(warehouse: Warehouse, name: str) -> list[str]:
 
 def unreferenced_files(warehouse: Warehouse, name: str, snapshots=None) -> tuple[pafs.FileSystem, list[str], int]:
     """Files in a table's folder that no kept snapshot (default: the current one) needs: the file
-    system, their paths and their total size in bytes."""
+    system, their paths and their total size in bytes. The current metadata file is always needed."""
     table = warehouse.load(name)
     if snapshots is None:
         current = table.current_snapshot()
@@ -106,3 +120,38 @@ def purge_history(warehouse: Warehouse, name: str) -> int:
         table.maintenance.expire_snapshots().by_ids(older).commit()
     fs, files, _ = unreferenced_files(warehouse, name)
     return delete_files(warehouse, fs, files)
+
+
+def expire(warehouse: Warehouse, name: str, keep: set[int], sweep: bool = False, min_age_s: float = 0) -> Reclaimed:
+    """Expire every snapshot of a table but its current one and those in `keep` (and branches whose
+    head is not kept), then delete the files only expired snapshots needed. With `sweep`, delete every
+    file of the table's folder no kept snapshot needs (files of killed runs included), when it is at
+    least `min_age_s` old (a writer without the lock may be about to commit it)."""
+    reclaimed = Reclaimed()
+    table = warehouse.load(name)
+    current = table.current_snapshot()
+    kept = set(keep) | ({current.snapshot_id} if current else set())
+    if stale := [ref for ref, r in table.metadata.refs.items() if ref != "main" and r.snapshot_id not in kept]:
+        with table.manage_snapshots() as manage:
+            for ref in stale:
+                manage.remove_branch(ref)
+        table = warehouse.load(name)
+    protected = {r.snapshot_id for r in table.metadata.refs.values()}
+    expired = [s for s in table.snapshots() if s.snapshot_id not in kept and s.snapshot_id not in protected]
+    if expired:
+        before = referenced(warehouse, table, expired)
+        table.maintenance.expire_snapshots().by_ids([s.snapshot_id for s in expired]).commit()
+        table = warehouse.load(name)
+        reclaimed.snapshots = len(expired)
+        still = referenced(warehouse, table, table.snapshots())
+        fs, _ = filesystem(warehouse.physical(table.location()))
+        gone = sorted(before - still)  # committed files of expired snapshots: no writer needs them any more
+        reclaimed.bytes += sum(fs.get_file_info(key).size or 0 for key in gone)
+        reclaimed.files += delete_files(warehouse, fs, gone)
+    if sweep:
+        fs, files, _ = unreferenced_files(warehouse, name, table.snapshots())
+        cutoff = time.time() - min_age_s
+        old = [f for f in files if min_age_s <= 0 or (fs.get_file_info(f).mtime_ns or 0) / 1e9 < cutoff]
+        reclaimed.bytes += sum(fs.get_file_info(f).size or 0 for f in old)
+        reclaimed.files += delete_files(warehouse, fs, old)
+    return reclaimed

@@ -140,6 +140,7 @@ def write(
     expected: object = ANY_SNAPSHOT,
     stage: bool = False,
     verify_current: bool = False,
+    force: bool = False,
 ) -> Commit:
     """Make table `name` hold exactly the rows of `data`, in one commit (creating the table if needed).
 
@@ -156,7 +157,8 @@ def write(
 
     When the current snapshot already holds exactly these rows with these properties, nothing is
     committed: a rerun over the same landing data adds no snapshot. `verify_current` checks that the
-    files really hold them (a damaged table is rewritten) instead of trusting the stored fingerprint.
+    files really hold them (a damaged table is rewritten) instead of trusting the stored fingerprint;
+    `force` rewrites them anyway (compaction: the same rows in fewer files).
     """
     from pyiceberg.exceptions import CommitFailedException
 
@@ -179,7 +181,7 @@ def write(
     unchanged = current is not None and all(summary.get(k) == v for k, v in props.items())
     if unchanged and verify_current:
         unchanged = current_fingerprint(warehouse, name) == props[FINGERPRINT]
-    if unchanged:
+    if unchanged and not force:
         return Commit(name, rows.measure.count, current.snapshot_id, False, time.perf_counter() - started)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Delete operation did not match any records")

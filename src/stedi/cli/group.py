@@ -1,0 +1,81 @@
+"""The `stedi` command group, its shared options, and the one place errors become messages."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from stedi import __version__
+from stedi.config import DEFAULT_WAREHOUSE
+from stedi.errors import EXIT_ERROR, StediError
+
+F = TypeVar("F", bound=Callable[..., Any])
+TABLE_FORMATS = ("table", "csv", "json")
+DEBUG_ENV = "STEDI_DEBUG"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split()) or "no details"
+
+
+def user_errors(func: F) -> F:
+    """Every failure as one line on stderr with its exit code, never a traceback (STEDI_DEBUG=1 shows
+    the traceback of an unexpected one)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except StediError as exc:
+            click.echo(f"error: {_one_line(str(exc))}", err=True)
+            sys.exit(exc.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+        except MemoryError:
+            click.echo("error: out of memory; lower --memory-limit or free memory, and run again", err=True)
+            sys.exit(EXIT_ERROR)
+        except OSError as exc:
+            where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+            click.echo(f"error: {_one_line(exc.strerror or str(exc))}{where}", err=True)
+            sys.exit(EXIT_ERROR)
+        except Exception as exc:
+            if os.environ.get(DEBUG_ENV):
+                raise
+            click.echo(
+                f"error: unexpected {type(exc).__name__}: {_one_line(str(exc))[:500]} (a bug: please report it; "
+                f"{DEBUG_ENV}=1 shows where)",
+                err=True,
+            )
+            sys.exit(EXIT_ERROR)
+
+    return wrapper  # type: ignore[return-value]
+
+
+catalog_option = click.option(
+    "--catalog",
+    envvar="STEDI_CATALOG",
+    help="Iceberg catalog: a SQLite file, an Iceberg REST URL, glue, or pyiceberg:NAME. "
+    "Default: catalog.db in a local warehouse. Env: STEDI_CATALOG.",
+)
+
+warehouse_option = click.option(
+    "--warehouse",
+    envvar="STEDI_WAREHOUSE",
+    default=DEFAULT_WAREHOUSE,
+    show_default=True,
+    help="Warehouse folder (catalog and Iceberg tables). Env: STEDI_WAREHOUSE.",
+)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="stedi")
+def main() -> None:
+    """STEDI lakehouse: landing JSON to trusted and curated Iceberg tables."""

@@ -1,0 +1,140 @@
+"""Commands that read the warehouse: sql, tables, report, ddl."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from stedi.cli.group import TABLE_FORMATS, catalog_option, main, user_errors, warehouse_option
+from stedi.pipeline.ddl import DIALECTS
+
+
+@main.command()
+@warehouse_option
+@catalog_option
+@click.option("--open", "open_it", is_flag=True, help="Open the report in a web browser.")
+@user_errors
+def report(warehouse: str, catalog: str | None, open_it: bool) -> None:
+    """Rewrite report.html in the warehouse from its tables and run history."""
+    from stedi.report import write_report_for
+
+    location = write_report_for(warehouse, catalog)
+    click.echo(location)
+    if open_it:
+        import webbrowser
+
+        webbrowser.open(location if "://" in location else f"file://{os.path.abspath(location)}")
+
+
+as_of_option = click.option(
+    "--as-of",
+    metavar="RUN|TIME",
+    help="The tables as run RUN published them (an id from `stedi history`, or a prefix) or as they stood at an "
+    "ISO-8601 TIME.",
+)
+
+
+@main.command()
+@click.argument("query")
+@warehouse_option
+@catalog_option
+@as_of_option
+@click.option(
+    "--format", "fmt", type=click.Choice(TABLE_FORMATS), default="table", show_default=True, help="Output format."
+)
+@user_errors
+def sql(query: str, warehouse: str, catalog: str | None, as_of: str | None, fmt: str) -> None:
+    """Run one read-only SQL query over the tables, by bare name (FROM customer_trusted)."""
+    from stedi.cli.render import rows_as_text
+    from stedi.pipeline.history import as_of as snapshots_as_of
+    from stedi.pipeline.query import query as run_query
+    from stedi.warehouse.catalog import Warehouse
+
+    wh = Warehouse(warehouse, catalog=catalog)
+    snapshots = snapshots_as_of(wh, as_of) if as_of else None
+    click.echo(rows_as_text(run_query(wh, query, snapshots), fmt))
+
+
+@main.command()
+@warehouse_option
+@catalog_option
+@as_of_option
+@click.option(
+    "--format", "fmt", type=click.Choice(TABLE_FORMATS), default="table", show_default=True, help="Output format."
+)
+@user_errors
+def tables(warehouse: str, catalog: str | None, as_of: str | None, fmt: str) -> None:
+    """List the warehouse's tables with their zone, row count and current snapshot (or as of a run or time)."""
+    import pyarrow as pa
+
+    from stedi.cli.render import rows_as_text
+    from stedi.contract.tables import load
+    from stedi.pipeline.history import as_of as snapshots_as_of
+    from stedi.warehouse.catalog import Warehouse
+
+    models = load()
+    wh = Warehouse(warehouse, catalog=catalog)
+    snapshots = snapshots_as_of(wh, as_of) if as_of else None
+    names = [n for n in wh.table_names() if snapshots is None or n in snapshots]
+    rows, ids = [], []
+    for name in names:
+        if snapshots is None:
+            info = wh.describe(name)
+            rows.append(info.rows)
+            ids.append(info.snapshot_id)
+        else:
+            snapshot = wh.load(name).snapshot_by_id(snapshots[name])
+            rows.append(int(snapshot.summary["total-records"]) if snapshot and snapshot.summary else 0)
+            ids.append(snapshots[name])
+    listing = pa.table(
+        {
+            "table": names,
+            "zone": [z.value if (z := models.zone(n)) else "other" for n in names],
+            "rows": pa.array(rows, pa.int64()),
+            "snapshot_id": pa.array(ids, pa.int64()),
+        }
+    )
+    click.echo(rows_as_text(listing, fmt))
+
+
+@main.command()
+@warehouse_option
+@catalog_option
+@click.option(
+    "--format", "fmt", type=click.Choice(TABLE_FORMATS), default="table", show_default=True, help="Output format."
+)
+@user_errors
+def history(warehouse: str, catalog: str | None, fmt: str) -> None:
+    """The runs, newest first: id, time, engine, settings, outcome (published, unchanged, failed,
+    refused, rolled back), and per table its snapshot and rows. JSON gives one object per run."""
+    from stedi.cli.render import as_json, rows_as_text
+    from stedi.pipeline.history import history_table, reachable, runs
+    from stedi.warehouse.catalog import Warehouse
+
+    wh = Warehouse(warehouse, catalog=catalog)
+    records = runs(wh)
+    if fmt == "json":
+        click.echo(as_json([{**r.as_dict(), "reachable": reachable(wh, r)} for r in records], indent=2))
+    else:
+        click.echo(rows_as_text(history_table(records), fmt))
+
+
+@main.command()
+@click.option("--dialect", type=click.Choice(DIALECTS), default="athena", show_default=True, help="SQL dialect.")
+@click.option("--landing", envvar="STEDI_LANDING", help="Landing root: adds external tables over its JSON files.")
+@click.option("--warehouse", envvar="STEDI_WAREHOUSE", help="Warehouse: adds its Iceberg tables. Env: STEDI_WAREHOUSE.")
+@catalog_option
+@user_errors
+def ddl(dialect: str, landing: str | None, warehouse: str | None, catalog: str | None) -> None:
+    """Print CREATE statements for the landing tables and the warehouse's Iceberg tables."""
+    from stedi.pipeline.ddl import ddl as make_ddl
+
+    if not landing and not warehouse:
+        raise click.UsageError("give --landing, --warehouse or both")
+    wh = None
+    if warehouse:
+        from stedi.warehouse.catalog import Warehouse
+
+        wh = Warehouse(warehouse, catalog=catalog)
+    click.echo(make_ddl(dialect, landing, wh), nl=False)
