@@ -177,7 +177,7 @@ class DuckDBEngine(Engine):
             self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM empty').fetchall()
             self.con.unregister("empty")
         results: list[FileRead] = []
-        for chunk in read_chunks(root, source, files, self.con, self.max_record):
+        for chunk in read_chunks(root, source, files, self.con, self.max_record, sink=source.landing_table):
             for name in tables:
                 for path in chunk.discard:  # a file that changed while it was read: none of its rows
                     self.con.execute(f'DELETE FROM "{name}" WHERE source_file = ?', [path]).fetchall()

@@ -38,6 +38,11 @@ class Shape:
     pattern: str
     structure: str
 
+    @property
+    def anchored(self) -> str:
+        """The pattern matching a whole line (for a kernel that matches anywhere in the text)."""
+        return f"^(?:{self.pattern})$"
+
 
 def _value(field: Field) -> str:
     if field.type is FieldType.STRING:
@@ -68,13 +73,21 @@ def shapes(source: Source) -> Iterator[Shape]:
 TRAILING = " \t\r\n,"
 
 
-def extract_sql(source: Source, shape: Shape) -> str:
-    """SQL over `lines(part, file_id, line_no, line)`: lines of this shape read into typed fields, the others kept."""
+def typed_sql(source: Source, shape: Shape) -> str:
+    """SQL over `lines(file_id, line_no, line, ok)`: the lines marked ok read into typed fields."""
     cols = ", ".join(f'j."{key}" AS "{f.name}"' for f, key in zip(source.fields, shape.keys, strict=True))
     return (
-        f"SELECT part, file_id, line_no, ok, {cols}, CASE WHEN NOT ok THEN line END AS line FROM ("
-        " SELECT part, file_id, line_no, ok, line, "
-        " CASE WHEN ok THEN json_transform(CASE WHEN suffix(line, '}' || chr(10)) OR suffix(line, '}') THEN line"
-        " ELSE rtrim(line, $trailing) END, $structure) END AS j FROM ("
-        "  SELECT part, file_id, line_no, line, regexp_full_match(line, $pattern) AS ok FROM lines))"
+        f"SELECT file_id, line_no, {cols} FROM ("
+        " SELECT file_id, line_no, json_transform(CASE WHEN suffix(line, '}' || chr(10)) OR suffix(line, '}') "
+        "THEN line ELSE rtrim(line, $trailing) END, $structure) AS j FROM lines WHERE ok)"
+    )
+
+
+def insert_sql(source: Source, shape: Shape, sink: str) -> str:
+    """SQL that reads the lines of `lines(file_id, line_no, line, ok)` marked ok into typed fields and
+    inserts them into table `sink` (landing columns by name; `$names` lists the files' paths)."""
+    fields = ", ".join(f'"{f.name}"' for f in source.fields)
+    return (
+        f'INSERT INTO "{sink}" BY NAME SELECT {fields}, list_extract($names, file_id + 1) AS source_file, '
+        f"line_no AS source_line, 0::INTEGER AS source_index FROM ({typed_sql(source, shape)})"
     )

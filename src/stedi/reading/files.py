@@ -15,7 +15,9 @@ import os
 import stat
 import zlib
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import pyarrow.fs as pafs
@@ -24,7 +26,6 @@ from stedi.reading.landing import LandingFile
 
 BOM = b"\xef\xbb\xbf"
 READ_BYTES = 8 << 20  # bytes read from storage, or inflated, at a time
-BLOCK_BYTES = 64 << 20  # text handed on at a time (whole lines)
 DEFAULT_MAX_RECORD = 64 << 20  # a longer line is quarantined as "record too large"
 PREFIX_CHARS = 1024  # what a quarantined fragment keeps of a line that is too large
 _GZIP = 16 + zlib.MAX_WBITS
@@ -32,10 +33,12 @@ _GZIP = 16 + zlib.MAX_WBITS
 
 @dataclass(frozen=True)
 class Block:
-    """Whole lines of a file's text; `first_line` is the 1-based number of its first line."""
+    """Whole lines of a file's text; `first_line` is the 1-based number of its first line and
+    `starts` where each line starts (see `line_starts`)."""
 
     data: bytes
     first_line: int
+    starts: np.ndarray
 
 
 @dataclass
@@ -49,11 +52,18 @@ class FileText:
     too_large: list[tuple[int, str, int]] = field(default_factory=list)  # (line, prefix, bytes)
 
 
+@cache
+def _hasher() -> ThreadPoolExecutor:
+    """One thread, so that a file's pieces are hashed in order."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="stedi-hash")
+
+
 class _Raw:
     """The file's bytes from storage, a piece at a time, hashed as they come."""
 
     def __init__(self, fs: pafs.FileSystem, file: LandingFile) -> None:
         self.sha = hashlib.sha256()
+        self.hashed: Future[None] | None = None
         self.fd: int | None = None
         self.stream = None
         self.before: tuple[int, ...] = ()
@@ -78,8 +88,14 @@ class _Raw:
             piece = os.read(self.fd, READ_BYTES) if self.fd is not None else self.stream.read(READ_BYTES)  # type: ignore[union-attr]
             if not piece:
                 return
-            self.sha.update(piece)
+            # Hashed on another thread (hashlib lets go of the interpreter lock) while the text is split.
+            self.hashed = _hasher().submit(self.sha.update, piece)
             yield piece
+
+    def digest(self) -> str:
+        if self.hashed is not None:
+            self.hashed.result()
+        return self.sha.hexdigest()
 
     def changed(self) -> bool:
         return self.fd is not None and self._stat() != self.before  # an object is read as one version
@@ -152,7 +168,7 @@ def _blocks(fs: pafs.FileSystem, file: LandingFile, max_record: int, text: FileT
             pieces = _inflated(pieces, text)
         yield from _lines(pieces, max_record, text)
         text.changed = raw.changed()
-        text.digest = raw.sha.hexdigest()
+        text.digest = raw.digest()
     except OSError as exc:
         text.error = f"file could not be read: {exc.strerror or exc}"
         text.digest = None
@@ -177,9 +193,6 @@ class _Lines:
         self.max_record, self.text = max_record, text
         self.carry = b""  # the start of a line whose end has not come yet
         self.oversized = False  # inside a line that is too large: dropped up to its end
-        self.pending: list[bytes] = []
-        self.size = 0
-        self.first = 1  # number of the first pending line
         self.next = 1  # number of the line the carry belongs to
 
     def add(self, piece: bytes) -> Iterator[Block]:
@@ -190,7 +203,7 @@ class _Lines:
                 self.text.too_large[-1] = (line, prefix, size + (len(piece) if end == -1 else end))
                 if end == -1:
                     return
-                self._keep(b"\n", 1)
+                self.next += 1
                 piece, self.oversized = piece[end + 1 :], False
                 continue
             last = piece.rfind(b"\n")
@@ -198,48 +211,39 @@ class _Lines:
                 self.carry += piece
                 piece = b""
             else:
-                self._whole(self.carry + piece[: last + 1])
+                yield from self._whole(self.carry + piece[: last + 1])
                 self.carry, piece = piece[last + 1 :], b""
             if len(self.carry) > self.max_record:
                 self._too_large(self.carry)
                 self.carry, self.oversized = b"", True
-            if self.size >= BLOCK_BYTES:
-                yield self._flush()
 
-    def _whole(self, data: bytes) -> None:
-        """Text ending in LF: kept as it is, unless a line of it is too large (found with NumPy)."""
-        starts = line_starts(data) if len(data) > self.max_record + 1 else None
-        if starts is None or int(np.diff(starts).max()) - 1 <= self.max_record:
-            self._keep(data, data.count(b"\n"))
+    def _whole(self, data: bytes) -> Iterator[Block]:
+        """Text ending in LF: one block, unless a line of it is too large (found with NumPy)."""
+        starts = line_starts(data)
+        lengths = np.diff(starts)
+        if not len(lengths):
+            return
+        if int(lengths.max()) - 1 <= self.max_record:
+            yield Block(data, self.next, starts)
+            self.next += len(lengths)
             return
         for start, end in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
             if end - start - 1 > self.max_record:
                 self._too_large(data[start : end - 1])
-                self._keep(b"\n", 1)
             else:
-                self._keep(data[start:end], 1)
+                yield Block(data[start:end], self.next, line_starts(data[start:end]))
+            self.next += 1
 
     def _too_large(self, line: bytes) -> None:
         prefix = line[:PREFIX_CHARS].decode("utf-8", "backslashreplace")
         self.text.too_large.append((self.next, prefix, len(line)))
 
-    def _keep(self, text: bytes, lines: int) -> None:
-        self.pending.append(text)
-        self.size += len(text)
-        self.next += lines
-
-    def _flush(self) -> Block:
-        block = Block(b"".join(self.pending), self.first)
-        self.pending, self.size, self.first = [], 0, self.next
-        return block
-
     def end(self) -> Iterator[Block]:
         if self.carry:
-            self._keep(self.carry, 1)
+            yield Block(self.carry, self.next, line_starts(self.carry))
+            self.next += 1
         elif self.oversized:
             self.next += 1
-        if self.pending:
-            yield self._flush()
         self.text.lines = self.next - 1
 
 

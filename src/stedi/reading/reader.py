@@ -8,8 +8,11 @@ Files come as blocks of whole lines (`files.blocks`), so memory stays bounded wh
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import duckdb
@@ -20,7 +23,7 @@ import pyarrow.compute as pc
 from stedi.contract.sources import QUARANTINE_SCHEMA, Source
 from stedi.reading import fastpath
 from stedi.reading.coerce import Invalid, read_record
-from stedi.reading.files import DEFAULT_MAX_RECORD, Block, FileText, blocks, line_starts, line_text, undecodable
+from stedi.reading.files import DEFAULT_MAX_RECORD, Block, FileText, blocks, line_text, undecodable
 from stedi.reading.jsonscan import Fragment, Value, scan_array, scan_line
 from stedi.reading.landing import LandingFile, discover, open_root
 
@@ -65,6 +68,9 @@ class _Collector:
     """Rows found so far, keyed by file ordinal; turned into sorted Arrow tables at the end."""
 
     source: Source
+    sink: str | None = None  # a DuckDB table the fast path inserts into, instead of `fast`
+    sink_names: list[str] = field(default_factory=list)  # the files' paths, by file id, for the sink
+    fast_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # sink rows per file id
     fast: list[pa.Table] = field(default_factory=list)
     rows: list[tuple[Any, ...]] = field(default_factory=list)  # (file_id, line, index, *values)
     bad: list[tuple[int, int, str, str]] = field(default_factory=list)  # (file_id, line, raw, reason)
@@ -84,7 +90,9 @@ class _Collector:
                 self.rows.append((file_id, item.line, item.index, *values))
 
     def drop(self, file_id: int) -> None:
-        """Forget every row found of one file."""
+        """Forget every row found of one file (rows already in the sink are the engine's to delete)."""
+        if len(self.fast_counts):
+            self.fast_counts[file_id] = 0
         self.fast = [t.filter(pc.not_equal(t.column("file_id"), file_id)) for t in self.fast]
         self.rows = [r for r in self.rows if r[0] != file_id]
         self.bad = [r for r in self.bad if r[0] != file_id]
@@ -162,11 +170,16 @@ def read_chunks(
     files: list[LandingFile],
     con: duckdb.DuckDBPyConnection | None = None,
     max_record: int = DEFAULT_MAX_RECORD,
+    sink: str | None = None,
 ) -> Iterator[Chunk]:
     """The files' rows, about BATCH_BYTES of landing text at a time (a file is split only beyond
-    SPLIT_BYTES): memory stays flat in the data size."""
+    SPLIT_BYTES): memory stays flat in the data size.
+
+    With `sink` (a table of `con` with the landing table's columns), the rows of canonical lines go
+    straight into it and the chunks hold only the others; otherwise every row is in the chunks, in
+    file, line and position order."""
     fs, _ = open_root(root)
-    reading = _Reading(source, files, con or duckdb.connect())
+    reading = _Reading(source, files, con or duckdb.connect(), sink)
     for file_id, file in enumerate(files):
         text_blocks, text = blocks(fs, file, max_record)
         for part in _framed(reading.out, file_id, text_blocks, max_record):
@@ -203,10 +216,12 @@ def _framed(out: _Collector, file_id: int, text: Iterator[Block], max_record: in
 class _Reading:
     """The state of read_chunks: rows found, lines waiting for the fast path, per-file counts."""
 
-    def __init__(self, source: Source, files: list[LandingFile], con: duckdb.DuckDBPyConnection) -> None:
-        self.source, self.files, self.con = source, files, con
+    def __init__(
+        self, source: Source, files: list[LandingFile], con: duckdb.DuckDBPyConnection, sink: str | None
+    ) -> None:
+        self.source, self.files, self.con, self.sink = source, files, con, sink
         self.names = pa.array([f.relative for f in files], pa.string())
-        self.out, self.batch = _Collector(source), _LineBatch()
+        self.out, self.batch = self._collector(), _LineBatch()
         self.records = np.zeros(len(files), dtype=np.int64)  # per file id, in chunks already out
         self.quarantined = np.zeros(len(files), dtype=np.int64)
         self.discard: list[str] = []
@@ -230,7 +245,7 @@ class _Reading:
     def chunk(self) -> Chunk:
         self.batch.run(self.con, self.out)
         records, bad, per_file_records, per_file_bad = _finish(self.out, self.names)
-        self.records += per_file_records
+        self.records += per_file_records + self.out.fast_counts
         self.quarantined += per_file_bad
         done = [
             FileRead(self.files[i].relative, t.digest, int(self.records[i]), int(self.quarantined[i]),
@@ -238,8 +253,13 @@ class _Reading:
             for i, t in sorted(self.texts.items())
         ]  # fmt: skip
         result = Chunk(records, bad, done, self.discard)
-        self.out, self.texts, self.discard = _Collector(self.source), {}, []
+        self.out, self.texts, self.discard = self._collector(), {}, []
         return result
+
+    def _collector(self) -> _Collector:
+        count = len(self.files)
+        names = self.names.to_pylist() if self.sink else []
+        return _Collector(self.source, self.sink, names, np.zeros(count, dtype=np.int64))
 
 
 def _read_as_array(out: _Collector, file_id: int, data: bytes) -> bool:
@@ -264,9 +284,8 @@ class _LineBatch:
         self.nbytes = 0
 
     def add(self, file_id: int, block: Block) -> None:
-        starts = line_starts(block.data)
-        if len(starts) > 1:
-            self.parts.append((file_id, block, starts))
+        if len(block.starts) > 1:
+            self.parts.append((file_id, block, block.starts))
             self.nbytes += len(block.data)
 
     def run(self, con: duckdb.DuckDBPyConnection, out: _Collector) -> None:
@@ -292,24 +311,62 @@ class _LineBatch:
             return
         pending = pa.concat_tables(tables)
         for shape in fastpath.shapes(out.source):
-            con.register("lines", pending)
-            try:
-                params = {"pattern": shape.pattern, "structure": shape.structure, "trailing": fastpath.TRAILING}
-                extracted = con.sql(fastpath.extract_sql(out.source, shape), params=params).to_arrow_table()
-            finally:
-                con.unregister("lines")
-            ok = extracted.column("ok")
-            every = pc.all(ok).as_py()  # the usual case, where filtering would only copy every column
-            accepted = (extracted if every else extracted.filter(ok)).drop_columns(["ok", "line", "part"])
-            if accepted.num_rows:
-                index = pa.array(np.zeros(accepted.num_rows, dtype=np.int32))
-                out.fast.append(accepted.add_column(2, "index", index))
-            if every:
+            pending = (_into_sink if out.sink else _into_collector)(con, out, shape, pending)
+            if pending.num_rows == 0:
                 return
-            pending = extracted.filter(pc.invert(ok)).select(["part", "file_id", "line_no", "line"])
         for part, line_nos in _group_lines(pending):
             file_id, block, starts = parts[part]
             _exact_lines(out, file_id, block, starts, (n - block.first_line for n in line_nos))
+
+
+def _matching(lines: pa.ChunkedArray, shape: fastpath.Shape) -> pa.ChunkedArray:
+    """Which lines are of this shape: Arrow's RE2 kernel, one chunk per thread (it lets go of the
+    interpreter lock; DuckDB's regexp pays more per line)."""
+    chunks = lines.chunks
+    if len(chunks) < 2:
+        return pa.chunked_array([pc.match_substring_regex(c, shape.anchored) for c in chunks], pa.bool_())
+    return pa.chunked_array(list(_pool().map(lambda c: pc.match_substring_regex(c, shape.anchored), chunks)), pa.bool_())
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="stedi-match")
+
+
+def _into_collector(con: duckdb.DuckDBPyConnection, out: _Collector, shape: fastpath.Shape, pending: pa.Table) -> pa.Table:
+    """Lines of this shape read into typed rows kept in `out`; the other lines, returned."""
+    ok = _matching(pending.column("line"), shape)
+    marked = pending.append_column("ok", ok)
+    mask = ok.to_numpy()
+    if mask.any():
+        con.register("lines", marked)
+        try:
+            params = {"structure": shape.structure, "trailing": fastpath.TRAILING}
+            accepted = con.sql(fastpath.typed_sql(out.source, shape), params=params).to_arrow_table()
+        finally:
+            con.unregister("lines")
+        index = pa.array(np.zeros(accepted.num_rows, dtype=np.int32))
+        out.fast.append(accepted.add_column(2, "index", index))
+    return pending.filter(pa.array(~mask))
+
+
+def _into_sink(con: duckdb.DuckDBPyConnection, out: _Collector, shape: fastpath.Shape, pending: pa.Table) -> pa.Table:
+    """Lines of this shape inserted, typed, straight into the sink table (no round trip through
+    Python: row order is not part of a table's meaning); the other lines, returned."""
+    assert out.sink is not None
+    ok = _matching(pending.column("line"), shape)
+    marked = pending.append_column("ok", ok)
+    mask = ok.to_numpy()
+    if mask.any():
+        ids = pending.column("file_id").to_numpy()
+        out.fast_counts += np.bincount(ids[mask], minlength=len(out.fast_counts))
+        con.register("lines", marked)
+        try:
+            params = {"structure": shape.structure, "trailing": fastpath.TRAILING, "names": out.sink_names}
+            con.execute(fastpath.insert_sql(out.source, shape, out.sink), params).fetchall()
+        finally:
+            con.unregister("lines")
+    return pending.filter(pa.array(~mask))
 
 
 def _group_lines(table: pa.Table) -> Iterator[tuple[int, list[int]]]:

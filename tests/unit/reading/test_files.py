@@ -32,8 +32,8 @@ def test_the_digest_is_of_the_bytes_read_and_the_bom_is_dropped(tmp_path: Path) 
 
 def test_a_line_over_the_record_limit_is_cut_out_and_the_line_numbers_stay(tmp_path: Path) -> None:
     (tmp_path / "f.json").write_bytes(b"first\n" + b"x" * 5000 + b"\nthird\n" + b"y" * 5000)
-    data, text, _ = _read(tmp_path / "f.json", max_record=1000)
-    assert data == b"first\n\nthird\n"
+    data, text, first_lines = _read(tmp_path / "f.json", max_record=1000)
+    assert data == b"first\nthird\n" and first_lines == [1, 3]
     assert [(line, size) for line, _, size in text.too_large] == [(2, 5000), (4, 5000)]
     assert all(len(prefix) <= files.PREFIX_CHARS for _, prefix, _ in text.too_large)
     assert text.lines == 4

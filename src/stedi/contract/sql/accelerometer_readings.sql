@@ -8,5 +8,5 @@ person = [{kind = "email", column = "user"}]
 -- Every phone reading with the user's email normalised, of every customer (any consent). A view: its
 -- readers each filter it (consenting users; holders of a shared serial), so normalising on the way
 -- costs less than materialising every reading (and deduplicating those no table keeps).
-SELECT LOWER(TRIM(BOTH ' ' || CHR(9) || CHR(10) || CHR(13) FROM user)) AS user, timestamp, x, y, z
+SELECT normalised_email(user) AS user, timestamp, x, y, z
 FROM accelerometer_landing

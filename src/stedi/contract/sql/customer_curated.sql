@@ -27,4 +27,3 @@ SELECT email, customerName, phone, birthDay, serialNumber, registrationDate, las
        shareWithResearchAsOfDate, shareWithPublicAsOfDate, shareWithFriendsAsOfDate
 FROM customer_trusted
 WHERE email IN (SELECT user FROM accelerometer_trusted)
-ORDER BY email

@@ -8,18 +8,10 @@ person = [{kind = "email", column = "email"}]
 -- The standing record of each customer (one normalised email): the greatest lastUpdateDate, then the
 -- greatest registrationDate, then the record read last (path, line, position on the line).
 -- Every customer, consenting or not: ownership of step-trainer readings looks at all of them.
-SELECT email, customerName, phone, birthDay, serialNumber, registrationDate, lastUpdateDate,
-       shareWithResearchAsOfDate, shareWithPublicAsOfDate, shareWithFriendsAsOfDate
-FROM (
-    SELECT
-        LOWER(TRIM(BOTH ' ' || CHR(9) || CHR(10) || CHR(13) FROM email)) AS email,
-        customerName, phone, birthDay, serialNumber, registrationDate, lastUpdateDate,
-        shareWithResearchAsOfDate, shareWithPublicAsOfDate, shareWithFriendsAsOfDate,
-        ROW_NUMBER() OVER (
-            PARTITION BY LOWER(TRIM(BOTH ' ' || CHR(9) || CHR(10) || CHR(13) FROM email))
-            ORDER BY lastUpdateDate DESC, registrationDate DESC,
-                     source_file DESC, source_line DESC, source_index DESC
-        ) AS recency
-    FROM customer_landing
-) AS ranked
-WHERE recency = 1
+SELECT normalised_email(email) AS email, customerName, phone, birthDay, serialNumber, registrationDate,
+       lastUpdateDate, shareWithResearchAsOfDate, shareWithPublicAsOfDate, shareWithFriendsAsOfDate
+FROM customer_landing
+QUALIFY ROW_NUMBER() OVER (
+    PARTITION BY normalised_email(email)
+    ORDER BY lastUpdateDate DESC, registrationDate DESC, source_file DESC, source_line DESC, source_index DESC
+) = 1

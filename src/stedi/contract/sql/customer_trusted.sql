@@ -32,4 +32,3 @@ SELECT email, customerName, phone, birthDay, serialNumber, registrationDate, las
        shareWithResearchAsOfDate, shareWithPublicAsOfDate, shareWithFriendsAsOfDate
 FROM customer_standing
 WHERE shareWithResearchAsOfDate IS NOT NULL
-ORDER BY email

@@ -42,4 +42,3 @@ JOIN accelerometer_trusted AS a ON a.timestamp = s.sensorReadingTime
 JOIN subject_keys AS k ON k.email = s.email
 CROSS JOIN run_parameters AS p
 WHERE p.ml_join = 'timestamp' OR a.user = s.email
-ORDER BY s.serialNumber, s.sensorReadingTime, s.distanceFromObject, k.subject_id, a.x, a.y, a.z

@@ -79,4 +79,3 @@ FROM step_trainer_owner AS o
 JOIN customer_curated AS c ON c.email = o.email
 CROSS JOIN run_parameters AS p
 WHERE p.consent_policy = 'all' OR o.sensorReadingTime >= c.shareWithResearchAsOfDate
-ORDER BY serialNumber, sensorReadingTime, distanceFromObject
