@@ -58,9 +58,9 @@ $(VENV)/.bench-installed: $(VENV)/.dev-installed
 	$(BIN)/pip install --quiet -e '.[dev,spark,bench]'
 	touch $@
 
-bench: $(VENV)/.bench-installed  ## benchmarks (not part of the tests): starter data, then scales 1, 10, 100
-	$(BIN)/python benchmarks/bench_starter.py
-	cd benchmarks && ../$(BIN)/python bench_scale.py --plot
+bench: $(VENV)/.bench-installed  ## benchmarks (not part of the tests): stedi against a hand-written DuckDB pipeline, then Spark
+	$(BIN)/python benchmarks/bench_peer.py --scales starter,10,100
+	$(BIN)/python benchmarks/bench_engines.py --scale 1 --repeat 1
 
 clean:  ## remove the venv, build output and the default warehouse
 	rm -rf $(VENV) build lakehouse

@@ -70,7 +70,7 @@ def test_timestamp_join_says_it_is_the_compatibility_mode() -> None:
     result, _ = corpus_run("stedi-starter", "all", "timestamp")
     assert any("--ml-join timestamp" in note and "compatibility" in note for note in result.notes)
     owner, _ = corpus_run("stedi-starter")
-    assert owner.notes == []
+    assert not any("--ml-join" in note for note in owner.notes)
 
 
 def test_run_reports_why_rows_were_dropped() -> None:

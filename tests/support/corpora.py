@@ -40,8 +40,13 @@ def corpus(name: str) -> Path:
     return path
 
 
-@cache
 def corpus_run(name: str, consent_policy: str = "all", ml_join: str = "owner") -> tuple[RunResult, Warehouse]:
+    """The result of the one run of a corpus with these settings (made on first use)."""
+    return _corpus_run(name, consent_policy, ml_join)  # one cache key however the defaults are passed
+
+
+@cache
+def _corpus_run(name: str, consent_policy: str, ml_join: str) -> tuple[RunResult, Warehouse]:
     warehouse = _TMP / f"{name}-{consent_policy}-{ml_join}"
     previous = os.environ.get("STEDI_SUBJECT_KEY")
     os.environ["STEDI_SUBJECT_KEY"] = TEST_KEY

@@ -242,15 +242,25 @@ class SparkEngine(Engine):
             )
         self.warehouse = settings.warehouse
         self.max_record = settings.max_record_size
-        # A session of its own: its own temp views and catalog settings, one SparkContext per process.
-        self.spark = base_session(settings.spark_master, settings.spark_conf).newSession()
-        conf = settings.spark_conf or {}
-        # Catalog settings given by the user (another catalog-impl, say) win over the defaults.
-        given = {k: v for k, v in conf.items() if k.startswith(f"spark.sql.catalog.{CATALOG}")}
-        for key, value in {**catalog_conf(settings.warehouse), **given}.items():
-            self.spark.conf.set(key, value)
+        self._settings = settings
+        self._spark: SparkSession | None = None
         self._frames: dict[str, DataFrame] = {}
         self._writer = SparkWriter(self)
+
+    @property
+    def spark(self) -> SparkSession:
+        """The engine's Spark session, started on first use: a run with nothing new never starts Spark."""
+        if self._spark is None:
+            settings = self._settings
+            # A session of its own: its own temp views and catalog settings, one SparkContext per process.
+            spark = base_session(settings.spark_master, settings.spark_conf).newSession()
+            conf = settings.spark_conf or {}
+            # Catalog settings given by the user (another catalog-impl, say) win over the defaults.
+            given = {k: v for k, v in conf.items() if k.startswith(f"spark.sql.catalog.{CATALOG}")}
+            for key, value in {**catalog_conf(settings.warehouse), **given}.items():
+                spark.conf.set(key, value)
+            self._spark = spark
+        return self._spark
 
     @property
     def writer(self) -> TableWriter:
@@ -352,7 +362,8 @@ class SparkEngine(Engine):
         for frame in self._frames.values():
             frame.unpersist()
         self._frames.clear()
-        self.release_catalog()
+        if self._spark is not None:
+            self.release_catalog()
 
 
 def _spark_type(t: Any) -> str:

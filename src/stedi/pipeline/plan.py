@@ -84,9 +84,12 @@ def plan(settings: Settings, progress: Progress | None = None) -> Plan:
     ctx = RunContext(settings, models, session, engine, result, say, DryWriter(engine))
     try:
         result.run_id = uuid.uuid4().hex
-        for stage in (_prepare, plan_files, read, build, check):
-            stage(ctx)
-        result.tables = table_results(ctx)
+        _prepare(ctx)
+        plan_files(ctx)  # finds whether anything is new (see stages.freshness)
+        if ctx.news:
+            for stage in (read, build, check):
+                stage(ctx)
+            result.tables = table_results(ctx)
     finally:
         session.close()
         engine.close()

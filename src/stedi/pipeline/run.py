@@ -65,16 +65,17 @@ class Stage:
     name: str
     run: Callable[[RunContext], None]
     always: bool = False  # also after a run that publishes nothing (refused, checks failed)
+    without_news: bool = False  # also when planning found nothing new (see stages.freshness)
 
 
 STAGES = (
-    Stage("prepare", prepare),
-    Stage("plan", plan),
+    Stage("prepare", prepare, without_news=True),
+    Stage("plan", plan, without_news=True),
     Stage("read", read),
     Stage("build", build),
     Stage("check", check),
     Stage("publish", publish, always=True),
-    Stage("record", record, always=True),
+    Stage("record", record, always=True, without_news=True),
     Stage("maintain", _maintain, always=True),
     Stage("report", _report, always=True),
 )
@@ -122,6 +123,8 @@ def _run_stages(ctx: RunContext) -> None:
     ctx.result.run_id = uuid.uuid4().hex
     for stage in STAGES:
         if not stage.always and ctx.result.outcome in (FAILED, REFUSED):
+            continue
+        if not ctx.news and not stage.without_news:
             continue
         ctx.say(stage.name)
         ctx.step = None

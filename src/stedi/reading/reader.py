@@ -325,7 +325,9 @@ def _matching(lines: pa.ChunkedArray, shape: fastpath.Shape) -> pa.ChunkedArray:
     chunks = lines.chunks
     if len(chunks) < 2:
         return pa.chunked_array([pc.match_substring_regex(c, shape.anchored) for c in chunks], pa.bool_())
-    return pa.chunked_array(list(_pool().map(lambda c: pc.match_substring_regex(c, shape.anchored), chunks)), pa.bool_())
+    return pa.chunked_array(
+        list(_pool().map(lambda c: pc.match_substring_regex(c, shape.anchored), chunks)), pa.bool_()
+    )
 
 
 @cache
@@ -333,7 +335,9 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="stedi-match")
 
 
-def _into_collector(con: duckdb.DuckDBPyConnection, out: _Collector, shape: fastpath.Shape, pending: pa.Table) -> pa.Table:
+def _into_collector(
+    con: duckdb.DuckDBPyConnection, out: _Collector, shape: fastpath.Shape, pending: pa.Table
+) -> pa.Table:
     """Lines of this shape read into typed rows kept in `out`; the other lines, returned."""
     ok = _matching(pending.column("line"), shape)
     marked = pending.append_column("ok", ok)

@@ -40,6 +40,8 @@ class RunContext:
     erased: set[str] = field(default_factory=set)  # subject_ids in the erasure ledger
     states: dict[str, TableState] = field(default_factory=dict)  # landing and quarantine tables before
     published_rows: dict[str, int] = field(default_factory=dict)  # every table's rows before the run
+    published_snapshots: dict[str, int | None] = field(default_factory=dict)  # every table's snapshot before
+    built_from: str | None = None  # what the published tables were built from (see freshness)
     plans: list[SourcePlan] = field(default_factory=list)
     reads: dict[str, list[FileRead]] = field(default_factory=dict)  # source -> files read
     parameters: dict[str, str] = field(default_factory=dict)

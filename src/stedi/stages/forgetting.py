@@ -209,7 +209,7 @@ def _rewrite(
             result.removed.setdefault(email, {})[name] = result.removed.get(email, {}).get(name, 0) + count
     if redacted:
         result.redacted[name] = redacted
-    _, properties = warehouse.state(name)
+    _, _, properties = warehouse.state(name)
     if files := decode_files(properties.get(FILES_PROPERTY)):
         redact = {path: found.paths.get(path, path) for path in files}
         properties[FILES_PROPERTY] = encode_files({redact[p]: k for p, k in files.items()})

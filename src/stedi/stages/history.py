@@ -15,6 +15,7 @@ import pyarrow as pa
 from stedi.contract.tables import HISTORY_TABLE
 from stedi.results import RunResult
 from stedi.stages.context import RunContext
+from stedi.stages.freshness import remember
 from stedi.warehouse.writes import append_rows
 
 HISTORY_SCHEMA = pa.schema(
@@ -63,3 +64,5 @@ def record(ctx: RunContext) -> None:
     """Stage `record`: the run's facts appended to run_history."""
     rows = history_rows(ctx.result)
     ctx.session.run(lambda w: append_rows(w, HISTORY_TABLE, rows))
+    if ctx.news and ctx.result.published:
+        remember(ctx)

@@ -16,9 +16,10 @@ from stedi.contract.sources import QUARANTINE_SCHEMA, SOURCES, Source
 from stedi.contract.tables import LEDGER_TABLE, Zone
 from stedi.errors import LandingError, WarehouseError
 from stedi.reading.landing import root_exists
-from stedi.results import SourceResult
+from stedi.results import UNCHANGED, SourceResult, TableResult
 from stedi.stages.context import RunContext
 from stedi.stages.erasure import find, keep_sql, path_redactor
+from stedi.stages.freshness import built_from, nothing_new
 from stedi.stages.planning import (
     FILES_PROPERTY,
     SourcePlan,
@@ -57,7 +58,7 @@ def plan(ctx: RunContext) -> None:
         raise LandingError(f"landing folder {settings.landing} does not exist")
     names = local_table_names(settings.warehouse, settings.catalog)
     if names is None or names:
-        ctx.states, ctx.published_rows = ctx.session.run(lambda w: _states(w, settings.full_refresh))
+        ctx.session.run(lambda w: _states(ctx, w))
     redact = path_redactor(ctx.erased, ctx.key.secret)
     ctx.plans = [plan_source(settings.landing, s, ctx.states, settings.full_refresh, redact) for s in SOURCES]
     for p in ctx.plans:
@@ -67,22 +68,42 @@ def plan(ctx: RunContext) -> None:
                 f"(expected ROOT/{p.source.name}/landing/*.json)"
             )
     ctx.result.notes.extend(event for p in ctx.plans for event in p.events)
+    if nothing_new(ctx):
+        _settle_unchanged(ctx)
 
 
-def _states(warehouse: Warehouse, full_refresh: bool) -> tuple[dict[str, TableState], dict[str, int]]:
-    """The landing tables' snapshots and file maps, and every table's rows. A damaged table stops a
-    run, but for a full refresh, which rebuilds it."""
-    states, rows = {}, {}
+def _settle_unchanged(ctx: RunContext) -> None:
+    """The result of a run that found nothing new: every table as it is, nothing read or built."""
+    ctx.news = False
+    ctx.result.outcome = UNCHANGED
+    ctx.result.notes.append(
+        "nothing new since the last run with these settings: no table was read, built or checked again "
+        "(--full-refresh rebuilds everything)"
+    )
+    for p in ctx.plans:
+        ctx.result.sources.append(SourceResult(p.source.name, 0, 0, 0, p.listing.skipped, 0.0, len(p.files)))
+    names = [t.name for t in ctx.models if t.zone is not Zone.INTERNAL and t.name in ctx.published_rows]
+    ctx.result.tables = [
+        TableResult(name, zone.value if (zone := ctx.models.zone(name)) else "other", None, ctx.published_rows[name],
+                    [], 0.0, ctx.published_snapshots.get(name), False, ctx.published_rows[name])
+        for name in names if ctx.models.zone(name) is not Zone.SYSTEM or name == LEDGER_TABLE
+    ]  # fmt: skip
+
+
+def _states(ctx: RunContext, warehouse: Warehouse) -> None:
+    """Every table's snapshot and rows, the landing tables' file maps, what the tables were built
+    from. A damaged table stops a run, but for a full refresh, which rebuilds it."""
+    ctx.built_from = built_from(warehouse)
     for name in warehouse.table_names():
         try:
-            rows[name] = warehouse.describe(name).rows
-            if name in SOURCE_TABLES:
-                snapshot_id, properties = warehouse.state(name)
-                states[name] = TableState(snapshot_id, decode_files(properties.get(FILES_PROPERTY)))
+            snapshot_id, rows, properties = warehouse.state(name)
         except WarehouseError:
-            if not full_refresh:
+            if not ctx.settings.full_refresh:
                 raise
-    return states, rows
+            continue
+        ctx.published_rows[name], ctx.published_snapshots[name] = rows, snapshot_id
+        if name in SOURCE_TABLES:
+            ctx.states[name] = TableState(snapshot_id, decode_files(properties.get(FILES_PROPERTY)))
 
 
 def read(ctx: RunContext) -> None:

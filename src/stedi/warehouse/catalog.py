@@ -246,15 +246,17 @@ class Warehouse:
                 "`stedi verify` lists the damage, `stedi run --full-refresh` rebuilds the tables"
             ) from exc
 
-    def state(self, name: str) -> tuple[int | None, dict[str, str]]:
-        """The current snapshot id of a table (None: no table or no snapshot) and its `stedi.*` properties."""
+    def state(self, name: str) -> tuple[int | None, int, dict[str, str]]:
+        """A table's current snapshot id (None: no table or no snapshot), its rows and its `stedi.*`
+        snapshot properties."""
         if name not in self.table_names():
-            return None, {}
+            return None, 0, {}
         current = self.load(name).current_snapshot()
         if current is None:
-            return None, {}
+            return None, 0, {}
         summary = current.summary.additional_properties if current.summary else {}
-        return current.snapshot_id, {k: v for k, v in summary.items() if k.startswith("stedi.")}
+        rows = int(summary.get("total-records", 0))
+        return current.snapshot_id, rows, {k: v for k, v in summary.items() if k.startswith("stedi.")}
 
     def data_files(self, name: str, snapshot_id: int | None = None) -> tuple[list[str], Any] | None:
         """Where the Parquet files holding the table's rows (at a snapshot, default the current one)

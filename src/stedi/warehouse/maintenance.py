@@ -15,6 +15,7 @@ import pyarrow.fs as pafs
 from stedi.errors import WarehouseError
 from stedi.storage import explain, filesystem, is_remote, local_path
 from stedi.warehouse.catalog import Warehouse
+from stedi.warehouse.writes import AUDIT_BRANCH, MAIN_BRANCH
 
 
 def _key(location: str) -> str:
@@ -124,14 +125,16 @@ def purge_history(warehouse: Warehouse, name: str) -> int:
 
 def expire(warehouse: Warehouse, name: str, keep: set[int], sweep: bool = False, min_age_s: float = 0) -> Reclaimed:
     """Expire every snapshot of a table but its current one and those in `keep` (and branches whose
-    head is not kept), then delete the files only expired snapshots needed. With `sweep`, delete every
+    head is not kept, but the audit branch: the rows of the last run whose checks failed wait there
+    for inspection until the next run), then delete the files only expired snapshots needed. With `sweep`, delete every
     file of the table's folder no kept snapshot needs (files of killed runs included), when it is at
     least `min_age_s` old (a writer without the lock may be about to commit it)."""
     reclaimed = Reclaimed()
     table = warehouse.load(name)
     current = table.current_snapshot()
     kept = set(keep) | ({current.snapshot_id} if current else set())
-    if stale := [ref for ref, r in table.metadata.refs.items() if ref != "main" and r.snapshot_id not in kept]:
+    refs = table.metadata.refs.items()
+    if stale := [ref for ref, r in refs if ref not in (MAIN_BRANCH, AUDIT_BRANCH) and r.snapshot_id not in kept]:
         with table.manage_snapshots() as manage:
             for ref in stale:
                 manage.remove_branch(ref)

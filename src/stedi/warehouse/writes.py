@@ -6,6 +6,7 @@ Runs stage their tables on the branch `stedi-audit` and publish them after their
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ import pyarrow as pa
 
 from stedi import faults
 from stedi.errors import WarehouseError
-from stedi.storage import explain
+from stedi.storage import explain, local_path
 from stedi.warehouse.catalog import NAMESPACE, Warehouse
 from stedi.warehouse.rows import Rows
 
@@ -22,8 +23,11 @@ FINGERPRINT = "stedi.fingerprint"
 AUDIT_BRANCH = "stedi-audit"  # where a run's tables wait for their checks before they are published
 MAIN_BRANCH = "main"
 ANY_SNAPSHOT = object()  # write: commit whatever the table's current snapshot is
-# pyiceberg buffers a data file's rows as Arrow before writing it: this bounds a write's memory.
-TABLE_PROPERTIES = {"write.target-file-size-bytes": str(128 << 20)}
+# The size of a table's data files (pyiceberg buffers a file's rows as Arrow before writing it:
+# this bounds a write's memory).
+TARGET_FILE_BYTES = 128 << 20
+TABLE_PROPERTIES = {"write.target-file-size-bytes": str(TARGET_FILE_BYTES)}
+NAME_MAPPING = "schema.name-mapping.default"
 
 
 @dataclass(frozen=True)
@@ -194,10 +198,9 @@ def write(
                 _restart_branch(transaction, AUDIT_BRANCH, current.snapshot_id)
             if append is not None and current is not None:
                 added = append if isinstance(append, Rows) else Rows.of(append)
-                batches = added.reader(_declared_schema(added, declared))
-                transaction.append(batches, snapshot_properties=props, branch=branch)
+                _add_rows(warehouse, transaction, added, declared, props, branch, replace=False)
             else:
-                transaction.overwrite(rows.reader(schema), snapshot_properties=props, branch=branch)
+                _add_rows(warehouse, transaction, rows, declared, props, branch, replace=current is not None)
             faults.point(f"commit:{name}")  # data and manifest files written, the catalog not yet
             transaction.commit_transaction()
         except OSError as exc:
@@ -214,6 +217,80 @@ def write(
         ref = table.metadata.refs.get(branch)
         snapshot_id = ref.snapshot_id if ref else None
     return Commit(name, rows.measure.count, snapshot_id, True, time.perf_counter() - started, staged=stage)
+
+
+def _add_rows(
+    warehouse: Warehouse,
+    transaction,
+    rows: Rows,
+    declared: pa.Schema,
+    props: dict[str, str],
+    branch: str | None,
+    replace: bool,
+) -> None:
+    """Add the rows to the transaction's table (replacing its rows with `replace`): in a local
+    warehouse as Parquet files DuckDB writes in parallel, else streamed through pyiceberg."""
+    table = transaction._table
+    name = table.name()[-1]
+    if nulls := sorted(c for c in rows.measure.with_nulls if c in declared.names and not declared.field(c).nullable):
+        raise WarehouseError(f"cannot write table {name}: its required column {', '.join(nulls)} holds nulls")
+    paths = _engine_files(warehouse, table, rows, declared)
+    if paths is None:
+        batches = rows.reader(_declared_schema(rows, declared))
+        if replace:
+            transaction.overwrite(batches, snapshot_properties=props, branch=branch)
+        else:
+            transaction.append(batches, snapshot_properties=props, branch=branch)
+        return
+    # Files written without Iceberg field ids are read by name: the mapping follows the schema.
+    mapping = transaction.table_metadata.schema().name_mapping.model_dump_json()
+    if transaction.table_metadata.properties.get(NAME_MAPPING) != mapping:
+        transaction.set_properties(**{NAME_MAPPING: mapping})
+    if replace:
+        from pyiceberg.expressions import AlwaysTrue
+
+        transaction.delete(AlwaysTrue(), snapshot_properties=props, branch=branch)
+    transaction.add_files(paths, snapshot_properties=props, check_duplicate_files=False, branch=branch)
+
+
+def _engine_files(warehouse: Warehouse, table, rows: Rows, declared: pa.Schema) -> list[str] | None:
+    """The rows of a relation written as the table's data files by DuckDB (in parallel, straight
+    from the relation), for a local warehouse: their paths as the metadata records them. None: the
+    rows are for pyiceberg to write (object storage, small Arrow rows, or files DuckDB wrote with a
+    required column it could not prove free of nulls, which Iceberg would refuse)."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    folder = _local_data_folder(warehouse, table)
+    if folder is None or rows.in_memory:
+        return None
+    physical, logical = folder
+    os.makedirs(physical, exist_ok=True)
+    try:
+        written = rows.copy_to(physical, declared, TARGET_FILE_BYTES)
+    except duckdb.Error as exc:
+        raise WarehouseError(f"cannot write table {table.name()[-1]}: {str(exc).splitlines()[0]}") from exc
+    required = [f.name for f in declared if not f.nullable]
+    for path in written:
+        schema = pq.read_schema(path)
+        if any(schema.field(n).nullable for n in required if n in schema.names):
+            for done in written:
+                os.remove(done)
+            return None
+    return [f"{logical}/{os.path.basename(path)}" for path in written]
+
+
+def _local_data_folder(warehouse: Warehouse, table) -> tuple[str, str] | None:
+    """Where a table of a local warehouse keeps its data files: on disk now, and in its metadata."""
+    logical = f"{table.location().rstrip('/')}/data"
+    physical = local_path(warehouse.physical(logical))
+    root = local_path(warehouse.location)
+    if physical is None or root is None:
+        return None
+    inside = os.path.realpath(root).rstrip("/") + "/"
+    if not os.path.realpath(physical).startswith(inside):
+        raise WarehouseError(f"refused to write {physical}: it is outside the warehouse {root}")
+    return physical, logical
 
 
 def publish(warehouse: Warehouse, name: str, snapshot_id: int) -> None:

@@ -1,0 +1,84 @@
+"""Whether a run has anything to do: what the published tables were built from.
+
+After a run publishes, the warehouse records (catalog property `stedi.built-from`) a stamp of
+everything its tables depend on, with the snapshot each table was left at. The stamp hashes the
+content of every landing file (by path and SHA-256), the entries skipped, the people in the
+erasure ledger, the run parameters, the table declarations and SQL, the subject key's fingerprint
+and the version of stedi. The SQL is deterministic: when the landing folder's stamp now equals the
+recorded one and every table is still at its recorded snapshot, a rebuild would give exactly the
+tables there are, so the run stops after planning (no engine work, no commit but its history row).
+
+Anything else (a table changed since by `stedi forget`, a rollback or another tool, a stamp of an
+older version, a file whose content is unknown) rebuilds: the shortcut can only save work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+
+from stedi import __version__
+from stedi.errors import WarehouseError
+from stedi.stages.context import RunContext
+from stedi.warehouse.catalog import Warehouse
+
+BUILT_PROPERTY = "stedi.built-from"
+
+
+def inputs_stamp(ctx: RunContext, read: dict[str, dict[str, str | None]] | None = None) -> str | None:
+    """The stamp of this run's inputs; `read`: per source, the digests of the files read this run.
+    None when a file's content is unknown (it was not read whole): such a run always rebuilds."""
+    assert ctx.key is not None
+    files = []
+    for p in ctx.plans:
+        known = p.files_map((read or {}).get(p.source.name, {}))
+        if any(k.digest is None for k in known.values()):
+            return None
+        files.append([p.source.name, sorted((path, k.digest) for path, k in known.items()), sorted(p.listing.skipped)])
+    declared = repr(ctx.models.tables)
+    text = json.dumps(
+        [__version__, files, sorted(ctx.erased), ctx.parameters, ctx.key.fingerprint, declared],
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def built_from(warehouse: Warehouse) -> str | None:
+    return warehouse.namespace_properties().get(BUILT_PROPERTY)
+
+
+def _record(stamp: str, snapshots: dict[str, int | None]) -> str:
+    return json.dumps({"stamp": stamp, "snapshots": snapshots}, sort_keys=True)
+
+
+def nothing_new(ctx: RunContext) -> bool:
+    """True when every table the run would build already holds what it would build."""
+    settings = ctx.settings
+    if settings.full_refresh or settings.expect or ctx.built_from is None or any(p.news for p in ctx.plans):
+        return False
+    stamp = inputs_stamp(ctx)
+    if stamp is None:
+        return False
+    names = [t.name for t in ctx.models if t.sql is not None and t.published] + [s for s in _source_tables(ctx)]
+    now = {name: ctx.published_snapshots.get(name) for name in names}
+    return _record(stamp, now) == ctx.built_from
+
+
+def remember(ctx: RunContext) -> None:
+    """After a run that published (or found every table current): what its tables were built from."""
+    read = {source: {r.relative: r.digest for r in reads} for source, reads in ctx.reads.items()}
+    stamp = inputs_stamp(ctx, read)
+    names = [t.name for t in ctx.models if t.sql is not None and t.published] + [s for s in _source_tables(ctx)]
+    snapshots = {name: commit.snapshot_id for name, commit in ctx.commits.items()}
+    if stamp is None or any(snapshots.get(name) is None for name in names):
+        value = ""  # nothing to trust: the next run rebuilds
+    else:
+        value = _record(stamp, {name: snapshots[name] for name in names})
+    with contextlib.suppress(WarehouseError):  # a catalog that keeps no properties: every run rebuilds
+        ctx.session.run(lambda w: w.set_namespace_properties({BUILT_PROPERTY: value}))
+
+
+def _source_tables(ctx: RunContext) -> list[str]:
+    return [t for p in ctx.plans for t in (p.source.landing_table, p.source.quarantine_table)]
