@@ -20,6 +20,8 @@ ENGINES = ("duckdb", "spark")
 DEFAULT_WAREHOUSE = "./lakehouse"
 DEFAULT_MAX_SHRINK = 0.5
 DEFAULT_MAX_RECORD = 64 << 20
+SPLITS = ("train", "validation", "test")
+DEFAULT_SPLIT = "80/10/10"
 _SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B|B|bytes)?\s*", re.IGNORECASE)
 _FACTORS = {"": 1, "b": 1, "bytes": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
             "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}  # fmt: skip
@@ -46,6 +48,21 @@ def parse_share(text: str | float, what: str) -> float:
     if not math.isfinite(value) or not 0 <= value <= 100:
         raise SettingsError(f"{what} must be a percentage between 0 and 100, not {text!r}")
     return value / 100
+
+
+def parse_split(text: str) -> tuple[float, float, float]:
+    """The shares of train, validation and test subjects, as fractions of 1, from e.g. 80/10/10."""
+    parts = str(text).split("/")
+    try:
+        values = [float(p.strip().removesuffix("%")) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 3 or not all(math.isfinite(v) and v >= 0 for v in values) or abs(sum(values) - 100) > 1e-9:
+        raise SettingsError(
+            f"--split must be three percentages for train/validation/test that add up to 100, such as 80/10/10, "
+            f"not {text!r}"
+        )
+    return (values[0] / 100, values[1] / 100, values[2] / 100)
 
 
 def parse_seconds(text: str, what: str) -> float:
@@ -77,6 +94,7 @@ class Settings:
     max_record_size: int = DEFAULT_MAX_RECORD  # a longer landing line is quarantined as too large
     models: str | None = None  # a folder of SQL files with their declarations (default: the package's)
     maintain: bool = True  # expire history beyond the last runs at the end of a run
+    split: str = DEFAULT_SPLIT  # shares of subjects in train/validation/test (machine_learning_curated.split)
 
     def __post_init__(self) -> None:
         if self.consent_policy not in CONSENT_POLICIES:
@@ -93,6 +111,16 @@ class Settings:
             raise SettingsError(f"--max-shrink must be between 0 and 100%, not {self.max_shrink:.0%}")
         if self.max_record_size < 1:
             raise SettingsError("--max-record-size must be a positive size")
+        parse_split(self.split)
+
+    @property
+    def split_shares(self) -> tuple[float, float, float]:
+        return parse_split(self.split)
+
+    @property
+    def parameters(self) -> dict[str, str]:
+        """The settings the SQL sees (the relation `run_parameters`) and that shape the tables."""
+        return {"consent_policy": self.consent_policy, "ml_join": self.ml_join, "split": self.split}
 
     @classmethod
     def resolve(cls, **given: Any) -> Settings:

@@ -101,8 +101,8 @@ def test_report_in_a_real_browser(reported: Path, tmp_path: Path) -> None:
         assert "40,981 rows" in (ml_node.text_content() or "")
         funnel = page.locator("#funnel table tbody tr")
         assert funnel.count() >= 12
-        checks = page.locator("#check-table tbody tr")
-        assert checks.count() == 28 and page.locator("#check-table tr.check-fail").count() == 0
+        checks = page.locator("#check-table tbody tr")  # 28 declared checks + 8 row counts
+        assert checks.count() == 36 and page.locator("#check-table tr.check-fail").count() == 0
         assert graph.bounding_box()["width"] <= 1366  # fits the screen
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         browser.close()

@@ -7,7 +7,9 @@ import os
 import click
 
 from stedi.cli.group import TABLE_FORMATS, catalog_option, main, user_errors, warehouse_option
+from stedi.config import SPLITS
 from stedi.pipeline.ddl import DIALECTS
+from stedi.pipeline.export import FORMATS as EXPORT_FORMATS
 
 
 @main.command()
@@ -138,3 +140,34 @@ def ddl(dialect: str, landing: str | None, warehouse: str | None, catalog: str |
 
         wh = Warehouse(warehouse, catalog=catalog)
     click.echo(make_ddl(dialect, landing, wh), nl=False)
+
+
+@main.command()
+@click.argument("table")
+@click.argument("out", type=click.Path(dir_okay=True, file_okay=True))
+@warehouse_option
+@catalog_option
+@as_of_option
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="parquet", show_default=True,
+              help="File format of the export.")  # fmt: skip
+@click.option("--where", metavar="CONDITION", help='Only the rows meeting this SQL condition (e.g. "x > 0").')
+@click.option("--split", type=click.Choice(SPLITS), help="Only this split of machine_learning_curated.")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+@user_errors
+def export(
+    table: str, out: str, warehouse: str, catalog: str | None, as_of: str | None, fmt: str, where: str | None,
+    split: str | None, overwrite: bool,
+) -> None:  # fmt: skip
+    """Write a table's rows to OUT as Parquet, CSV or JSON lines.
+
+    OUT is a file, or a folder with one subfolder per split (split=train, ...) for a table with a split
+    column. Example: stedi export machine_learning_curated ml --split train"""
+    from stedi.pipeline.export import export as run_export
+    from stedi.pipeline.history import as_of as snapshots_as_of
+    from stedi.warehouse.catalog import Warehouse
+
+    wh = Warehouse(warehouse, catalog=catalog)
+    snapshots = snapshots_as_of(wh, as_of) if as_of else None
+    done = run_export(wh, table, out, fmt, where, split, snapshots, overwrite)
+    shape = f"partitioned by split, {len(done.files)} file(s)" if done.partitioned else "1 file"
+    click.echo(f"exported {done.rows:,} rows of {done.table} to {done.location} ({fmt}, {shape})")

@@ -19,6 +19,9 @@ RUN_OPTIONS = [
                  help="all: every reading of a consenting customer; as-of: only readings at or after consent."),
     click.option("--ml-join", type=click.Choice(ML_JOINS), envvar="STEDI_ML_JOIN", default="owner", show_default=True,
                  help="owner: pair readings with the owner's phone; timestamp: the timestamp-only join (for comparison)."),
+    click.option("--split", envvar="STEDI_SPLIT", metavar="TRAIN/VALIDATION/TEST",
+                 help="Shares of subjects in the train, validation and test splits of machine_learning_curated "
+                 "(default 80/10/10). Env: STEDI_SPLIT."),
     click.option("--engine", type=click.Choice(ENGINES), envvar="STEDI_ENGINE", default="duckdb", show_default=True,
                  help="duckdb: embedded, no server; spark: PySpark 3.5 with Iceberg."),
     click.option("--spark-master", envvar="STEDI_SPARK_MASTER",

@@ -27,6 +27,8 @@ class Check:
     sql: str  # counts violating rows
     description: str
     expected: int | None = None  # row-count checks: the expected figure
+    figure_sql: str | None = None  # a number that describes the data beside the count (e.g. a median)
+    figure: str = ""  # how to say it: a format string of `value`
 
     @property
     def name(self) -> str:
@@ -78,9 +80,59 @@ def compile_check(spec: dict[str, Any]) -> Check:
         source = _q(spec["from"])
         sql = f"SELECT GREATEST((SELECT COUNT(*) FROM {t}) - (SELECT COUNT(*) FROM {source}), 0)"
         text = f"no more rows than {spec['from']}"
+    elif kind in _SENSOR_KINDS:
+        return _SENSOR_KINDS[kind](spec, table, severity)
     else:
         raise SettingsError(f"check on {table}: unknown kind {kind!r}")
     return Check(kind, table, severity, sql, text)
+
+
+def _gaps(spec: dict[str, Any], table: str, severity: str) -> Check:
+    """Gaps in each device's readings: consecutive instants further apart than `max_gap` (ms)."""
+    by, at, limit = _q(spec["by"]), _q(spec["at"]), int(spec["max_gap"])
+    steps = (
+        f"SELECT {at} - LAG({at}) OVER (PARTITION BY {by} ORDER BY {at}) AS step "
+        f"FROM (SELECT DISTINCT {by}, {at} FROM {_q(table)}) AS instants"
+    )
+    return Check(
+        "gaps", table, severity, f"SELECT COUNT(*) FROM ({steps}) AS s WHERE step > {limit}",
+        f"gaps over {limit:,} ms between readings of one {spec['by']}",
+        figure_sql=f"SELECT MEDIAN(step) FROM ({steps}) AS s WHERE step IS NOT NULL",
+        figure="median sampling interval {value:,.0f} ms",
+    )  # fmt: skip
+
+
+def _conflicts(spec: dict[str, Any], table: str, severity: str) -> Check:
+    """Instants read twice with different values: keys whose rows disagree on `values`."""
+    keys = ", ".join(_q(c) for c in spec["columns"])
+    values = ", ".join(_q(c) for c in spec["values"])
+    sql = (
+        f"SELECT COUNT(*) FROM (SELECT {keys} FROM (SELECT DISTINCT {keys}, {values} FROM {_q(table)}) AS d "
+        f"GROUP BY {keys} HAVING COUNT(*) > 1) AS c"
+    )
+    text = f"({', '.join(spec['columns'])}) with more than one ({', '.join(spec['values'])})"
+    return Check("conflicts", table, severity, sql, text)
+
+
+def _outliers(spec: dict[str, Any], table: str, severity: str) -> Check:
+    """Values further from the median than `mads` median absolute deviations (robust to outliers)."""
+    c, t, k = _q(spec["column"]), _q(table), float(spec["mads"])
+    center = f"(SELECT MEDIAN({c}) FROM {t})"
+    spread = f"(SELECT MEDIAN(ABS({c} - {center})) FROM {t})"
+    return Check(
+        "outliers", table, severity, f"SELECT COUNT(*) FROM {t} WHERE ABS({c} - {center}) > {k} * {spread} "
+        f"AND {spread} > 0", f"{spec['column']} within {k:g} median absolute deviations of its median",
+        figure_sql=f"SELECT {spread}", figure=f"{spec['column']}: median absolute deviation {{value:,.3g}}",
+    )  # fmt: skip
+
+
+def _query(spec: dict[str, Any], table: str, severity: str) -> Check:
+    """A check written as SQL: `sql` counts the violations; `figure_sql` (optional) gives a number."""
+    return Check("query", table, severity, spec["sql"], spec["description"], figure_sql=spec.get("figure_sql"),
+                 figure=spec.get("figure", "{value:,.3g}"))  # fmt: skip
+
+
+_SENSOR_KINDS = {"gaps": _gaps, "conflicts": _conflicts, "outliers": _outliers, "query": _query}
 
 
 def declared_checks(models: Models) -> list[Check]:
@@ -128,12 +180,15 @@ def failures(outcomes: list[CheckOutcome]) -> list[CheckOutcome]:
     return [o for o in outcomes if o.status == "fail"]
 
 
-def outcome(check: Check, value: int) -> CheckOutcome:
-    """A check's result: `value` counts violating rows (for row counts: the rows)."""
+def outcome(check: Check, value: int, figure: float | None = None) -> CheckOutcome:
+    """A check's result: `value` counts violating rows (for row counts: the rows); `figure` is the
+    value of its `figure_sql`, said beside the count."""
     if check.kind == "row_count":
         passed, detail = value == check.expected, f"{value:,} rows, expected {check.expected:,}"
     else:
         passed, detail = value == 0, ("ok" if value == 0 else f"{value:,} violating rows")
+    if check.figure_sql is not None:
+        detail += "; " + (check.figure.format(value=figure) if figure is not None else "no figure (no rows)")
     status = "pass" if passed else ("fail" if check.severity == "error" else "warn")
     return CheckOutcome(
         check.table, check.kind, check.description, check.severity, status, value, check.expected, detail

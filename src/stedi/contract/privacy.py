@@ -13,6 +13,7 @@ import hmac
 
 import pyarrow as pa
 
+from stedi.config import SPLITS
 from stedi.contract.tables import SUBJECT_KEYS, Models, Table
 
 CONSENT_INVARIANT = "no trusted or curated row of a customer without standing consent"
@@ -27,12 +28,28 @@ def subject_id(key: bytes, email: str) -> str:
     return hmac.new(key, email.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def subject_keys(emails: list[str], key: bytes) -> pa.Table:
-    """The `subject_keys` relation a table with a pseudonym joins: email -> subject_id."""
+def split_of(key: bytes, subject: str, shares: tuple[float, float, float]) -> str:
+    """The split (train, validation or test) of a subject: a keyed hash of its subject_id taken as a
+    point in [0, 1), against the cumulative shares. It depends on nothing else, so a subject keeps
+    its split whatever other subjects or readings arrive, and every engine gives the same."""
+    digest = hmac.new(key, b"stedi split\x00" + subject.encode(), hashlib.sha256).digest()
+    point = int.from_bytes(digest[:8], "big") / 2**64
+    bound = 0.0
+    for name, share in zip(SPLITS, shares, strict=True):
+        bound += share
+        if point < bound:
+            return name
+    return next(name for name, share in reversed(list(zip(SPLITS, shares, strict=True))) if share > 0)
+
+
+def subject_keys(emails: list[str], key: bytes, shares: tuple[float, float, float] = (0.8, 0.1, 0.1)) -> pa.Table:
+    """The `subject_keys` relation a table with a pseudonym joins: email -> subject_id and split."""
+    ids = [subject_id(key, e) for e in emails]
     return pa.table(
         {
             "email": pa.array(emails, pa.string()),
-            "subject_id": pa.array([subject_id(key, e) for e in emails], pa.string()),
+            "subject_id": pa.array(ids, pa.string()),
+            "split": pa.array([split_of(key, s, shares) for s in ids], pa.string()),
         }
     )
 

@@ -101,7 +101,7 @@ def plan(settings: Settings, progress: Progress | None = None) -> Plan:
 def _prepare(ctx: RunContext) -> None:
     """Like a run's `prepare`, writing nothing: the key is checked, not recorded or made."""
     settings = ctx.settings
-    ctx.parameters = {"consent_policy": settings.consent_policy, "ml_join": settings.ml_join}
+    ctx.parameters = settings.parameters
     try:
         ctx.key, _ = ctx.session.run(lambda w: keys.bind(w, create=False))
     except SubjectKeyError:

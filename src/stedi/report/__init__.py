@@ -19,6 +19,7 @@ import pyarrow as pa
 from stedi.contract.identity import addresses_in
 from stedi.contract.tables import HISTORY_TABLE, Models, Zone, load
 from stedi.errors import WarehouseError
+from stedi.report.card import CARD_JSON, CARD_MARKDOWN, build_card, card_json, card_markdown
 from stedi.report.html import render
 from stedi.storage import explain, is_remote
 from stedi.warehouse.scan import attach
@@ -48,6 +49,7 @@ class ReportData:
     schemas: dict[str, list[tuple[str, str]]]
     samples: dict[str, tuple[list[str], list[list[str]]]]
     notes: list[str]
+    card: dict[str, Any] | None = None  # the dataset card of machine_learning_curated (see card.py)
 
 
 def mask(value: object, column: str, personal: frozenset[str]) -> str:
@@ -112,11 +114,14 @@ def collect(warehouse: Warehouse, result: RunResult | None = None, models: Model
         sample = con.sql(f'SELECT * FROM "{name}" LIMIT {SAMPLE_ROWS}').to_arrow_table()
         head = sample.column_names
         samples[name] = (head, [[mask(r[c], c, personal) for c in head] for r in sample.to_pylist()])
+    from stedi.warehouse.catalog import KEY_PROPERTY
+
+    card = build_card(con, facts.to_pylist(), names, warehouse.namespace_properties().get(KEY_PROPERTY))
     con.close()
     notes = list(result.notes) if result else []
     known = {t.name for t in models}
     edges = [(a, b) for a, b in models.edges() if a in known]
-    return ReportData(runs, facts, nodes, edges, quarantine, schemas, samples, notes)
+    return ReportData(runs, facts, nodes, edges, quarantine, schemas, samples, notes, card)
 
 
 def _zone(models: Models, name: str) -> str:
@@ -125,22 +130,30 @@ def _zone(models: Models, name: str) -> str:
 
 
 def write_report(warehouse: Warehouse, result: RunResult | None = None, models: Models | None = None) -> str:
-    """Write report.html into the warehouse, atomically (a reader never sees half a report); returns
-    its location."""
-    html = render(collect(warehouse, result, models)).encode("utf-8")
-    location = f"{warehouse.location.rstrip('/')}/{REPORT_FILE}"
+    """Write report.html and the dataset card into the warehouse, each atomically (a reader never
+    sees half a file); returns the report's location."""
+    data = collect(warehouse, result, models)
+    files = {REPORT_FILE: render(data)}
+    if data.card is not None:
+        files[CARD_MARKDOWN], files[CARD_JSON] = card_markdown(data.card), card_json(data.card)
+    for name, text in files.items():
+        _put(warehouse, name, text.encode("utf-8"))
+    return f"{warehouse.location.rstrip('/')}/{REPORT_FILE}"
+
+
+def _put(warehouse: Warehouse, name: str, data: bytes) -> None:
+    location = f"{warehouse.location.rstrip('/')}/{name}"
     try:
         if is_remote(location):
             from stedi.storage import filesystem
 
             fs, path = filesystem(location)
             with fs.open_output_stream(path) as out:  # one object PUT: whole or not at all
-                out.write(html)
+                out.write(data)
         else:
-            _write_atomically(Path(location), html)
+            _write_atomically(Path(location), data)
     except OSError as exc:
-        raise WarehouseError(f"cannot write the report {location}: {explain(exc, warehouse.location)}") from exc
-    return location
+        raise WarehouseError(f"cannot write {location}: {explain(exc, warehouse.location)}") from exc
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

@@ -62,6 +62,7 @@ def render(data: ReportData) -> str:
         _graph(data.nodes, data.edges),
         _funnel(current, previous),
         _checks(current),
+        _card(data.card),
         _quarantine(data.quarantine),
         _history(data.runs, by_run),
         _tables(data.schemas, data.samples),
@@ -137,12 +138,42 @@ def _checks(current: list[dict[str, Any]]) -> str:
     for f in (f for f in current if f["kind"] == "check"):
         colour = STATUS_COLOUR.get(f["status"], "#555")
         expected = "" if f["expected"] is None else _n(f["expected"])
+        detail = f.get("detail") or ""
         rows.append(f"<tr class='check-{_e(f['status'])}'><td><span class='badge' style='background:{colour}'>"
                     f"{_e(f['status'])}</span></td><td>{_e(f['severity'])}</td><td>{_e(f['table_name'])}</td>"
-                    f"<td>{_e(f['name'])}</td><td class='n'>{_n(f['value'])}</td><td class='n'>{expected}</td></tr>")  # fmt: skip
+                    f"<td>{_e(f['name'])}</td><td class='n'>{_n(f['value'])}</td><td class='n'>{expected}</td>"
+                    f"<td>{_e(detail)}</td></tr>")  # fmt: skip
     return ("<section id='checks'><h2>Checks</h2><table id='check-table'><thead><tr><th>status</th><th>severity</th>"
-            "<th>table</th><th>check</th><th class='n'>value</th><th class='n'>expected</th></tr></thead>"
+            "<th>table</th><th>check</th><th class='n'>value</th><th class='n'>expected</th><th>detail</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></section>")  # fmt: skip
+
+
+def _card(card: dict[str, Any] | None) -> str:
+    """The dataset card of machine_learning_curated (also written as dataset_card.md and .json)."""
+    if card is None:
+        return ""
+    splits = "".join(f"<tr><td>{_e(name)}</td><td class='n'>{_n(v['rows'])}</td><td class='n'>{_n(v['subjects'])}</td>"
+                     "</tr>" for name, v in card["splits"].items())  # fmt: skip
+    sampling, time_range, checks = card["sampling"], card["time_range"], card["checks"]
+    facts = [
+        ("produced by run", card["produced_by"]["run_id"]),
+        ("consent", f"{card['consent']['policy']}: {card['consent']['meaning']}"),
+        ("join", f"{card['join']['rule']}: {card['join']['meaning']}"),
+        ("rows / subjects", f"{card['rows']:,} / {card['subjects']:,}"),
+        ("time range", f"{time_range['first']} to {time_range['last']}"),
+        ("median step-trainer interval", f"{sampling['median_step_trainer_interval_ms']} ms"),
+        ("erasures applied", f"{card['erasures_applied']:,}"),
+        ("checks", f"{checks['passed']} of {checks['total']} passed"),
+        ("subject key fingerprint", card["subject_key_fingerprint"]),
+    ]
+    listed = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts)
+    limits = "".join(f"<li>{_e(item)}</li>" for item in card["limitations"])
+    return ("<section id='card'><h2>Dataset card: machine_learning_curated</h2>"
+            f"<p>{_e(card['description'])}</p><table>{listed}</table>"
+            "<h3>Splits</h3><table id='split-table'><thead><tr><th>split</th><th class='n'>rows</th>"
+            f"<th class='n'>subjects</th></tr></thead><tbody>{splits}</tbody></table>"
+            f"<h3>Known limitations</h3><ul>{limits}</ul>"
+            "<p class='muted'>Also in the warehouse as dataset_card.md and dataset_card.json.</p></section>")  # fmt: skip
 
 
 def _quarantine(quarantine: dict[str, list[tuple[str, int, list[str]]]]) -> str:

@@ -19,7 +19,7 @@ def build(ctx: RunContext) -> None:
             source, column = table.pseudonym.source
             emails = [str(e) for (e,) in engine.rows(f"SELECT {column} FROM {source}")]
             assert ctx.key is not None
-            engine.load(SUBJECT_KEYS, privacy.subject_keys(emails, ctx.key.secret))
+            engine.load(SUBJECT_KEYS, privacy.subject_keys(emails, ctx.key.secret, ctx.settings.split_shares))
         ctx.say(f"building {table.name}")
         ctx.step = table.name
         started = time.perf_counter()

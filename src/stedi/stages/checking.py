@@ -59,7 +59,13 @@ def run_checks(ctx: RunContext) -> list[CheckOutcome]:
     if settings.expect:
         checks += row_count_checks(load_expectations(settings.expect, settings.consent_policy, settings.ml_join))
     values = ctx.engine.counts([c.sql for c in checks])
-    return [outcome(c, v) for c, v in zip(checks, values, strict=True)]
+    figures = [_figure(ctx, c.figure_sql) if c.figure_sql else None for c in checks]
+    return [outcome(c, v, f) for c, v, f in zip(checks, values, figures, strict=True)]
+
+
+def _figure(ctx: RunContext, sql: str) -> float | None:
+    ((value, *_),) = ctx.engine.rows(sql)
+    return None if value is None else float(value)
 
 
 def shrink_refusals(ctx: RunContext) -> list[str]:

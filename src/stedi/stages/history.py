@@ -36,23 +36,25 @@ HISTORY_SCHEMA = pa.schema(
         pa.field("outcome", pa.string()),  # published | unchanged | failed | refused
         pa.field("code", pa.string()),  # a drop reason's or check's stable code
         pa.field("snapshot_id", pa.int64()),  # tables: the snapshot the run left current
+        pa.field("detail", pa.string()),  # checks: the outcome in words, with the check's figure if it has one
     ]
 )
 
 
 def history_rows(result: RunResult, extra: list[tuple[object, ...]] | None = None) -> pa.Table:
     """The facts of a run; `extra`: more rows (kind, table, name, status, severity, value, expected,
-    code, snapshot) such as the run a rollback went back to."""
-    rows: list[tuple[object, ...]] = list(extra or [])
+    code, snapshot[, detail]) such as the run a rollback went back to."""
+    rows: list[tuple[object, ...]] = [(*row, None)[:10] for row in extra or []]
     for t in result.tables:
-        rows.append(("table", t.name, "rows", None, None, t.rows_out, None, "rows", t.snapshot_id))
+        rows.append(("table", t.name, "rows", None, None, t.rows_out, None, "rows", t.snapshot_id, None))
         for drop in t.drops:
-            rows.append(("drop", t.name, drop.text.split(" ", 1)[1], None, None, drop.count, None, drop.code, None))
+            rows.append(("drop", t.name, drop.text.split(" ", 1)[1], None, None, drop.count, None, drop.code, None,
+                         None))  # fmt: skip
     for c in result.checks:
         rows.append(("check", c.table, f"{c.kind}: {c.description}", c.status, c.severity, c.value, c.expected,
-                     c.kind, None))  # fmt: skip
+                     c.kind, None, c.detail))  # fmt: skip
     for reason in result.refusals:
-        rows.append(("refusal", "", reason, None, None, 0, None, "shrink", None))
+        rows.append(("refusal", "", reason, None, None, 0, None, "shrink", None, None))
     now = int(time.time() * 1_000_000)
     fixed = (result.run_id, now, result.engine, result.consent_policy, result.ml_join, result.published)
     full = [(*fixed, *row[:7], result.outcome, *row[7:]) for row in rows]

@@ -12,7 +12,7 @@ from stedi.warehouse.catalog import Warehouse
 
 def prepare(ctx: RunContext) -> None:
     settings = ctx.settings
-    ctx.parameters = {"consent_policy": settings.consent_policy, "ml_join": settings.ml_join}
+    ctx.parameters = settings.parameters
     key, note = ctx.session.run(lambda w: keys.bind(w, create=True))
     ctx.key = key
     if note:

@@ -59,6 +59,10 @@ def test_the_shipped_checks_cover_every_kind() -> None:
         "references",
         "cardinality",
         "funnel",
+        "gaps",
+        "conflicts",
+        "outliers",
+        "query",
     }
 
 
@@ -77,4 +81,30 @@ def test_each_key_is_checked_unique_and_only_published_tables_are_checked() -> N
     assert ("customer_trusted", "(email) unique") in unique
     assert ("accelerometer_trusted", "(user, timestamp, x, y, z) unique") in unique
     assert not any(c.table in ("customer_standing", "step_trainer_owner") for c in checks)
-    assert len(checks) == 20
+    assert len(checks) == 28
+
+
+def _count(con, sql: str) -> float:
+    return con.execute(sql).fetchall()[0][0]
+
+
+def test_sensor_checks_count_gaps_conflicts_and_outliers() -> None:
+    import duckdb
+
+    from stedi.contract.checks import compile_check
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE r AS SELECT * FROM (VALUES ('a', 0, 10), ('a', 1000, 12), ('a', 2000, 11), ('a', 90000, 13),"
+        " ('a', 90000, 12), ('b', 0, 9), ('b', 500, 10), ('b', 1000, 900)) AS t(serial, instant, distance)"
+    )
+    gaps = compile_check({"kind": "gaps", "table": "r", "by": "serial", "at": "instant", "max_gap": 60000})
+    assert _count(con, gaps.sql) == 1  # a: 2,000 -> 90,000
+    assert _count(con, gaps.figure_sql) == 1000  # steps 1000, 1000, 88000, 500, 500: median 1000
+    conflicts = compile_check(
+        {"kind": "conflicts", "table": "r", "columns": ["serial", "instant"], "values": ["distance"]}
+    )
+    assert _count(con, conflicts.sql) == 1  # a at 90,000 read 13 and 12
+    outliers = compile_check({"kind": "outliers", "table": "r", "column": "distance", "mads": 6})
+    assert _count(con, outliers.sql) == 1  # 900: the median is 11.5, the median absolute deviation 1.5
+    assert outliers.severity == "error"  # declared checks say warn themselves

@@ -67,6 +67,27 @@ to_column = "email"
 [[check]]
 kind = "funnel"
 from = "accelerometer_landing"
+
+# Sensor checks: warnings, with their figures beside the counts. No "conflicts" check here: a phone
+# records several readings in the same millisecond (about three per step-trainer instant), so
+# different values at one instant are how this sensor reports, not a fault.
+[[check]]
+kind = "outliers"
+column = "x"
+mads = 6
+severity = "warn"
+
+[[check]]
+kind = "outliers"
+column = "y"
+mads = 6
+severity = "warn"
+
+[[check]]
+kind = "outliers"
+column = "z"
+mads = 6
+severity = "warn"
 */
 -- Distinct readings of consenting customers; under policy as-of only those taken at or after consent.
 SELECT DISTINCT a.user, a.timestamp, a.x, a.y, a.z

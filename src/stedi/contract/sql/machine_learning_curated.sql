@@ -24,7 +24,14 @@ WHERE a.timestamp = s.sensorReadingTime)"""
 
 [[check]]
 kind = "not_null"
-columns = ["subject_id", "serialNumber", "sensorReadingTime", "distanceFromObject", "x", "y", "z"]
+columns = ["subject_id", "serialNumber", "sensorReadingTime", "distanceFromObject", "x", "y", "z", "split"]
+
+# No subject in two splits: training and evaluation never share a person.
+[[check]]
+kind = "cardinality"
+columns = ["subject_id"]
+of = "split"
+max = 1
 
 # Every ML row's phone reading belongs to the step trainer's owner at that instant (owner join).
 [[check]]
@@ -36,7 +43,8 @@ max = 1
 -- Each trusted step-trainer reading with its owner's trusted phone readings at the same instant.
 -- ml_join = 'timestamp' is the seed's compatibility mode: any consenting phone at that instant.
 -- No direct PII: the owner appears only as subject_id, a keyed hash of the normalised email.
-SELECT k.subject_id, s.serialNumber, s.sensorReadingTime, s.distanceFromObject, a.x, a.y, a.z
+-- split: the subject's train/validation/test split (a keyed hash of subject_id, see --split).
+SELECT k.subject_id, s.serialNumber, s.sensorReadingTime, s.distanceFromObject, a.x, a.y, a.z, k.split
 FROM step_trainer_trusted AS s
 JOIN accelerometer_trusted AS a ON a.timestamp = s.sensorReadingTime
 JOIN subject_keys AS k ON k.email = s.email

@@ -70,6 +70,44 @@ max = 1
 [[check]]
 kind = "funnel"
 from = "step_trainer_landing"
+
+# Sensor checks: warnings, with their figures beside the counts.
+[[check]]
+kind = "gaps"
+by = "serialNumber"
+at = "sensorReadingTime"
+max_gap = 60000
+severity = "warn"
+
+[[check]]
+kind = "conflicts"
+columns = ["serialNumber", "sensorReadingTime"]
+values = ["distanceFromObject"]
+severity = "warn"
+
+[[check]]
+kind = "outliers"
+column = "distanceFromObject"
+mads = 6
+severity = "warn"
+
+# Phone and step-trainer clocks aligned: the share of each subject's step-trainer readings that have
+# a phone reading of the same person at that instant.
+[[check]]
+kind = "query"
+severity = "warn"
+description = "subjects with fewer than half their step-trainer readings matched by a phone reading at that instant"
+sql = """WITH instants AS (SELECT DISTINCT user, timestamp FROM accelerometer_trusted),
+per_subject AS (SELECT s.email, AVG(CASE WHEN i.user IS NULL THEN 0.0 ELSE 1.0 END) AS share
+FROM step_trainer_trusted AS s LEFT JOIN instants AS i ON i.user = s.email AND i.timestamp = s.sensorReadingTime
+GROUP BY s.email)
+SELECT COUNT(*) FROM per_subject WHERE share < 0.5"""
+figure_sql = """WITH instants AS (SELECT DISTINCT user, timestamp FROM accelerometer_trusted),
+per_subject AS (SELECT s.email, AVG(CASE WHEN i.user IS NULL THEN 0.0 ELSE 1.0 END) AS share
+FROM step_trainer_trusted AS s LEFT JOIN instants AS i ON i.user = s.email AND i.timestamp = s.sensorReadingTime
+GROUP BY s.email)
+SELECT MEDIAN(share) FROM per_subject"""
+figure = "median share per subject {value:.0%}"
 */
 -- Distinct step-trainer readings whose owner is a curated customer; under policy as-of only those
 -- taken at or after the owner's consent. `email` is the owner's normalised email (one owner per

@@ -1,0 +1,110 @@
+"""`stedi export`: a table's rows as Parquet, CSV or JSON lines files, for tools outside the warehouse.
+
+The rows are selected in the same sealed DuckDB as `stedi sql` (a `--where` condition can read the
+warehouse's tables and nothing else) and streamed into the files by a second connection that only
+ever writes the one output path. A table with a `split` column (machine_learning_curated) is written
+partitioned by split, `OUT/split=train/...`, so training code reads one folder per split. The output
+appears whole or not at all: it is written beside OUT and renamed into place.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from stedi.config import SPLITS
+from stedi.errors import QueryError, UsageError
+from stedi.pipeline.query import connect, statement_kind
+from stedi.warehouse.catalog import Warehouse
+
+FORMATS = ("parquet", "csv", "jsonl")
+_COPY_FORMAT = {"parquet": "FORMAT parquet, COMPRESSION zstd", "csv": "FORMAT csv, HEADER true", "jsonl": "FORMAT json"}
+PARTITION_COLUMN = "split"
+
+
+@dataclass(frozen=True)
+class Exported:
+    table: str
+    rows: int
+    location: str
+    files: list[str]
+    partitioned: bool
+
+
+def export(
+    warehouse: Warehouse,
+    table: str,
+    out: str,
+    fmt: str = "parquet",
+    where: str | None = None,
+    split: str | None = None,
+    snapshots: dict[str, int] | None = None,
+    overwrite: bool = False,
+) -> Exported:
+    """Write the rows of `table` (those meeting `where`, of one `split`) to `out`."""
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if table not in warehouse.table_names() or (snapshots is not None and table not in snapshots):
+        raise UsageError(f"no table {table} in warehouse {warehouse.location}; `stedi tables` lists them")
+    target = Path(out).absolute()
+    if target.exists() and not overwrite:
+        raise UsageError(f"{target} exists; --overwrite replaces it")
+    if not target.parent.is_dir():
+        raise UsageError(f"the folder of {target} does not exist")
+    con = connect(warehouse, None, snapshots)
+    try:
+        columns = [c for (c,) in con.execute(f'SELECT column_name FROM (DESCRIBE "{table}")').fetchall()]
+        partitioned = PARTITION_COLUMN in columns
+        if split is not None and not partitioned:
+            raise UsageError(f"--split applies to a table with a split column (machine_learning_curated), not {table}")
+        if split is not None and split not in SPLITS:
+            raise UsageError(f"--split must be one of {', '.join(SPLITS)}, not {split!r}")
+        sql = _select(table, where, split)
+        try:
+            reader = con.sql(sql).to_arrow_reader(64 * 1024)
+        except duckdb.Error as exc:
+            raise QueryError(f"cannot select the rows: {str(exc).splitlines()[0]}") from None
+        rows, files = _write(reader, target, fmt, partitioned, overwrite)
+    finally:
+        con.close()
+    return Exported(table, rows, str(target), files, partitioned)
+
+
+def _select(table: str, where: str | None, split: str | None) -> str:
+    conditions = []
+    if where:
+        statement_kind(f"SELECT 1 WHERE {where}")  # one condition, nothing that writes
+        conditions.append(f"({where})")
+    if split is not None:
+        conditions.append(f"{PARTITION_COLUMN} = '{split}'")
+    return f'SELECT * FROM "{table}"' + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
+
+
+def _write(
+    reader: pa.RecordBatchReader, target: Path, fmt: str, partitioned: bool, overwrite: bool
+) -> tuple[int, list[str]]:
+    """Stream the batches into a folder (partitioned) or a file beside `target`, then move it there."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        written = staging / ("out" if partitioned else f"out.{fmt}")
+        writer = duckdb.connect()
+        writer.execute("SET autoinstall_known_extensions = false")
+        writer.execute("SET autoload_known_extensions = false")
+        writer.register("export_rows", reader)
+        options = _COPY_FORMAT[fmt] + (f", PARTITION_BY ({PARTITION_COLUMN})" if partitioned else "")
+        path = str(written).replace("'", "''")
+        ((rows,),) = writer.execute(f"COPY export_rows TO '{path}' ({options})").fetchall()
+        writer.close()
+        if target.exists() and overwrite:
+            shutil.rmtree(target) if target.is_dir() and not target.is_symlink() else target.unlink()
+        os.replace(written, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    files = sorted(str(p) for p in target.rglob("*") if p.is_file()) if target.is_dir() else [str(target)]
+    return int(rows), files
