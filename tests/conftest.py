@@ -18,10 +18,11 @@ from tests.support.landing import write_landing
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Tests never read or write the user's config; STEDI_* settings from the shell are ignored."""
+    """Tests never read or write the user's config; STEDI_* and PYICEBERG_* settings from the shell are ignored."""
     for name in list(os.environ):
-        if name.startswith("STEDI_"):
+        if name.startswith(("STEDI_", "PYICEBERG_")):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("PYICEBERG_HOME", str(tmp_path_factory.mktemp("pyiceberg")))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
     monkeypatch.setenv("STEDI_SUBJECT_KEY", TEST_KEY)
     yield

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,43 +17,10 @@ from stedi.pipeline.run import run
 from stedi.storage import filesystem
 from stedi.warehouse.catalog import Warehouse
 from tests.support.cli import one_line_error, stedi
-from tests.support.corpora import corpus, corpus_run, data_tables, table_rows
-from tests.support.seaweed import S3Server, seaweedfs
+from tests.support.corpora import corpus_run, data_tables, table_rows
+from tests.support.seaweed import S3Server
 
 pytestmark = pytest.mark.s3
-
-
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    with seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as server:
-        yield server
-
-
-@pytest.fixture
-def s3(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
-    for key, value in s3_server.env().items():
-        monkeypatch.setenv(key, value)
-    return s3_server
-
-
-@pytest.fixture(scope="session")
-def starter_in_s3(s3_server: S3Server) -> str:
-    import os
-
-    saved = {k: os.environ.get(k) for k in s3_server.env()}
-    os.environ.update(s3_server.env())
-    try:
-        fs, base = filesystem(f"s3://{s3_server.bucket}/starter")
-        pafs.copy_files(
-            str(corpus("stedi-starter")), base, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs
-        )
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    return f"s3://{s3_server.bucket}/starter"
 
 
 def test_pipeline_in_object_storage_gives_exactly_the_local_tables(

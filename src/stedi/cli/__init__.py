@@ -6,6 +6,7 @@ them registers them with the group.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -20,6 +21,9 @@ __all__ = ["entry", "invoke", "main"]
 def invoke(args: list[str]) -> int:
     """Run one `stedi` command and return its exit code; a usage error is one line, like every other
     error (`error: ... (see stedi CMD --help)`, exit 2)."""
+    # pyiceberg logs its commit retries as warnings; what a command says is its own output.
+    logging.getLogger("pyiceberg").addHandler(logging.NullHandler())
+    logging.getLogger("pyiceberg").propagate = False
     try:
         main(args=args, prog_name="stedi", standalone_mode=False)
         return 0

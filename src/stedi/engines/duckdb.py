@@ -106,9 +106,16 @@ class IcebergWriter(TableWriter):
     def publish_staged(self) -> dict[str, Commit]:
         from dataclasses import replace
 
-        from stedi.warehouse.writes import publish
+        from stedi.errors import WarehouseError
+        from stedi.warehouse.writes import publish, unpublishable
 
         commits = self.session.wait()
+        staged = {name: c.snapshot_id for name, c in commits.items() if c.staged and c.snapshot_id is not None}
+        # Every table is checked before any is published: a run that another writer overtook
+        # (possible without a lock) publishes nothing.
+        for name, snapshot in staged.items():
+            if problem := self.session.run(lambda w, n=name, s=snapshot: unpublishable(w, n, s)):  # type: ignore[misc]
+                raise WarehouseError(f"{problem}; nothing of this run was published. Run again")
         for name, commit in commits.items():
             if commit.staged and commit.snapshot_id is not None:
                 snapshot = commit.snapshot_id

@@ -40,7 +40,7 @@ def rollback(location: str, given: str, catalog: str | None = None, models: Mode
         for name, snapshot in target.items():
             current = warehouse.load(name).current_snapshot()
             if current is None or current.snapshot_id != snapshot:
-                publish(warehouse, name, snapshot)
+                publish(warehouse, name, snapshot, staged=False)
                 moved.append(name)
         erasure = erase(warehouse, models, key, {}, recheck=True)
         result = RollbackResult(record, moved, erasure, uuid.uuid4().hex)

@@ -18,7 +18,7 @@ from stedi.config import Settings
 from stedi.contract.sources import SOURCES
 from stedi.contract.tables import Models, load
 from stedi.engines import create_engine
-from stedi.errors import ChecksFailed, LandingError, Refused, StediError, StepError
+from stedi.errors import ChecksFailed, LandingError, Refused, StediError, StepError, WarehouseError
 from stedi.results import FAILED, REFUSED, RunResult
 from stedi.stages.building import build
 from stedi.stages.checking import check
@@ -54,10 +54,14 @@ def _maintain(ctx: RunContext) -> None:
 
 
 def _report(ctx: RunContext) -> None:
+    """The report and dataset card; a run whose tables are published does not fail for want of them."""
     if ctx.settings.report:
         from stedi.report import write_report
 
-        ctx.session.run(lambda w: write_report(w, ctx.result, ctx.models))
+        try:
+            ctx.session.run(lambda w: write_report(w, ctx.result, ctx.models))
+        except WarehouseError as exc:
+            ctx.result.notes.append(f"warning: the report was not written ({exc}); `stedi report` writes it again")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ NAMESPACE = "stedi"
 CATALOG_FILE = "catalog.db"
 ROOT_PROPERTY = "stedi.root"  # the logical root: where the warehouse was created
 KEY_PROPERTY = "stedi.subject-key-fingerprint"
+# The pyiceberg catalog name whose settings (credential, token, ...) apply to a `--catalog URL`.
+URL_CATALOG_NAME = "stedi"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,29 @@ def _check_sqlite(path: Path) -> None:
         raise WarehouseError(
             f"the catalog {path} is damaged or not a SQLite database ({exc}); restore it from a backup"
         ) from None
+
+
+def _configured_catalog(name: str, defaults: dict[str, str], given: dict[str, str]):  # -> pyiceberg Catalog
+    """A pyiceberg catalog from its standard settings: what `.pyiceberg.yaml` (in PYICEBERG_HOME or
+    the home folder) or the PYICEBERG_CATALOG__<NAME>__* variables configure for `name` (credential,
+    token, warehouse, endpoints) overrides `defaults` (the warehouse location, S3 settings from the
+    AWS variables); `given` overrides both. The settings are read when the catalog is opened (not
+    when pyiceberg was imported), as `load_catalog` would with them."""
+    from pyiceberg.catalog import AVAILABLE_CATALOGS, CatalogType, infer_catalog_type
+    from pyiceberg.utils.config import Config
+
+    configured = {k: str(v) for k, v in (Config().get_catalog_config(name) or {}).items() if not isinstance(v, dict)}
+    if not configured and not given:
+        raise WarehouseError(
+            f"no pyiceberg catalog named {name}: configure it in ~/.pyiceberg.yaml or with "
+            f"PYICEBERG_CATALOG__{name.upper()}__URI (and its other settings)"
+        )
+    conf = {**defaults, **configured, **given}
+    kind = conf.get("type")
+    catalog_type = CatalogType(kind.lower()) if kind else infer_catalog_type(name, conf)  # type: ignore[arg-type]
+    if catalog_type is None:
+        raise WarehouseError(f"the pyiceberg catalog {name} has no type or uri")
+    return AVAILABLE_CATALOGS[catalog_type](name, conf)
 
 
 def open_catalog(location: str, spec: str | None, *, create: bool):  # -> pyiceberg Catalog
@@ -98,9 +123,8 @@ def open_catalog(location: str, spec: str | None, *, create: bool):  # -> pyiceb
                 NAMESPACE, uri=uri, warehouse=warehouse_uri, init_catalog_tables=str(create).lower(), **props
             )
         elif spec is not None and spec.startswith(("http://", "https://")):
-            from pyiceberg.catalog.rest import RestCatalog
-
-            catalog = RestCatalog(NAMESPACE, uri=spec, warehouse=warehouse_uri, **props)
+            defaults = {"warehouse": warehouse_uri, **props}
+            catalog = _configured_catalog(URL_CATALOG_NAME, defaults, {"type": "rest", "uri": spec})
         elif spec == "glue":
             try:
                 from pyiceberg.catalog.glue import GlueCatalog
@@ -108,10 +132,8 @@ def open_catalog(location: str, spec: str | None, *, create: bool):  # -> pyiceb
                 raise WarehouseError("the Glue catalog needs boto3: pip install 'pyiceberg[glue]'") from None
             catalog = GlueCatalog(NAMESPACE, warehouse=warehouse_uri, **props)
         else:
-            from pyiceberg.catalog import load_catalog
-
             assert spec is not None
-            catalog = load_catalog(spec.removeprefix("pyiceberg:"), **{"warehouse": warehouse_uri, **props})
+            catalog = _configured_catalog(spec.removeprefix("pyiceberg:"), {"warehouse": warehouse_uri, **props}, {})
         if create:
             catalog.create_namespace_if_not_exists(NAMESPACE)
         elif (NAMESPACE,) not in catalog.list_namespaces():
@@ -119,8 +141,31 @@ def open_catalog(location: str, spec: str | None, *, create: bool):  # -> pyiceb
     except WarehouseError:
         raise
     except Exception as exc:  # SQLAlchemy, pyiceberg and HTTP clients raise many types
+        if hint := _catalog_problem(exc, spec):
+            raise WarehouseError(f"cannot open the catalog {spec} of warehouse {location}: {hint}") from exc
         raise WarehouseError(f"cannot open the catalog of warehouse {explain(exc, location)}") from exc
     return catalog
+
+
+def _catalog_problem(exc: Exception, spec: str | None) -> str | None:
+    """What is wrong with the settings of a remote catalog, in words a user can act on."""
+    if spec is None or not spec.startswith(("http://", "https://", "pyiceberg:")):
+        return None
+    text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    lowered = f"{type(exc).__name__} {text}".lower()
+    variables = f"PYICEBERG_CATALOG__{URL_CATALOG_NAME.upper()}__"
+    entry = f"the {spec.removeprefix('pyiceberg:')} entry of ~/.pyiceberg.yaml"
+    url = spec.startswith("http")
+    if any(k in lowered for k in ("connection refused", "max retries exceeded", "name or service not known",
+                                  "timed out", "connecttimeout", "failed to establish")):  # fmt: skip
+        return "cannot reach the catalog server: is it running, and is the URL right?"
+    if any(k in lowered for k in ("unauthorized", "notauthorized", "invalid_client", "forbidden", "401", "403")):
+        return (
+            f"the catalog refused the credentials ({text}); check {variables + 'CREDENTIAL or TOKEN' if url else entry}"
+        )
+    if "warehouse" in lowered or "bucket" in lowered:
+        return f"the catalog has no such warehouse ({text}); check {variables + 'WAREHOUSE' if url else entry}"
+    return None
 
 
 def local_table_names(location: str, catalog: str | None) -> set[str] | None:

@@ -1,7 +1,8 @@
 """Removing history and files: the one place where files are deleted.
 
-`delete_files` deletes only inside the warehouse's folder (where it is now, see `fileio`), whatever a
-path in metadata says: a copied warehouse never deletes its original's files.
+`delete_files` deletes only inside a table's folder where it is now (see `fileio`), and a local file only
+inside the warehouse's folder, whatever a path in metadata says: a copied warehouse never deletes its
+original's files, and a catalog that names a table folder elsewhere on this machine is refused.
 """
 
 from __future__ import annotations
@@ -28,16 +29,19 @@ def _key(location: str) -> str:
     return f"{parsed.netloc}{parsed.path}"
 
 
-def _inside(warehouse: Warehouse, key: str) -> bool:
-    root = _key(warehouse.location if is_remote(warehouse.location) else "file://" + warehouse.location)
+def _inside(root: str, key: str) -> bool:
     return key.startswith(root.rstrip("/") + "/")
 
 
-def delete_files(warehouse: Warehouse, fs: pafs.FileSystem, keys: list[str]) -> int:
-    """Delete files (filesystem paths) of the warehouse; a path outside it is refused, not deleted."""
-    outside = [k for k in keys if not _inside(warehouse, k)]
-    if outside:
-        raise WarehouseError(f"refused to delete {outside[0]}: it is outside the warehouse {warehouse.location}")
+def delete_files(warehouse: Warehouse, table, fs: pafs.FileSystem, keys: list[str]) -> int:
+    """Delete files (filesystem paths) of a table: only inside the table's folder where it is now,
+    and a local file only inside the warehouse's folder; any other path is refused, not deleted."""
+    folder = _key(warehouse.physical(table.location()))
+    warehouse_folder = None if is_remote(warehouse.location) else _key("file://" + warehouse.location)
+    for key in keys:
+        local = local_path(warehouse.physical(table.location())) is not None
+        if not _inside(folder, key) or (local and (warehouse_folder is None or not _inside(warehouse_folder, key))):
+            raise WarehouseError(f"refused to delete {key}: it is outside the table's folder in {warehouse.location}")
     for key in keys:
         try:
             fs.delete_file(key)
@@ -120,7 +124,7 @@ def purge_history(warehouse: Warehouse, name: str) -> int:
     if older:
         table.maintenance.expire_snapshots().by_ids(older).commit()
     fs, files, _ = unreferenced_files(warehouse, name)
-    return delete_files(warehouse, fs, files)
+    return delete_files(warehouse, table, fs, files)
 
 
 def expire(warehouse: Warehouse, name: str, keep: set[int], sweep: bool = False, min_age_s: float = 0) -> Reclaimed:
@@ -150,11 +154,11 @@ def expire(warehouse: Warehouse, name: str, keep: set[int], sweep: bool = False,
         fs, _ = filesystem(warehouse.physical(table.location()))
         gone = sorted(before - still)  # committed files of expired snapshots: no writer needs them any more
         reclaimed.bytes += sum(fs.get_file_info(key).size or 0 for key in gone)
-        reclaimed.files += delete_files(warehouse, fs, gone)
+        reclaimed.files += delete_files(warehouse, table, fs, gone)
     if sweep:
         fs, files, _ = unreferenced_files(warehouse, name, table.snapshots())
         cutoff = time.time() - min_age_s
         old = [f for f in files if min_age_s <= 0 or (fs.get_file_info(f).mtime_ns or 0) / 1e9 < cutoff]
         reclaimed.bytes += sum(fs.get_file_info(f).size or 0 for f in old)
-        reclaimed.files += delete_files(warehouse, fs, old)
+        reclaimed.files += delete_files(warehouse, table, fs, old)
     return reclaimed
