@@ -79,6 +79,23 @@ def test_stedi_report_rewrites_the_report(reported: Path) -> None:
     assert (reported / "report.html").exists() and "report.html" in result.output
 
 
+def test_rows_and_checks_are_in_zone_then_build_order_and_times_are_iso(reported: Path) -> None:
+    from stedi.report import write_report_for
+
+    first = (reported / "report.html").read_text()
+    funnel = re.findall(r"<tr><td>([a-z_]+)</td><td class='n'>", first.split("id='funnel'")[1].split("</table>")[0])
+    assert funnel[:6] == ["customer_landing", "accelerometer_landing", "step_trainer_landing",
+                          "customer_quarantine", "accelerometer_quarantine", "step_trainer_quarantine"]  # fmt: skip
+    assert funnel[6:11] == ["customer_trusted", "accelerometer_trusted", "step_trainer_trusted",
+                            "customer_curated", "machine_learning_curated"]  # fmt: skip
+    checks = first.split("id='check-table'")[1].split("</table>")[0]
+    tables = re.findall(r"</td><td>(?:warn|error)</td><td>([a-z_]+)</td>", checks)
+    assert tables.index("customer_trusted") < tables.index("machine_learning_curated")
+    write_report_for(str(reported), None)
+    assert (reported / "report.html").read_text() == first  # the same warehouse, the same page
+    assert re.search(r"last run \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", first)
+
+
 @pytest.mark.browser
 def test_report_in_a_real_browser(reported: Path, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright

@@ -88,6 +88,7 @@ def collect(warehouse: Warehouse, result: RunResult | None = None, models: Model
         facts = pa.table({c: pa.array([], pa.string()) for c in ("run_id", "run_at", "engine", "consent_policy",
                           "ml_join", "published", "kind", "table_name", "name", "status", "severity", "value",
                           "expected")})  # fmt: skip
+    facts = _in_table_order(facts, models)
     runs_seen: dict[str, dict[str, Any]] = {}
     for r in facts.select(["run_id", "run_at", "engine", "consent_policy", "ml_join", "published"]).to_pylist():
         runs_seen.setdefault(r["run_id"], r)
@@ -122,6 +123,25 @@ def collect(warehouse: Warehouse, result: RunResult | None = None, models: Model
     known = {t.name for t in models}
     edges = [(a, b) for a, b in models.edges() if a in known]
     return ReportData(runs, facts, nodes, edges, quarantine, schemas, samples, notes, card)
+
+
+ZONE_ORDER = ("landing", "quarantine", "internal", "trusted", "curated", "system")
+
+
+def _in_table_order(facts: pa.Table, models: Models) -> pa.Table:
+    """The facts of each run in one stable order: tables by zone, then in build order; a table's
+    drops and checks in the order they were recorded under it, then by name."""
+    position = {t.name: i for i, t in enumerate(models)}
+
+    def rank(name: str | None) -> tuple[int, int, str]:
+        zone = _zone(models, name) if name else "other"
+        order = ZONE_ORDER.index(zone) if zone in ZONE_ORDER else len(ZONE_ORDER)
+        return order, position.get(name or "", len(position)), name or ""
+
+    rows = facts.to_pylist()
+    runs = {r["run_id"]: i for i, r in reversed(list(enumerate(rows)))}  # a run's place: its first fact
+    ordered = sorted(rows, key=lambda r: (runs[r["run_id"]], rank(r["table_name"]), str(r["kind"]), str(r["name"])))
+    return pa.Table.from_pylist(ordered, schema=facts.schema)
 
 
 def _zone(models: Models, name: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,14 @@ def _n(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else ("" if value is None else _e(value))
 
 
+def _when(value: Any) -> str:
+    """A time as ISO 8601 in UTC, to the second (`2026-12-01T09:56:32Z`)."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return "" if value is None else str(value)
+
+
 def render(data: ReportData) -> str:
     last = data.runs[-1] if data.runs else None
     facts = data.facts.to_pylist()
@@ -50,8 +59,9 @@ def render(data: ReportData) -> str:
     previous = by_run[data.runs[-2]["run_id"]] if len(data.runs) > 1 else []
     if last:
         state = "published" if last["published"] else "NOT published: an error check failed"
-        subtitle = (f"last run {_e(last['run_at'])} · engine {_e(last['engine'])} · consent policy "
-                    f"{_e(last['consent_policy'])} · ml join {_e(last['ml_join'])} · {state} · {len(data.runs)} runs")  # fmt: skip
+        runs = f"{len(data.runs)} run" + ("" if len(data.runs) == 1 else "s")
+        subtitle = (f"last run {_e(_when(last['run_at']))} · engine {_e(last['engine'])} · consent policy "
+                    f"{_e(last['consent_policy'])} · ml join {_e(last['ml_join'])} · {state} · {runs}")  # fmt: skip
     else:
         subtitle = "no runs recorded yet"
     parts = [
@@ -204,7 +214,7 @@ def _sparkline(values: list[int], labels: list[str]) -> str:
 
 
 def _history(runs: list[dict[str, Any]], by_run: dict[str, list[dict[str, Any]]]) -> str:
-    labels = [str(r["run_at"])[:19] for r in runs]
+    labels = [_when(r["run_at"]) for r in runs]
     series: dict[str, list[int]] = defaultdict(list)
     for run in runs:
         facts = by_run[run["run_id"]]
@@ -216,7 +226,7 @@ def _history(runs: list[dict[str, Any]], by_run: dict[str, list[dict[str, Any]]]
         )
     charts = "".join(f"<div class='chart'><h3>{_e(name)} <span class='muted'>{_n(values[-1])}</span></h3>"
                      f"{_sparkline(values, labels)}</div>" for name, values in series.items())  # fmt: skip
-    return f"<section id='history'><h2>History over {len(runs)} runs</h2><div class='charts'>{charts}</div></section>"
+    return f"<section id='history'><h2>History over {len(runs)} run{'' if len(runs) == 1 else 's'}</h2><div class='charts'>{charts}</div></section>"
 
 
 def _tables(schemas: dict[str, list[tuple[str, str]]], samples: dict[str, tuple[list[str], list[list[str]]]]) -> str:
