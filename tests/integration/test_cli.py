@@ -192,3 +192,48 @@ def test_every_command_has_help_text() -> None:
         for param in command.params:
             if isinstance(param, __import__("click").Option):
                 assert param.help, f"{name} {param.name}"
+
+
+def test_every_command_that_reports_data_prints_json(tmp_path: Path) -> None:
+    """`--format json` (`--output-format json` for export, whose --format is the file format) gives
+    one JSON document a script can read, with the figures as numbers."""
+    from tests.support.cli import stedi
+    from tests.support.landing import small_landing
+
+    landing, warehouse = small_landing(tmp_path / "landing"), str(tmp_path / "wh")
+    where = ["--warehouse", warehouse]
+
+    def document(*args: str) -> Any:
+        done = stedi(*args)
+        assert done.returncode == 0, (args, done.stderr)
+        return json.loads(done.stdout)
+
+    generated = document("generate", str(tmp_path / "gen"), "--scale", "0.01", "--format", "json")
+    assert generated["customers"] > 0 and generated["files"] > 0
+    first = document("run", "--landing", str(landing), *where, "--format", "json")
+    document("run", "--landing", str(landing), *where, "--consent-policy", "as-of", "--format", "json")
+    assert set(document("report", *where, "--format", "json")) == {"report"}
+    exported = document("export", "customer_trusted", str(tmp_path / "c.csv"), *where, "--format", "csv",
+                        "--output-format", "json")  # fmt: skip
+    assert exported["rows"] == Warehouse(warehouse).describe("customer_trusted").rows
+    back = document("rollback", first["run_id"], *where, "--format", "json")
+    assert back["rolled_back_to"] == first["run_id"] and isinstance(back["moved"], list)
+    tidy = document("maintain", *where, "--keep-runs", "1", "--format", "json")
+    assert isinstance(tidy["deleted_files"], int)
+    gone = document("forget", "nobody@example.com", *where, "--format", "json")
+    assert gone["people"] == [{"email": "nobody@example.com", "found": False, "rows_removed": {},
+                               "in_landing_file_names": False, "in_history": False}]  # fmt: skip
+    assert [t["table"] for t in document("verify", *where, "--format", "json")]
+    assert document("history", *where, "--format", "json")[0]["outcome"] == "rolled back"
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_shell_completion_scripts_as_the_docs_show(shell: str) -> None:
+    done = subprocess.run([*STEDI], env={**os.environ, "_STEDI_COMPLETE": f"{shell}_source"},
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 0 and "_STEDI_COMPLETE" in done.stdout, done.stderr
+    if shell == "bash":
+        words = subprocess.run([*STEDI], env={**os.environ, "_STEDI_COMPLETE": "bash_complete",
+                                              "COMP_WORDS": "stedi ro", "COMP_CWORD": "1"},
+                               capture_output=True, text=True, check=False)  # fmt: skip
+        assert "rollback" in words.stdout

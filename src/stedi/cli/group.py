@@ -66,6 +66,15 @@ catalog_option = click.option(
     "Default: catalog.db in a local warehouse. Env: STEDI_CATALOG.",
 )
 
+
+def outcome_format_option(flag: str = "--format", dest: str = "fmt") -> Callable[[F], F]:
+    """`--format text|json` for a command that reports what it did (JSON: for scripts)."""
+    return click.option(
+        flag, dest, type=click.Choice(["text", "json"]), default="text", show_default=True,
+        help="Print what was done as text or as JSON.",
+    )  # fmt: skip
+
+
 warehouse_option = click.option(
     "--warehouse",
     envvar="STEDI_WAREHOUSE",

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from stedi.cli.group import catalog_option, main, user_errors, warehouse_option
+from stedi.cli.group import catalog_option, main, outcome_format_option, user_errors, warehouse_option
 
 
 @main.command()
@@ -15,8 +15,11 @@ from stedi.cli.group import catalog_option, main, user_errors, warehouse_option
 @warehouse_option
 @catalog_option
 @click.option("--landing", envvar="STEDI_LANDING", help="Landing root: report which landing files still hold them.")
+@outcome_format_option()
 @user_errors
-def forget(emails: tuple[str, ...], email_file: Any, warehouse: str, catalog: str | None, landing: str | None) -> None:
+def forget(
+    emails: tuple[str, ...], email_file: Any, warehouse: str, catalog: str | None, landing: str | None, fmt: str
+) -> None:
     """Erase people by email address: their rows in every table, addresses in landing file names, and
     every older snapshot and file that held them. Later runs keep them out."""
     from stedi.contract.tables import load
@@ -28,6 +31,17 @@ def forget(emails: tuple[str, ...], email_file: Any, warehouse: str, catalog: st
     result = erase(warehouse, wanted, catalog=catalog, landing=landing)
     found = [p for p in result.people if p.found]
     order = [t.name for t in load()]
+    if fmt == "json":
+        from stedi.cli.render import as_json
+
+        click.echo(as_json({
+            "people": [{"email": p.email, "found": p.found, "rows_removed": {t: p.rows[t] for t in order if p.rows.get(t)},
+                        "in_landing_file_names": p.in_paths, "in_history": p.in_history} for p in result.people],
+            "history_purged": result.erasure.history_purged, "files_deleted": result.erasure.files_deleted,
+            "landing_files_holding_them": result.landing_files if landing else None,
+            "seconds": round(result.seconds, 3),
+        }, indent=2))  # fmt: skip
+        return
     click.echo(
         f"forgot {len(result.people)} {'person' if len(result.people) == 1 else 'people'} in {result.seconds:.2f}s"
     )

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from stedi.cli.group import TABLE_FORMATS, catalog_option, main, user_errors, warehouse_option
+from stedi.cli.group import TABLE_FORMATS, catalog_option, main, outcome_format_option, user_errors, warehouse_option
 from stedi.config import SPLITS
 from stedi.pipeline.ddl import DIALECTS
 from stedi.pipeline.export import FORMATS as EXPORT_FORMATS
@@ -16,13 +16,19 @@ from stedi.pipeline.export import FORMATS as EXPORT_FORMATS
 @warehouse_option
 @catalog_option
 @click.option("--open", "open_it", is_flag=True, help="Open the report in a web browser.")
+@outcome_format_option()
 @user_errors
-def report(warehouse: str, catalog: str | None, open_it: bool) -> None:
-    """Rewrite report.html in the warehouse from its tables and run history."""
+def report(warehouse: str, catalog: str | None, open_it: bool, fmt: str) -> None:
+    """Rewrite report.html (and the dataset card beside it) in the warehouse from its tables and run history."""
     from stedi.report import write_report_for
 
     location = write_report_for(warehouse, catalog)
-    click.echo(location)
+    if fmt == "json":
+        from stedi.cli.render import as_json
+
+        click.echo(as_json({"report": location}))
+    else:
+        click.echo(location)
     if open_it:
         import webbrowser
 
@@ -153,10 +159,11 @@ def ddl(dialect: str, landing: str | None, warehouse: str | None, catalog: str |
 @click.option("--where", metavar="CONDITION", help='Only the rows meeting this SQL condition (e.g. "x > 0").')
 @click.option("--split", type=click.Choice(SPLITS), help="Only this split of machine_learning_curated.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+@outcome_format_option("--output-format", "output_format")
 @user_errors
 def export(
     table: str, out: str, warehouse: str, catalog: str | None, as_of: str | None, fmt: str, where: str | None,
-    split: str | None, overwrite: bool,
+    split: str | None, overwrite: bool, output_format: str,
 ) -> None:  # fmt: skip
     """Write a table's rows to OUT as Parquet, CSV or JSON lines.
 
@@ -169,5 +176,11 @@ def export(
     wh = Warehouse(warehouse, catalog=catalog)
     snapshots = snapshots_as_of(wh, as_of) if as_of else None
     done = run_export(wh, table, out, fmt, where, split, snapshots, overwrite)
+    if output_format == "json":
+        from stedi.cli.render import as_json
+
+        click.echo(as_json({"table": done.table, "rows": done.rows, "location": done.location, "format": fmt,
+                            "partitioned": done.partitioned, "files": done.files}, indent=2))  # fmt: skip
+        return
     shape = f"partitioned by split, {len(done.files)} file(s)" if done.partitioned else "1 file"
     click.echo(f"exported {done.rows:,} rows of {done.table} to {done.location} ({fmt}, {shape})")

@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from stedi.cli.group import TABLE_FORMATS, catalog_option, main, user_errors, warehouse_option
+from stedi.cli.group import (
+    TABLE_FORMATS,
+    catalog_option,
+    main,
+    outcome_format_option,
+    user_errors,
+    warehouse_option,
+)
 from stedi.config import CONSENT_POLICIES, ENGINES, ML_JOINS, Settings
 
 RUN_OPTIONS = [
@@ -118,8 +125,9 @@ def plan(spark_conf: tuple[str, ...], fmt: str, **given: Any) -> None:
 @click.argument("run_id")
 @warehouse_option
 @catalog_option
+@outcome_format_option()
 @user_errors
-def rollback(run_id: str, warehouse: str, catalog: str | None) -> None:
+def rollback(run_id: str, warehouse: str, catalog: str | None, fmt: str) -> None:
     """Put every table back to the snapshots run RUN_ID published (a prefix of the id will do).
 
     The next `stedi run` reads again the landing files ingested after that run. People erased since
@@ -127,11 +135,18 @@ def rollback(run_id: str, warehouse: str, catalog: str | None) -> None:
     from stedi.pipeline.rollback import rollback as go_back
 
     done = go_back(warehouse, run_id, catalog)
+    erased_again = bool(done.erasure.removed or done.erasure.history_purged)
+    if fmt == "json":
+        from stedi.cli.render import as_json
+
+        click.echo(as_json({"rolled_back_to": done.run.run_id, "run_at": done.run.at.isoformat(), "moved": done.moved,
+                            "recorded_as": done.run_id, "erased_again": erased_again}, indent=2))  # fmt: skip
+        return
     click.echo(
         f"rolled back to run {done.run.run_id[:12]} of {done.run.at:%Y-%m-%d %H:%M:%SZ}: "
         f"{len(done.moved)} tables moved ({', '.join(done.moved) or 'none'}); recorded as run {done.run_id[:12]}"
     )
-    if done.erasure.removed or done.erasure.history_purged:
+    if erased_again:
         click.echo("people erased since were found in that state and erased again")
 
 
@@ -144,8 +159,11 @@ def rollback(run_id: str, warehouse: str, catalog: str | None) -> None:
 @click.option("--older-than", metavar="DURATION",
               help="Keep every snapshot younger than this too (7d, 12h, 30m).")  # fmt: skip
 @click.option("--compact", is_flag=True, help="Rewrite tables made of many small files into few.")
+@outcome_format_option()
 @user_errors
-def maintain(warehouse: str, catalog: str | None, keep_runs: int, older_than: str | None, compact: bool) -> None:
+def maintain(
+    warehouse: str, catalog: str | None, keep_runs: int, older_than: str | None, compact: bool, fmt: str
+) -> None:
     """Expire snapshots outside retention and delete every file no kept snapshot needs (files of killed
     runs included, and only inside the warehouse); with --compact, rewrite tables of many small files."""
     from stedi.pipeline.maintain import maintain as tidy
@@ -153,6 +171,12 @@ def maintain(warehouse: str, catalog: str | None, keep_runs: int, older_than: st
 
     done = tidy(warehouse, catalog, keep_runs, parse_duration(older_than) if older_than else None, compact)
     r = done.reclaimed
+    if fmt == "json":
+        from stedi.cli.render import as_json
+
+        click.echo(as_json({"kept_runs": done.kept_runs, "expired_snapshots": r.snapshots, "deleted_files": r.files,
+                            "deleted_bytes": r.bytes, "compacted": done.compacted}, indent=2))  # fmt: skip
+        return
     if done.compacted:
         click.echo(f"compacted {', '.join(done.compacted)}")
     click.echo(

@@ -46,7 +46,7 @@ def _require_pyspark() -> None:
     try:
         import pyspark  # noqa: F401
     except ImportError:
-        raise SettingsError("the Spark engine needs PySpark 3.5: pip install 'stedi[spark]'") from None
+        raise SettingsError("the Spark engine needs PySpark 3.5: pip install 'stedi-lakehouse[spark]'") from None
 
 
 def _iceberg_jar() -> str | None:
