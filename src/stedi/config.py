@@ -91,6 +91,7 @@ class Settings:
     report: bool = True  # write report.html into the warehouse after the run
     max_shrink: float = DEFAULT_MAX_SHRINK  # the share of a table's rows a run may remove
     allow_shrink: bool = False  # publish even what the shrink guard would stop
+    require_rows: bool = False  # a `min_rows` check (an empty machine_learning_curated) is an error, not a warning
     max_record_size: int = DEFAULT_MAX_RECORD  # a longer landing line is quarantined as too large
     models: str | None = None  # a folder of SQL files with their declarations (default: the package's)
     maintain: bool = True  # expire history beyond the last runs at the end of a run
@@ -128,7 +129,7 @@ class Settings:
         values: dict[str, Any] = {}
         for f in fields(cls):
             value = given.get(f.name)
-            if f.name in ("full_refresh", "report", "allow_shrink", "spark_conf", "models", "maintain"):
+            if f.name in ("full_refresh", "report", "allow_shrink", "require_rows", "spark_conf", "models", "maintain"):
                 if value is not None:
                     values[f.name] = value
                 continue

@@ -41,6 +41,7 @@ class TableResult:
     snapshot_id: int | None = None
     changed: bool = True  # False: the table already held exactly these rows; no snapshot added
     rows_before: int | None = None  # the published rows before the run
+    growth: str = ""  # why the table may have more rows than its input (declared with its SQL)
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ def test_cli_shows_the_failed_check_and_exits_1(tmp_path: Path) -> None:
     args = ["run", "--landing", str(corpus("stedi-starter")), "--warehouse", str(tmp_path / "wh"), "--expect", expect]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1
-    assert "checks: 28 of 29 passed" in result.output
+    assert "checks: 29 of 30 passed" in result.output
     assert "FAIL  customer_trusted: row_count row count (expectations test) (482 rows, expected 1)" in result.output
     assert "NOT PUBLISHED" in result.output
     assert "error: 1 error check(s) failed, nothing was published" in result.output

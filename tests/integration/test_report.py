@@ -7,12 +7,14 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from stedi.cli import main
 from stedi.config import Settings
+from stedi.errors import ChecksFailed
 from stedi.pipeline.run import run
 from tests.support.corpora import BATCHES, ROOT, copy_files, corpus, empty_landing, starter_files
 
@@ -30,7 +32,8 @@ def reported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     files = starter_files()
     copy_files(files[BATCHES[0]] + files[BATCHES[1]], corpus("stedi-starter"), landing)
     (landing / "customer" / "landing" / "bad.json").write_text(
-        '{"email": "Broken.Person@test.com", "serialNumber": 5\n'
+        '{"customerName": "Zelda Quarantine", "phone": "8015550199", "birthDay": "1931-02-03", '
+        '"email": "Broken.Person@test.com", "serialNumber": 5\n'
     )
     run(Settings(landing=str(landing), warehouse=str(root / "wh")))
     copy_files(files[BATCHES[2]], corpus("stedi-starter"), landing)
@@ -62,14 +65,13 @@ def test_report_is_self_contained_and_has_every_part(reported: Path) -> None:
 
 def test_report_shows_no_personal_data(reported: Path) -> None:
     html = (reported / "report.html").read_text().lower()
-    emails = {
-        json.loads(line)["email"].lower()
-        for p in (corpus("stedi-starter") / "customer").rglob("*.json")
-        for line in p.open()
-    }
-    assert not [e for e in emails if e in html]
-    assert "broken.person@test.com" not in html  # quarantined raw text is masked too
-    assert "•••@•••" in html
+    people = [json.loads(line) for p in (corpus("stedi-starter") / "customer").rglob("*.json") for line in p.open()]
+    for field in ("email", "customerName", "phone", "birthDay"):
+        values = {str(person[field]).lower() for person in people if person.get(field)}
+        assert values and not [v for v in values if v in html], field
+    for value in ("broken.person@test.com", "zelda", "8015550199", "1931-02-03"):  # the quarantined line
+        assert value not in html, value
+    assert '"customername": "•••"' in html.replace("&quot;", '"')  # its shape is kept: why it was refused
 
 
 def test_stedi_report_rewrites_the_report(reported: Path) -> None:
@@ -93,11 +95,29 @@ def test_rows_and_checks_are_in_zone_then_build_order_and_times_are_iso(reported
     assert tables.index("customer_trusted") < tables.index("machine_learning_curated")
     write_report_for(str(reported), None)
     assert (reported / "report.html").read_text() == first  # the same warehouse, the same page
-    assert re.search(r"last run \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", first)
+    assert re.search(r"published by run [0-9a-f]{12} at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", first)
+
+
+@pytest.fixture(scope="module")
+def failed_after_published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse whose last run failed a check after a published one."""
+    root = tmp_path_factory.mktemp("failed")
+    run(Settings(landing=str(corpus("stedi-starter")), warehouse=str(root / "wh")))
+    expect = root / "expect.toml"
+    expect.write_text('dataset = "strict"\nseverity = "error"\n[rows]\ncustomer_trusted = 7\n')
+    with pytest.raises(ChecksFailed):
+        run(Settings(landing=str(corpus("stedi-starter")), warehouse=str(root / "wh"), consent_policy="as-of",
+                     expect=str(expect)))  # fmt: skip
+    return root / "wh"
+
+
+def _open(page: Any, report: Path, width: int) -> None:
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(report.as_uri())
 
 
 @pytest.mark.browser
-def test_report_in_a_real_browser(reported: Path, tmp_path: Path) -> None:
+def test_report_in_a_real_browser(reported: Path, failed_after_published: Path, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -105,23 +125,45 @@ def test_report_in_a_real_browser(reported: Path, tmp_path: Path) -> None:
     errors: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1366, "height": 768})  # a laptop screen
+        page = browser.new_page()
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto((reported / "report.html").as_uri())
-        graph = page.locator("#pipeline-graph")
-        assert graph.is_visible()
+        for width in (1400, 800):  # a desktop and a narrow window: nothing wider than the window
+            _open(page, reported / "report.html", width)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            page.screenshot(path=str(tmp_path / f"report-{width}.png"), full_page=True)
         nodes = page.locator("#pipeline-graph g.node")
         assert nodes.count() == 16  # 12 warehouse tables (not run_history) + 4 internal steps
-        assert page.locator("#pipeline-graph path.edge").count() >= 10
+        assert page.locator("#pipeline-graph path.edge").count() == 15
         ml_node = page.locator("#pipeline-graph g.node[data-table='machine_learning_curated']")
         assert "40,981 rows" in (ml_node.text_content() or "")
-        funnel = page.locator("#funnel table tbody tr")
-        assert funnel.count() >= 12
-        checks = page.locator("#check-table tbody tr")  # 28 declared checks + 8 row counts
-        assert checks.count() == 36 and page.locator("#check-table tr.check-fail").count() == 0
-        assert graph.bounding_box()["width"] <= 1366  # fits the screen
-        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        first = page.locator("#funnel table tbody tr td:first-child").all_text_contents()
+        assert first[:3] == ["customer_landing", "accelerometer_landing", "step_trainer_landing"]
+        assert first.index("customer_trusted") < first.index("machine_learning_curated")
+        checks = page.locator("#check-table tbody tr")  # 29 declared checks + 8 row counts
+        assert checks.count() == 37 and page.locator("#check-table tr.check-fail").count() == 0
+        assert page.locator("#banner").count() == 0
+        _open(page, failed_after_published / "report.html", 1400)
+        banner = page.locator("#banner")
+        assert banner.is_visible() and "customer_trusted" in (banner.text_content() or "")
+        assert banner.bounding_box()["y"] < page.locator("#graph").bounding_box()["y"]  # over the published state
+        published_ml = page.locator("#pipeline-graph g.node[data-table='accelerometer_trusted']")
+        assert "40,981 rows" in (published_ml.text_content() or "")  # not the failed as-of run's 32,025
+        page.screenshot(path=str(tmp_path / "report-failed.png"), full_page=True)
         browser.close()
     assert errors == []
-    assert (tmp_path / "report.png").stat().st_size > 10_000
+    assert all((tmp_path / f"report-{n}.png").stat().st_size > 10_000 for n in (1400, 800, "failed"))
+
+
+def test_an_empty_ml_table_is_a_warning_that_names_the_filter(tmp_path: Path) -> None:
+    """The October 2022 export has no step-trainer reading with a single owner: an empty result that
+    can be right, said loudly; `--require-rows` makes it an error."""
+    result = run(Settings(landing=str(corpus("stedi-2022-10")), warehouse=str(tmp_path / "wh")))
+    assert result.published and result.table("machine_learning_curated").rows_out == 0
+    [empty] = [c for c in result.checks if c.kind == "min_rows"]
+    assert empty.status == "warn"
+    assert "step_trainer_trusted kept none of its 239,760 rows (209,790 readings whose serial number" in empty.detail
+    html = (tmp_path / "wh" / "report.html").read_text()
+    assert "id='empty-warning'" in html and "step_trainer_trusted kept none" in html
+    with pytest.raises(ChecksFailed, match="machine_learning_curated: at least 1 row"):
+        run(Settings(landing=str(corpus("stedi-2022-10")), warehouse=str(tmp_path / "strict"), require_rows=True))

@@ -84,6 +84,8 @@ def run_summary(result: RunResult) -> str:
         lines.append(f"  {t.name:<26} {t.zone:<10} {rows_in} {t.rows_out:>12,} out  {t.seconds:6.2f}s{unchanged}")
         for drop in t.drops:
             lines.append(f"  {'':<26}   - {drop.text}")
+        if t.growth and t.rows_in is not None and t.rows_out > t.rows_in:
+            lines.append(f"  {'':<26}   + more rows than its input: {t.growth}")
     if result.checks:
         passed = sum(c.status == "pass" for c in result.checks)
         lines += ["", f"checks: {passed} of {len(result.checks)} passed"]

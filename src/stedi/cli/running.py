@@ -48,6 +48,8 @@ RUN_OPTIONS = [
     click.option("--allow-shrink", is_flag=True,
                  help="Publish even a run the shrink guard would refuse (a table emptied, a landing folder missing or "
                  "empty)."),
+    click.option("--require-rows", is_flag=True,
+                 help="An empty machine_learning_curated stops the run (an error check) instead of a warning."),
     click.option("--max-record-size", envvar="STEDI_MAX_RECORD_SIZE", metavar="SIZE",
                  help="A landing line longer than this is quarantined as too large (default 64MB). "
                  "Env: STEDI_MAX_RECORD_SIZE."),

@@ -80,6 +80,10 @@ def compile_check(spec: dict[str, Any]) -> Check:
         source = _q(spec["from"])
         sql = f"SELECT GREATEST((SELECT COUNT(*) FROM {t}) - (SELECT COUNT(*) FROM {source}), 0)"
         text = f"no more rows than {spec['from']}"
+    elif kind == "min_rows":
+        least = int(spec.get("min", 1))
+        sql = f"SELECT GREATEST({least} - COUNT(*), 0) FROM {t}"  # the rows missing, so 0 passes
+        return Check(kind, table, severity, sql, f"at least {least:,} row{'' if least == 1 else 's'}", least)
     elif kind in _SENSOR_KINDS:
         return _SENSOR_KINDS[kind](spec, table, severity)
     else:
@@ -185,6 +189,9 @@ def outcome(check: Check, value: int, figure: float | None = None) -> CheckOutco
     value of its `figure_sql`, said beside the count."""
     if check.kind == "row_count":
         passed, detail = value == check.expected, f"{value:,} rows, expected {check.expected:,}"
+    elif check.kind == "min_rows":
+        rows = (check.expected or 0) - value
+        passed, detail = value == 0, ("ok" if value == 0 else ("empty" if rows == 0 else f"only {rows:,} rows"))
     else:
         passed, detail = value == 0, ("ok" if value == 0 else f"{value:,} violating rows")
     if check.figure_sql is not None:

@@ -96,6 +96,7 @@ class Table:
     checks: tuple[Mapping[str, Any], ...] = ()
     view: bool = False  # internal only: a view its readers compute through, never materialised
     depends: tuple[str, ...] = ()  # relations its SQL reads
+    growth: str = ""  # why it may hold more rows than its input (a join that pairs rows)
 
     @property
     def published(self) -> bool:
@@ -108,7 +109,7 @@ LEDGER_TABLE, HISTORY_TABLE, ERASURE_TABLE = "ingested_files", "run_history", "e
 PATH = "source_file"
 HEADER = re.compile(r"\A\s*/\*\s*@table\b(.*?)\*/", re.DOTALL)
 _KEYS = {"zone", "description", "input", "key", "person", "consent", "pseudonym", "no_personal_columns", "drop",
-         "check", "view"}  # fmt: skip
+         "check", "view", "growth"}  # fmt: skip
 _RELATION = re.compile(r"\b(?:FROM|JOIN)\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 
 
@@ -174,6 +175,7 @@ def parse(name: str, text: str) -> Table:
         tuple(Drop(d["code"], d["one"], d["many"], d["sql"], d.get("only", {})) for d in spec.get("drop", [])),
         tuple(spec.get("check", [])),
         bool(spec.get("view", False)),
+        growth=spec.get("growth", ""),
     )
 
 

@@ -8,8 +8,10 @@ no email, name, phone or birthday, and emails in quarantined raw text are replac
 from __future__ import annotations
 
 import os
+import re
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from stedi.contract.identity import addresses_in
+from stedi.contract.sources import SOURCES
 from stedi.contract.tables import HISTORY_TABLE, Models, Zone, load
 from stedi.errors import WarehouseError
 from stedi.report.card import CARD_JSON, CARD_MARKDOWN, build_card, card_json, card_markdown
@@ -50,6 +53,7 @@ class ReportData:
     samples: dict[str, tuple[list[str], list[list[str]]]]
     notes: list[str]
     card: dict[str, Any] | None = None  # the dataset card of machine_learning_curated (see card.py)
+    growth: dict[str, str] = field(default_factory=dict)  # table -> why it may have more rows than its input
 
 
 def mask(value: object, column: str, personal: frozenset[str]) -> str:
@@ -62,7 +66,33 @@ def mask(value: object, column: str, personal: frozenset[str]) -> str:
     text = str(value)
     for address in sorted(addresses_in(text), key=len, reverse=True):
         text = _replace_any_case(text, address, "•••@•••")
-    return text
+    return mask_raw(text) if column == RAW_COLUMN else text
+
+
+RAW_COLUMN = "raw_text"  # a quarantined line as it was read: anything may be in it
+# In a raw line: a JSON key, a string (closed or cut off), or a run of word characters.
+_RAW_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"\s*:|"(?:[^"\\]|\\.)*"?|[^\s{}\[\],:"]+')
+_SHOWN_WORDS = frozenset({"true", "false", "null"})
+_FIELD_NAMES = frozenset(f.name.lower() for source in SOURCES for f in source.fields)  # keys shown as they are
+_SMALL_NUMBER = re.compile(r"-?\d{1,6}(?:\.\d+)?(?:[eE][+-]?\d+)?")
+
+
+def mask_raw(text: str) -> str:
+    """A quarantined line with its shape and keys kept, so that a reader sees why it was refused,
+    and every value that could identify someone hidden: strings (names, emails, phones, birthdays,
+    serials), long numbers (phones, times) and any other word. Small numbers, booleans and nulls stay."""
+
+    def shown(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token.startswith('"'):
+            if not token.rstrip().endswith(":"):
+                return '"•••"'
+            return token if token.rstrip()[1:-1].rstrip()[:-1].lower() in _FIELD_NAMES else '"•••":'
+        if token in _SHOWN_WORDS or _SMALL_NUMBER.fullmatch(token):
+            return token
+        return "•••"
+
+    return _RAW_TOKEN.sub(shown, text)
 
 
 def _replace_any_case(text: str, needle: str, replacement: str) -> str:
@@ -93,11 +123,13 @@ def collect(warehouse: Warehouse, result: RunResult | None = None, models: Model
     for r in facts.select(["run_id", "run_at", "engine", "consent_policy", "ml_join", "published"]).to_pylist():
         runs_seen.setdefault(r["run_id"], r)
     runs = list(runs_seen.values())
-    last = runs[-1]["run_id"] if runs else None
+    # What readers see is the last published run's state, whatever runs after it were refused or failed.
+    last = next((r["run_id"] for r in reversed(runs) if r["published"]), None)
     rows_now = {r["table_name"]: r["value"] for r in facts.to_pylist() if r["run_id"] == last and r["kind"] == "table"}
     published = [n for n in names if n != HISTORY_TABLE]
     nodes = [Node(n, _zone(models, n), rows_now.get(n)) for n in published]
     nodes += [Node(t.name, Zone.INTERNAL.value, None) for t in models.transforms if t.zone is Zone.INTERNAL]
+    nodes.sort(key=lambda node: _table_rank(models)(node.name))
     personal = models.personal_columns
     quarantine: dict[str, list[tuple[str, int, list[str]]]] = {}
     for name in (n for n in names if n.endswith("_quarantine")):
@@ -122,15 +154,15 @@ def collect(warehouse: Warehouse, result: RunResult | None = None, models: Model
     notes = list(result.notes) if result else []
     known = {t.name for t in models}
     edges = [(a, b) for a, b in models.edges() if a in known]
-    return ReportData(runs, facts, nodes, edges, quarantine, schemas, samples, notes, card)
+    growth = {t.name: t.growth for t in models if t.growth}
+    return ReportData(runs, facts, nodes, edges, quarantine, schemas, samples, notes, card, growth)
 
 
 ZONE_ORDER = ("landing", "quarantine", "internal", "trusted", "curated", "system")
 
 
-def _in_table_order(facts: pa.Table, models: Models) -> pa.Table:
-    """The facts of each run in one stable order: tables by zone, then in build order; a table's
-    drops and checks in the order they were recorded under it, then by name."""
+def _table_rank(models: Models) -> Callable[[str | None], tuple[int, int, str]]:
+    """The one order of tables in the report: by zone, then in build order."""
     position = {t.name: i for i, t in enumerate(models)}
 
     def rank(name: str | None) -> tuple[int, int, str]:
@@ -138,6 +170,13 @@ def _in_table_order(facts: pa.Table, models: Models) -> pa.Table:
         order = ZONE_ORDER.index(zone) if zone in ZONE_ORDER else len(ZONE_ORDER)
         return order, position.get(name or "", len(position)), name or ""
 
+    return rank
+
+
+def _in_table_order(facts: pa.Table, models: Models) -> pa.Table:
+    """The facts of each run in one stable order: tables by zone, then in build order; a table's
+    drops and checks in the order they were recorded under it, then by name."""
+    rank = _table_rank(models)
     rows = facts.to_pylist()
     runs = {r["run_id"]: i for i, r in reversed(list(enumerate(rows)))}  # a run's place: its first fact
     ordered = sorted(rows, key=lambda r: (runs[r["run_id"]], rank(r["table_name"]), str(r["kind"]), str(r["name"])))

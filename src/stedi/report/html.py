@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from stedi.report import Node, ReportData
 
-ZONES = ("landing", "quarantine", "internal", "trusted", "curated", "ledger")
-ZONE_COLUMN = {"landing": 0, "quarantine": 0, "internal": 1, "trusted": 2, "curated": 3, "ledger": 0}
 ZONE_COLOUR = {"landing": "#8fb3d9", "quarantine": "#e0a458", "internal": "#cfcfcf", "trusted": "#7dbf8e",
                "curated": "#4f9a6b", "ledger": "#b9a7d6", "other": "#dddddd"}  # fmt: skip
 STATUS_COLOUR = {"pass": "#2e7d32", "warn": "#b26a00", "fail": "#c62828"}
@@ -20,7 +18,7 @@ CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
 header{background:#1d2330;color:#fff;padding:14px 28px}header h1{margin:0;font-size:20px}
 header p{margin:4px 0 0;color:#c5cad3}main{max-width:1200px;margin:0 auto;padding:8px 28px 40px}
-section{background:#fff;border:1px solid #e2e5ea;border-radius:8px;margin:18px 0;padding:14px 18px}
+section{background:#fff;border:1px solid #e2e5ea;border-radius:8px;margin:18px 0;padding:14px 18px;overflow-x:auto}
 h2{font-size:16px;margin:0 0 10px}table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eef0f3;vertical-align:top}
 th{background:#fafbfc;font-weight:600}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
@@ -30,6 +28,8 @@ pre{white-space:pre-wrap;word-break:break-all;margin:2px 0;background:#f6f7f9;pa
 details{margin:6px 0}summary{cursor:pointer;font-weight:600}.charts{display:flex;flex-wrap:wrap;gap:12px}
 .chart{border:1px solid #eef0f3;border-radius:6px;padding:6px 8px}.chart h3{font-size:12px;margin:0 0 4px}
 .up{color:#2e7d32}.down{color:#c62828}
+.banner{border:2px solid #c62828;background:#fdecea}.banner h2{color:#c62828}
+.warning{border:2px solid #b26a00;background:#fff4e0}.warning h2{color:#8a5200}
 """
 
 
@@ -50,27 +50,30 @@ def _when(value: Any) -> str:
 
 
 def render(data: ReportData) -> str:
-    last = data.runs[-1] if data.runs else None
     facts = data.facts.to_pylist()
     by_run: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for f in facts:
         by_run[f["run_id"]].append(f)
-    current = by_run[last["run_id"]] if last else []
-    previous = by_run[data.runs[-2]["run_id"]] if len(data.runs) > 1 else []
-    if last:
-        state = "published" if last["published"] else "NOT published: an error check failed"
+    published = [r for r in data.runs if r["published"]]
+    shown = published[-1] if published else None  # the state readers of the warehouse see
+    current = by_run[shown["run_id"]] if shown else []
+    previous = by_run[published[-2]["run_id"]] if len(published) > 1 else []
+    if shown:
         runs = f"{len(data.runs)} run" + ("" if len(data.runs) == 1 else "s")
-        subtitle = (f"last run {_e(_when(last['run_at']))} · engine {_e(last['engine'])} · consent policy "
-                    f"{_e(last['consent_policy'])} · ml join {_e(last['ml_join'])} · {state} · {runs}")  # fmt: skip
+        subtitle = (f"published by run {_e(shown['run_id'][:12])} at {_e(_when(shown['run_at']))} · engine "
+                    f"{_e(shown['engine'])} · consent policy {_e(shown['consent_policy'])} · ml join "
+                    f"{_e(shown['ml_join'])} · {runs} recorded")  # fmt: skip
     else:
-        subtitle = "no runs recorded yet"
+        subtitle = "nothing published yet"
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         f"<title>STEDI lakehouse report</title><style>{CSS}</style></head><body>",
         f"<header><h1>STEDI lakehouse</h1><p>{subtitle}</p></header><main>",
+        _banner(data.runs[-1] if data.runs else None, by_run, shown),
+        _empty_warnings(current),
         _graph(data.nodes, data.edges),
-        _funnel(current, previous),
+        _funnel(current, previous, data.growth),
         _checks(current),
         _card(data.card),
         _quarantine(data.quarantine),
@@ -85,42 +88,63 @@ def render(data: ReportData) -> str:
     return "\n".join(parts)
 
 
+def _banner(last: dict[str, Any] | None, by_run: dict[str, list[dict[str, Any]]], shown: dict[str, Any] | None) -> str:
+    """The last run, when it was not published: why, over the published state the page shows."""
+    if last is None or last["published"]:
+        return ""
+    facts = by_run[last["run_id"]]
+    reasons = [f"{f['table_name']}: {f['name']} ({_n(f['value'])}, expected {_n(f['expected'])})"
+               for f in facts if f["kind"] == "check" and f["status"] == "fail"]  # fmt: skip
+    reasons += [f["name"] for f in facts if f["kind"] == "refusal"]
+    what = "refused by the shrink guard" if any(f["kind"] == "refusal" for f in facts) else "stopped by failed checks"
+    below = (f"Everything below is the published state, from run {_e(shown['run_id'][:12])} at "
+             f"{_e(_when(shown['run_at']))}." if shown else "Nothing has been published yet.")  # fmt: skip
+    items = "".join(f"<li>{_e(r)}</li>" for r in reasons)
+    return (f"<section id='banner' class='banner'><h2>The last run was not published</h2><p>Run "
+            f"{_e(last['run_id'][:12])} at {_e(_when(last['run_at']))} was {what}; nothing of it is in the tables. "
+            f"{below}</p><ul>{items}</ul></section>")  # fmt: skip
+
+
+def _empty_warnings(current: list[dict[str, Any]]) -> str:
+    """A table that must not be empty and is (a `min_rows` check), with the filter that emptied it."""
+    empty = [f for f in current if f["kind"] == "check" and f["code"] == "min_rows" and f["status"] != "pass"]
+    items = "".join(f"<p><b>{_e(f['table_name'])}</b>: {_e(f.get('detail') or '')}</p>" for f in empty)
+    return (f"<section id='empty-warning' class='warning'><h2>Empty: {_e(', '.join(f['table_name'] for f in empty))}"
+            f"</h2>{items}<p class='muted'>An empty result can be right for this data; `stedi run --require-rows` "
+            "makes it an error.</p></section>") if empty else ""  # fmt: skip
+
+
 def _graph(nodes: list[Node], edges: list[tuple[str, str]]) -> str:
-    width, box_w, box_h, gap = 1100, 220, 46, 14
-    columns: dict[int, list[Node]] = defaultdict(list)
-    for node in sorted(nodes, key=lambda n: (ZONES.index(n.zone) if n.zone in ZONES else 9, n.name)):
-        columns[ZONE_COLUMN.get(node.zone, 0)].append(node)
-    where: dict[str, tuple[float, float]] = {}
-    for col, members in columns.items():
-        for i, node in enumerate(members):
-            where[node.name] = (20 + col * (width - box_w - 40) / 3, 20 + i * (box_h + gap))
-    height = 40 + max(len(m) for m in columns.values()) * (box_h + gap)
-    svg = [f"<svg id='pipeline-graph' role='img' aria-label='pipeline graph' viewBox='0 0 {width} {height}' "
-           f"width='100%' xmlns='http://www.w3.org/2000/svg'>",
-           "<defs><marker id='arrow' viewBox='0 0 10 10' refX='10' refY='5' markerWidth='7' markerHeight='7' "
-           "orient='auto-start-reverse'><path d='M0,0 L10,5 L0,10 z' fill='#7a8394'/></marker></defs>"]  # fmt: skip
-    for source, target in edges:
-        if source in where and target in where:
-            (x1, y1), (x2, y2) = where[source], where[target]
-            sx, sy, tx, ty = x1 + box_w, y1 + box_h / 2, x2, y2 + box_h / 2
-            if x2 <= x1:  # an edge within a column: leave from the right, come back in from the left
-                tx = x2 + box_w
-            svg.append(f"<path class='edge' d='M{sx:.0f},{sy:.0f} C{sx + 60:.0f},{sy:.0f} {tx - 60:.0f},{ty:.0f} "
-                       f"{tx:.0f},{ty:.0f}' fill='none' stroke='#9aa3b2' stroke-width='1.3' marker-end='url(#arrow)'/>")  # fmt: skip
+    """The lineage, drawn in layers from the landing tables down (see `lineage`)."""
+    from stedi.report.lineage import layout, path
+
+    drawn = layout([n.name for n in nodes], edges)
+    svg = [f"<svg id='pipeline-graph' role='img' aria-label='pipeline graph' viewBox='0 0 {drawn.width:.0f} "
+           f"{drawn.height:.0f}' width='{drawn.width:.0f}' style='max-width:100%;height:auto' "
+           "xmlns='http://www.w3.org/2000/svg'><defs><marker id='arrow' viewBox='0 0 10 10' refX='10' refY='5' "
+           "markerWidth='7' markerHeight='7' orient='auto-start-reverse'><path d='M0,0 L10,5 L0,10 z' "
+           "fill='#7a8394'/></marker></defs>"]  # fmt: skip
+    for route in drawn.routes:
+        svg.append(f"<path class='edge' data-from='{_e(route.source)}' data-to='{_e(route.target)}' "
+                   f"d='{path(route.points)}' fill='none' stroke='#9aa3b2' stroke-width='1.3' "
+                   "marker-end='url(#arrow)'/>")  # fmt: skip
     for node in nodes:
-        x, y = where[node.name]
+        box = drawn.boxes[node.name]
+        x, y = box.x, box.y
         colour = ZONE_COLOUR.get(node.zone, ZONE_COLOUR["other"])
         rows = "internal step" if node.rows is None and node.zone == "internal" else f"{_n(node.rows)} rows"
         dash = " stroke-dasharray='4 3'" if node.zone == "internal" else ""
-        svg.append(f"<g class='node' data-table='{_e(node.name)}'><rect x='{x:.0f}' y='{y:.0f}' width='{box_w}' "
-                   f"height='{box_h}' rx='7' fill='{colour}' stroke='#55607a'{dash}/>"
-                   f"<text x='{x + 10:.0f}' y='{y + 19:.0f}' font-size='13' font-weight='600'>{_e(node.name)}</text>"
-                   f"<text x='{x + 10:.0f}' y='{y + 36:.0f}' font-size='12'>{_e(node.zone)} · {rows}</text></g>")  # fmt: skip
+        svg.append(f"<g class='node' data-table='{_e(node.name)}'><rect x='{x:.0f}' y='{y:.0f}' width='{box.w:.0f}' "
+                   f"height='{box.h:.0f}' rx='7' fill='{colour}' stroke='#55607a'{dash}/>"
+                   f"<text x='{x + 10:.0f}' y='{y + 18:.0f}' font-size='13' font-weight='600'>{_e(node.name)}</text>"
+                   f"<text x='{x + 10:.0f}' y='{y + 35:.0f}' font-size='12'>{_e(node.zone)} · {rows}</text></g>")  # fmt: skip
     svg.append("</svg>")
-    return "<section id='graph'><h2>Pipeline</h2>" + "".join(svg) + "</section>"
+    legend = ("<p class='muted'>Each table below the tables it is built from; quarantine and system tables, "
+              "which no SQL reads, in the last row.</p>")  # fmt: skip
+    return "<section id='graph'><h2>Pipeline</h2>" + "".join(svg) + legend + "</section>"
 
 
-def _funnel(current: list[dict[str, Any]], previous: list[dict[str, Any]]) -> str:
+def _funnel(current: list[dict[str, Any]], previous: list[dict[str, Any]], growth: dict[str, str]) -> str:
     before = {f["table_name"]: f["value"] for f in previous if f["kind"] == "table"}
     drops: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for f in current:
@@ -135,6 +159,8 @@ def _funnel(current: list[dict[str, Any]], previous: list[dict[str, Any]]) -> st
             change = value - before[name]
             delta = f"<span class='{'up' if change > 0 else 'down'}'>{change:+,}</span>"
         reasons = "".join(f"<div>− {_e(reason)}</div>" for reason, _ in drops.get(name, []))
+        if name in growth:
+            reasons += f"<div class='growth'>+ {_e(growth[name])}</div>"
         rows.append(
             f"<tr><td>{_e(name)}</td><td class='n'>{_n(value)}</td><td class='n'>{delta}</td><td>{reasons}</td></tr>"
         )
@@ -200,33 +226,33 @@ def _quarantine(quarantine: dict[str, list[tuple[str, int, list[str]]]]) -> str:
     return "<section id='quarantine'><h2>Quarantine</h2>" + "".join(blocks) + "</section>"
 
 
-def _sparkline(values: list[int], labels: list[str]) -> str:
-    w, h = 220, 60
-    if not values:
-        return ""
-    top = max(values) or 1
-    step = w / max(1, len(values) - 1)
-    points = " ".join(f"{i * step:.1f},{h - 4 - (v / top) * (h - 12):.1f}" for i, v in enumerate(values))
-    dots = "".join(f"<circle cx='{i * step:.1f}' cy='{h - 4 - (v / top) * (h - 12):.1f}' r='2.5' fill='#3b6fb6'>"
-                   f"<title>{_e(labels[i])}: {v:,}</title></circle>" for i, v in enumerate(values))  # fmt: skip
-    return (f"<svg viewBox='-4 0 {w + 8} {h}' width='{w}' height='{h}' xmlns='http://www.w3.org/2000/svg'>"
-            f"<polyline points='{points}' fill='none' stroke='#3b6fb6' stroke-width='1.5'/>{dots}</svg>")  # fmt: skip
-
-
 def _history(runs: list[dict[str, Any]], by_run: dict[str, list[dict[str, Any]]]) -> str:
+    """Rows per table and checks not passed, over the runs (the tables in the report's one order)."""
+    from stedi.report.charts import chart
+
     labels = [_when(r["run_at"]) for r in runs]
-    series: dict[str, list[int]] = defaultdict(list)
-    for run in runs:
-        facts = by_run[run["run_id"]]
-        tables = {f["table_name"]: f["value"] for f in facts if f["kind"] == "table"}
-        for name in sorted({f["table_name"] for r in runs for f in by_run[r["run_id"]] if f["kind"] == "table"}):
-            series[name].append(tables.get(name, 0))
-        series["⚠ failing or warning checks"].append(
-            sum(1 for f in facts if f["kind"] == "check" and f["status"] != "pass")
-        )
-    charts = "".join(f"<div class='chart'><h3>{_e(name)} <span class='muted'>{_n(values[-1])}</span></h3>"
-                     f"{_sparkline(values, labels)}</div>" for name, values in series.items())  # fmt: skip
-    return f"<section id='history'><h2>History over {len(runs)} run{'' if len(runs) == 1 else 's'}</h2><div class='charts'>{charts}</div></section>"
+    published = [bool(r["published"]) for r in runs]
+    names: list[str] = []
+    for r in runs:
+        names += [f["table_name"] for f in by_run[r["run_id"]] if f["kind"] == "table" and f["table_name"] not in names]
+    series: dict[str, tuple[list[int | None], str]] = {}
+    for name in names:
+        values = []
+        for r in runs:  # a run with nothing new measured no table: no point for it
+            found = [f["value"] for f in by_run[r["run_id"]] if f["kind"] == "table" and f["table_name"] == name]
+            values.append(found[0] if found else None)
+        series[name] = (values, "rows")
+    checks = [[f for f in by_run[r["run_id"]] if f["kind"] == "check"] for r in runs]
+    series["checks not passed"] = ([sum(f["status"] != "pass" for f in c) if c else None for c in checks], "checks")
+    shown = [i for i, p in enumerate(published) if p]
+    charts = []
+    for name, (values, unit) in series.items():
+        now = next((values[i] for i in reversed(shown) if values[i] is not None), None)
+        charts.append(f"<div class='chart'><h3>{_e(name)} <span class='muted'>{_n(now)}</span></h3>"
+                      f"{chart(values, labels, published, unit)}</div>")  # fmt: skip
+    legend = "<p class='muted'>Hollow red points: runs that were not published.</p>"
+    title = f"History over {len(runs)} run{'' if len(runs) == 1 else 's'}"
+    return f"<section id='history'><h2>{title}</h2><div class='charts'>{''.join(charts)}</div>{legend}</section>"
 
 
 def _tables(schemas: dict[str, list[tuple[str, str]]], samples: dict[str, tuple[list[str], list[list[str]]]]) -> str:

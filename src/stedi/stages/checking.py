@@ -8,6 +8,8 @@ lose the data. `--allow-shrink` lets it through.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from stedi.contract.checks import declared_checks, failures, load_expectations, outcome, row_count_checks
 from stedi.contract.tables import LEDGER_TABLE, Zone
 from stedi.results import FAILED, PUBLISHED, REFUSED, UNCHANGED, CheckOutcome
@@ -58,9 +60,30 @@ def run_checks(ctx: RunContext) -> list[CheckOutcome]:
     checks = declared_checks(ctx.models)
     if settings.expect:
         checks += row_count_checks(load_expectations(settings.expect, settings.consent_policy, settings.ml_join))
+    if settings.require_rows:
+        checks = [replace(c, severity="error") if c.kind == "min_rows" else c for c in checks]
     values = ctx.engine.counts([c.sql for c in checks])
     figures = [_figure(ctx, c.figure_sql) if c.figure_sql else None for c in checks]
-    return [outcome(c, v, f) for c, v, f in zip(checks, values, figures, strict=True)]
+    outcomes = [outcome(c, v, f) for c, v, f in zip(checks, values, figures, strict=True)]
+    return [replace(o, detail=f"{o.detail}: {why_empty(ctx, o.table)}") if o.kind == "min_rows" and o.status != "pass"
+            else o for o in outcomes]  # fmt: skip
+
+
+def why_empty(ctx: RunContext, name: str) -> str:
+    """The filter that removed everything on the way to an empty table: the first table upstream (in
+    build order) that kept none of its rows, with its largest drop reasons."""
+    upstream, todo = set(), [name]
+    while todo:
+        table = ctx.models[todo.pop()] if todo[-1] in ctx.models else None
+        if table is not None and table.name not in upstream:
+            upstream.add(table.name)
+            todo += [d for d in table.depends if d in ctx.models]
+    for table in ctx.models.transforms:
+        counts, commit = ctx.funnel.get(table.name), ctx.commits.get(table.name)
+        if table.name in upstream and counts and commit and counts.rows_in and not commit.rows:
+            reasons = "; ".join(text for _, text, _ in sorted(counts.drops, key=lambda d: -d[2])[:2])
+            return f"{table.name} kept none of its {counts.rows_in:,} rows ({reasons or 'no reason counted'})"
+    return "no rows reached it"
 
 
 def _figure(ctx: RunContext, sql: str) -> float | None:

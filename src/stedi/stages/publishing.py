@@ -24,6 +24,7 @@ def table_results(ctx: RunContext) -> list[TableResult]:
         seconds = ctx.build_seconds.get(name, 0.0) + commit.seconds
         tables.append(
             TableResult(name, zone.value if zone else "other", counts.rows_in if counts else None, commit.rows, drops,
-                        seconds, commit.snapshot_id, commit.changed, ctx.published_rows.get(name))
+                        seconds, commit.snapshot_id, commit.changed, ctx.published_rows.get(name),
+                        ctx.models[name].growth if name in ctx.models else "")
         )  # fmt: skip
     return tables

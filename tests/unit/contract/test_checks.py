@@ -63,6 +63,7 @@ def test_the_shipped_checks_cover_every_kind() -> None:
         "conflicts",
         "outliers",
         "query",
+        "min_rows",
     }
 
 
@@ -81,7 +82,7 @@ def test_each_key_is_checked_unique_and_only_published_tables_are_checked() -> N
     assert ("customer_trusted", "(email) unique") in unique
     assert ("accelerometer_trusted", "(user, timestamp, x, y, z) unique") in unique
     assert not any(c.table in ("customer_standing", "step_trainer_owner") for c in checks)
-    assert len(checks) == 28
+    assert len(checks) == 29
 
 
 def _count(con, sql: str) -> float:

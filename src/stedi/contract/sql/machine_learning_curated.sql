@@ -5,6 +5,7 @@ input = "step_trainer_trusted"
 person = [{kind = "subject_id", column = "subject_id"}]
 pseudonym = {column = "subject_id", of = "customer_curated.email"}
 no_personal_columns = true
+growth = "each step-trainer reading pairs with every phone reading of its owner at that instant (the phone app records several per instant), so the table can have more rows than step_trainer_trusted"
 
 [[drop]]
 code = "no_phone_reading"
@@ -21,6 +22,13 @@ many = "step-trainer readings with no matching phone reading at that instant"
 only = {ml_join = "timestamp"}
 sql = """SELECT COUNT(*) FROM step_trainer_trusted AS s WHERE NOT EXISTS (SELECT 1 FROM accelerometer_trusted AS a
 WHERE a.timestamp = s.sensorReadingTime)"""
+
+# An empty table can be right (no consenting owner's readings, as in some exports): a warning that
+# names the filter that removed everything. `stedi run --require-rows` makes it an error.
+[[check]]
+kind = "min_rows"
+min = 1
+severity = "warn"
 
 [[check]]
 kind = "not_null"
