@@ -100,11 +100,13 @@ def test_spark_ddl_reads_the_landing_files_with_typed_columns(spark: Any, tmp_pa
     from stedi.pipeline.ddl import ddl
 
     session = spark.newSession()
+    # The database in the test's folder, not in Spark's default warehouse folder (the working directory).
+    session.sql(f"CREATE DATABASE IF NOT EXISTS stedi_raw LOCATION '{tmp_path / 'stedi_raw.db'}'")
     for statement in ddl("spark", str(corpus("stedi-starter"))).split(";\n"):
-        if statement.strip():
+        if statement.strip() and not statement.startswith("CREATE DATABASE"):
             session.sql(statement.rstrip(";"))
-    assert session.sql("SELECT count(*) FROM accelerometer_landing").collect()[0][0] == 81273
-    types = dict(session.table("step_trainer_landing").dtypes)
+    assert session.sql("SELECT count(*) FROM stedi_raw.accelerometer_landing").collect()[0][0] == 81273
+    types = dict(session.table("stedi_raw.step_trainer_landing").dtypes)
     assert types == {"sensorReadingTime": "bigint", "serialNumber": "string", "distanceFromObject": "bigint"}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from functools import partial
@@ -90,6 +91,9 @@ def base_session(master: str | None = None, conf: dict[str, str] | None = None) 
         "spark.sql.shuffle.partitions": str(max(4, 2 * (os.cpu_count() or 2))),
         "spark.pyspark.python": sys.executable,
         "spark.pyspark.driver.python": sys.executable,
+        # Spark's own catalog would create ./spark-warehouse in the working directory: a run writes
+        # only inside the warehouse it was given (and temporary files).
+        "spark.sql.warehouse.dir": os.path.join(tempfile.gettempdir(), f"stedi-spark-catalog-{os.getpid()}"),
     }
     if (master or "local[*]").startswith("local"):
         # Everything runs in the driver's JVM in local mode; Spark's default of 1 GB runs out of

@@ -54,14 +54,18 @@ def _maintain(ctx: RunContext) -> None:
 
 
 def _report(ctx: RunContext) -> None:
-    """The report and dataset card; a run whose tables are published does not fail for want of them."""
-    if ctx.settings.report:
-        from stedi.report import write_report
+    """The report, dataset card and DuckDB views file (without the report: the views file alone); a
+    run whose tables are published does not fail for want of them."""
+    from stedi.report import write_report
+    from stedi.warehouse.duckdb_views import write_duckdb_views
 
-        try:
+    try:
+        if ctx.settings.report:
             ctx.session.run(lambda w: write_report(w, ctx.result, ctx.models))
-        except WarehouseError as exc:
-            ctx.result.notes.append(f"warning: the report was not written ({exc}); `stedi report` writes it again")
+        else:
+            ctx.session.run(write_duckdb_views)
+    except WarehouseError as exc:
+        ctx.result.notes.append(f"warning: the report was not written ({exc}); `stedi report` writes it again")
 
 
 @dataclass(frozen=True)

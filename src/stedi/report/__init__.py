@@ -25,6 +25,7 @@ from stedi.errors import WarehouseError
 from stedi.report.card import CARD_JSON, CARD_MARKDOWN, build_card, card_json, card_markdown
 from stedi.report.html import render
 from stedi.storage import explain, is_remote
+from stedi.warehouse.duckdb_views import write_duckdb_views
 from stedi.warehouse.scan import attach
 
 if TYPE_CHECKING:
@@ -189,14 +190,15 @@ def _zone(models: Models, name: str) -> str:
 
 
 def write_report(warehouse: Warehouse, result: RunResult | None = None, models: Models | None = None) -> str:
-    """Write report.html and the dataset card into the warehouse, each atomically (a reader never
-    sees half a file); returns the report's location."""
+    """Write report.html, the dataset card and the DuckDB views file (`duckdb_views`) into the
+    warehouse, each atomically (a reader never sees half a file); returns the report's location."""
     data = collect(warehouse, result, models)
     files = {REPORT_FILE: render(data)}
     if data.card is not None:
         files[CARD_MARKDOWN], files[CARD_JSON] = card_markdown(data.card), card_json(data.card)
     for name, text in files.items():
         _put(warehouse, name, text.encode("utf-8"))
+    write_duckdb_views(warehouse)  # kept current with the report: after every run and `stedi report`
     return f"{warehouse.location.rstrip('/')}/{REPORT_FILE}"
 
 

@@ -1,0 +1,76 @@
+"""`WAREHOUSE/stedi.duckdb`: a small DuckDB database of views over every table's current data files,
+rewritten after every run (and by `stedi report`), so that any DuckDB session can read the tables as
+they are published now, without pyiceberg or DuckDB's iceberg extension:
+
+    ATTACH 'lakehouse/stedi.duckdb' AS stedi (READ_ONLY);
+    SELECT count(*) FROM stedi.machine_learning_curated;
+
+The views name the files by absolute path: a moved warehouse's file is right again after its next run
+or `stedi report`. A warehouse in object storage has no such file (DuckDB would need credentials and
+the httpfs extension to read it).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+from stedi.errors import WarehouseError
+from stedi.storage import is_remote, local_path
+from stedi.warehouse.catalog import Warehouse
+from stedi.warehouse.scan import small_types
+
+DUCKDB_FILE = "stedi.duckdb"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _view(name: str, files: list[str], columns: list[tuple[str, str]]) -> str:
+    if files:
+        listed = ", ".join(_literal(f) for f in files)
+        return f"CREATE VIEW {_ident(name)} AS SELECT * FROM read_parquet([{listed}], union_by_name = true)"
+    empty = ", ".join(f"CAST(NULL AS {kind}) AS {_ident(column)}" for column, kind in columns) or "NULL AS empty"
+    return f"CREATE VIEW {_ident(name)} AS SELECT {empty} WHERE false"
+
+
+def write_duckdb_views(warehouse: Warehouse) -> str | None:
+    """Write the views file atomically (a reader never opens half a file); its path, or None for a
+    warehouse in object storage."""
+    if is_remote(warehouse.location):
+        return None
+    statements = []
+    with duckdb.connect() as scratch:  # DuckDB's names for the columns' types
+        for name in warehouse.table_names():
+            plan = warehouse.data_files(name)
+            if plan is None:  # rows deleted by delete files: the files alone are not the rows
+                continue
+            paths = [local_path(f) for f in plan[0]]
+            if any(p is None for p in paths):
+                continue
+            empty = scratch.from_arrow(small_types(plan[1]).empty_table())
+            columns = [(c, str(t)) for c, t in zip(empty.columns, empty.types, strict=True)]
+            statements.append(_view(name, [p for p in paths if p is not None], columns))
+    target = Path(warehouse.location) / DUCKDB_FILE
+    fd, temporary = tempfile.mkstemp(prefix=".stedi-duckdb-", suffix=".tmp", dir=warehouse.location)
+    os.close(fd)
+    os.remove(temporary)  # DuckDB makes the file itself
+    try:
+        with duckdb.connect(temporary) as con:
+            for statement in statements:
+                con.execute(statement)
+        os.replace(temporary, target)
+    except (OSError, duckdb.Error) as exc:
+        raise WarehouseError(f"cannot write {target}: {exc}") from exc
+    finally:
+        for leftover in (temporary, temporary + ".wal"):
+            Path(leftover).unlink(missing_ok=True)
+    return str(target)
