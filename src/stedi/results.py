@@ -26,8 +26,9 @@ class SourceResult:
 @dataclass(frozen=True)
 class DropCount:
     code: str  # stable, for grouping across runs
-    text: str  # the reason in words, with the count
+    text: str  # the reason in words, with the count ("474 customers without research consent")
     count: int
+    reason: str = ""  # the reason without the count, the same in every run ("customers without research consent")
 
 
 @dataclass(frozen=True)

@@ -211,6 +211,14 @@ def test_every_command_that_reports_data_prints_json(tmp_path: Path) -> None:
     generated = document("generate", str(tmp_path / "gen"), "--scale", "0.01", "--format", "json")
     assert generated["customers"] > 0 and generated["files"] > 0
     first = document("run", "--landing", str(landing), *where, "--format", "json")
+    consent = [
+        d for t in first["tables"] if t["name"] == "customer_trusted" for d in t["drops"] if d["code"] == "no_consent"
+    ]
+    assert consent == [{"code": "no_consent", "text": "1 customer without research consent", "count": 1,
+                        "reason": "customers without research consent"}]  # fmt: skip
+    stored = stedi("sql", *where, "--format", "csv", "SELECT DISTINCT name FROM run_history WHERE code = 'no_consent'"
+                   " AND table_name = 'customer_trusted'")  # fmt: skip
+    assert stored.stdout.splitlines()[1:] == ["customers without research consent"]  # groupable across runs
     document("run", "--landing", str(landing), *where, "--consent-policy", "as-of", "--format", "json")
     assert set(document("report", *where, "--format", "json")) == {"report"}
     exported = document("export", "customer_trusted", str(tmp_path / "c.csv"), *where, "--format", "csv",

@@ -55,6 +55,7 @@ class ReportData:
     notes: list[str]
     card: dict[str, Any] | None = None  # the dataset card of machine_learning_curated (see card.py)
     growth: dict[str, str] = field(default_factory=dict)  # table -> why it may have more rows than its input
+    singular: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, drop code) -> the reason for one row
 
 
 def mask(value: object, column: str, personal: frozenset[str]) -> str:
@@ -156,7 +157,8 @@ def collect(warehouse: Warehouse, result: RunResult | None = None, models: Model
     known = {t.name for t in models}
     edges = [(a, b) for a, b in models.edges() if a in known]
     growth = {t.name: t.growth for t in models if t.growth}
-    return ReportData(runs, facts, nodes, edges, quarantine, schemas, samples, notes, card, growth)
+    singular = {(t.name, d.code): d.one for t in models for d in t.drops}
+    return ReportData(runs, facts, nodes, edges, quarantine, schemas, samples, notes, card, growth, singular)
 
 
 ZONE_ORDER = ("landing", "quarantine", "internal", "trusted", "curated", "system")

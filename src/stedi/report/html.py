@@ -73,7 +73,7 @@ def render(data: ReportData) -> str:
         _banner(data.runs[-1] if data.runs else None, by_run, shown),
         _empty_warnings(current),
         _graph(data.nodes, data.edges),
-        _funnel(current, previous, data.growth),
+        _funnel(current, previous, data.growth, data.singular),
         _checks(current),
         _card(data.card),
         _quarantine(data.quarantine),
@@ -144,12 +144,18 @@ def _graph(nodes: list[Node], edges: list[tuple[str, str]]) -> str:
     return "<section id='graph'><h2>Pipeline</h2>" + "".join(svg) + legend + "</section>"
 
 
-def _funnel(current: list[dict[str, Any]], previous: list[dict[str, Any]], growth: dict[str, str]) -> str:
+def _funnel(
+    current: list[dict[str, Any]],
+    previous: list[dict[str, Any]],
+    growth: dict[str, str],
+    singular: dict[tuple[str, str], str],
+) -> str:
     before = {f["table_name"]: f["value"] for f in previous if f["kind"] == "table"}
     drops: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for f in current:
         if f["kind"] == "drop":  # older runs kept the count inside the text
-            text = f"{f['value']:,} {f['name']}" if f.get("code") else f["name"]
+            words = singular.get((f["table_name"], f["code"]), f["name"]) if f["value"] == 1 else f["name"]
+            text = f"{f['value']:,} {words}" if f.get("code") else f["name"]
             drops[f["table_name"]].append((text, f["value"]))
     rows = []
     for f in (f for f in current if f["kind"] == "table"):

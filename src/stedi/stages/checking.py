@@ -49,7 +49,7 @@ def funnel(ctx: RunContext) -> dict[str, Funnel]:
     found = {}
     for t in tables:
         rows_in = next(values)
-        drops = [(d.code, d.text(n), n) for d in t.drops if d.applies(ctx.parameters) and (n := next(values))]
+        drops = [(d.code, d.text(n), n, d.many) for d in t.drops if d.applies(ctx.parameters) and (n := next(values))]
         found[t.name] = Funnel(rows_in, drops)
     return found
 
@@ -81,7 +81,7 @@ def why_empty(ctx: RunContext, name: str) -> str:
     for table in ctx.models.transforms:
         counts, commit = ctx.funnel.get(table.name), ctx.commits.get(table.name)
         if table.name in upstream and counts and commit and counts.rows_in and not commit.rows:
-            reasons = "; ".join(text for _, text, _ in sorted(counts.drops, key=lambda d: -d[2])[:2])
+            reasons = "; ".join(drop[1] for drop in sorted(counts.drops, key=lambda d: -d[2])[:2])
             return f"{table.name} kept none of its {counts.rows_in:,} rows ({reasons or 'no reason counted'})"
     return "no rows reached it"
 

@@ -24,7 +24,7 @@ Say = Callable[[str], None]
 @dataclass
 class Funnel:
     rows_in: int
-    drops: list[tuple[str, str, int]]  # (code, text, count)
+    drops: list[tuple[str, str, int, str]]  # (code, text with the count, count, reason without it)
 
 
 @dataclass

@@ -48,8 +48,8 @@ def history_rows(result: RunResult, extra: list[tuple[object, ...]] | None = Non
     for t in result.tables:
         rows.append(("table", t.name, "rows", None, None, t.rows_out, None, "rows", t.snapshot_id, None))
         for drop in t.drops:
-            rows.append(("drop", t.name, drop.text.split(" ", 1)[1], None, None, drop.count, None, drop.code, None,
-                         None))  # fmt: skip
+            rows.append(("drop", t.name, drop.reason or drop.text.split(" ", 1)[1], None, None, drop.count, None,
+                         drop.code, None, None))  # fmt: skip
     for c in result.checks:
         rows.append(("check", c.table, f"{c.kind}: {c.description}", c.status, c.severity, c.value, c.expected,
                      c.kind, None, c.detail))  # fmt: skip

@@ -20,7 +20,7 @@ def table_results(ctx: RunContext) -> list[TableResult]:
     for name, commit in ctx.commits.items():
         zone = ctx.models.zone(name)
         counts = ctx.funnel.get(name)
-        drops = [DropCount(code, text, n) for code, text, n in counts.drops] if counts else []
+        drops = [DropCount(code, text, n, reason) for code, text, n, reason in counts.drops] if counts else []
         seconds = ctx.build_seconds.get(name, 0.0) + commit.seconds
         tables.append(
             TableResult(name, zone.value if zone else "other", counts.rows_in if counts else None, commit.rows, drops,
