@@ -135,7 +135,7 @@ STEP_TRAINER = Source(
         Field("serialNumber", STR, True),
         Field("distanceFromObject", INT, True),
     ),
-    # A reading is its owner's (SEMANTICS.md: the owner of a step-trainer reading).
+    # A reading is its owner's (docs/semantics.md: the owner of a step-trainer reading).
     person=(Person("owned", "email", via="step_trainer_owner", on=("serialNumber", "sensorReadingTime")),),
 )
 

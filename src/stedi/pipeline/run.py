@@ -31,7 +31,7 @@ from stedi.warehouse.locking import writer_lock
 from stedi.warehouse.session import Session
 
 TIMESTAMP_JOIN_NOTE = (
-    "machine_learning_curated uses --ml-join timestamp (the seed's compatibility mode): step-trainer "
+    "machine_learning_curated uses --ml-join timestamp (compatibility with the original AWS Glue project): step-trainer "
     "readings are paired with any consenting customer's phone reading at the same instant, so some rows "
     "pair one customer's step trainer with another customer's phone. Use --ml-join owner for ML work."
 )

@@ -1,6 +1,6 @@
 """The exact reader of JSON text: strict values, framings and case-insensitive duplicate keys.
 
-This is the reference implementation of SEMANTICS.md "Reading a record" for the text of one line
+This is the reference implementation of docs/semantics.md "Reading a record" for the text of one line
 (or one whole file read as an array). The vectorised fast path only ever accepts lines for which
 this module would give the same record.
 """

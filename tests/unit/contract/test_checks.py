@@ -67,7 +67,7 @@ def test_the_shipped_checks_cover_every_kind() -> None:
     }
 
 
-def test_starter_expectations_mark_the_seed_figure_as_the_timestamp_join() -> None:
+def test_starter_expectations_mark_the_original_figure_as_the_timestamp_join() -> None:
     path = ROOT / "expectations" / "stedi-starter.toml"
     assert load_expectations(path, "all", "owner").rows["machine_learning_curated"] == 40981
     assert load_expectations(path, "all", "timestamp").rows["machine_learning_curated"] == 43681

@@ -49,7 +49,7 @@ of = "subject_id"
 max = 1
 */
 -- Each trusted step-trainer reading with its owner's trusted phone readings at the same instant.
--- ml_join = 'timestamp' is the seed's compatibility mode: any consenting phone at that instant.
+-- ml_join = 'timestamp' is compatibility with the original AWS Glue project: any consenting phone at that instant.
 -- No direct PII: the owner appears only as subject_id, a keyed hash of the normalised email.
 -- split: the subject's train/validation/test split (a keyed hash of subject_id, see --split).
 SELECT k.subject_id, s.serialNumber, s.sensorReadingTime, s.distanceFromObject, a.x, a.y, a.z, k.split
