@@ -13,6 +13,7 @@ the httpfs extension to read it).
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -60,17 +61,20 @@ def write_duckdb_views(warehouse: Warehouse) -> str | None:
             columns = [(c, str(t)) for c, t in zip(empty.columns, empty.types, strict=True)]
             statements.append(_view(name, [p for p in paths if p is not None], columns))
     target = Path(warehouse.location) / DUCKDB_FILE
-    fd, temporary = tempfile.mkstemp(prefix=".stedi-duckdb-", suffix=".tmp", dir=warehouse.location)
-    os.close(fd)
-    os.remove(temporary)  # DuckDB makes the file itself
-    try:
-        with duckdb.connect(temporary) as con:
-            for statement in statements:
-                con.execute(statement)
-        os.replace(temporary, target)
-    except (OSError, duckdb.Error) as exc:
-        raise WarehouseError(f"cannot write {target}: {exc}") from exc
-    finally:
-        for leftover in (temporary, temporary + ".wal"):
-            Path(leftover).unlink(missing_ok=True)
+    # Built in a folder of a plain name (DuckDB reads `?` in a database path as options), then copied
+    # beside the target and renamed over it.
+    with tempfile.TemporaryDirectory(prefix="stedi-duckdb-") as scratch_dir:
+        built = os.path.join(scratch_dir, DUCKDB_FILE)
+        fd, temporary = tempfile.mkstemp(prefix=".stedi-duckdb-", suffix=".tmp", dir=warehouse.location)
+        os.close(fd)
+        try:
+            with duckdb.connect(built) as con:
+                for statement in statements:
+                    con.execute(statement)
+            shutil.copyfile(built, temporary)
+            os.replace(temporary, target)
+        except (OSError, duckdb.Error) as exc:
+            raise WarehouseError(f"cannot write {target}: {exc}") from exc
+        finally:
+            Path(temporary).unlink(missing_ok=True)
     return str(target)
