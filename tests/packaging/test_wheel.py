@@ -3,15 +3,14 @@ fresh virtual environment (no editable install, no test tree), runs the pipeline
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.corpora import ROOT
 from tests.support.landing import small_landing
+from tests.support.wheel import build_wheel
 
 pytestmark = pytest.mark.slow
 
@@ -23,12 +22,7 @@ def _run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProc
 
 
 def test_the_wheel_installs_in_a_fresh_environment_and_runs(tmp_path: Path) -> None:
-    source, wheels = tmp_path / "source", tmp_path / "dist"  # built from a copy: the clone stays untouched
-    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, source / name)
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", source, "-w", wheels)
-    [wheel] = list(wheels.glob("*.whl"))
+    wheel = build_wheel(tmp_path / "dist")
     assert wheel.name == "stedi_lakehouse-0.1.0-py3-none-any.whl"
     venv = tmp_path / "venv"
     _run(sys.executable, "-m", "venv", venv)
