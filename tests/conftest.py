@@ -16,6 +16,19 @@ from tests.support.corpora import TEST_KEY
 from tests.support.landing import write_landing
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The same isolation for what is built once per module or session, before any test's own."""
+    with pytest.MonkeyPatch.context() as env:
+        for name in list(os.environ):
+            if name.startswith(("STEDI_", "PYICEBERG_")):
+                env.delenv(name)
+        env.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("session-config")))
+        env.setenv("PYICEBERG_HOME", str(tmp_path_factory.mktemp("session-pyiceberg")))
+        env.setenv("STEDI_SUBJECT_KEY", TEST_KEY)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Tests never read or write the user's config; STEDI_* and PYICEBERG_* settings from the shell are ignored."""

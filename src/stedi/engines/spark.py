@@ -22,12 +22,13 @@ import pyarrow as pa
 
 from stedi import faults
 from stedi.contract.sources import QUARANTINE_SCHEMA, SOURCES, Source
+from stedi.contract.tables import LEDGER_TABLE
 from stedi.engines.base import Capabilities, Engine, TableWriter
 from stedi.errors import SettingsError
 from stedi.reading.landing import LandingFile
 from stedi.reading.reader import FileRead
 from stedi.warehouse.catalog import CATALOG_FILE, NAMESPACE
-from stedi.warehouse.writes import ANY_SNAPSHOT, Commit
+from stedi.warehouse.writes import ANY_SNAPSHOT, FINGERPRINT, Commit
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -192,9 +193,14 @@ def _widen(table: pa.Table, kind: str, schema: pa.Schema) -> pa.Table:
 
 class SparkWriter(TableWriter):
     """Spark writes straight to a table's main branch, so staging is keeping the write until the
-    checks have passed: nothing is published before them, and nothing is kept when they fail."""
+    checks have passed: nothing is published before them, and nothing is kept when they fail.
 
-    capabilities = Capabilities(skips_unchanged=False, stages_on_branch=False, checks_expected=False, appends=True)
+    A table whose rows and properties equal its current snapshot's is not written again (no new
+    snapshot), as with the embedded engine: the rows are compared by a fingerprint (count and an
+    order-free sum of row hashes) stored on each snapshot Spark writes.
+    """
+
+    capabilities = Capabilities(skips_unchanged=True, stages_on_branch=False, checks_expected=False, appends=True)
 
     def __init__(self, engine: SparkEngine) -> None:
         self.engine = engine
@@ -214,10 +220,17 @@ class SparkWriter(TableWriter):
         return {name: Commit(name, self.engine.count(name), None, True, staged=True) for name in self._staged}
 
     def publish_staged(self) -> dict[str, Commit]:
-        commits = {}
-        for name, (append_from, properties) in self._staged.items():
+        commits: dict[str, Commit] = {}
+        for name, (append_from, given) in self._staged.items():
             started = time.perf_counter()
             target = f"{CATALOG}.{NAMESPACE}.{name}"
+            if name == LEDGER_TABLE:  # staged last: the landing tables' snapshots are known now
+                self._with_landing_snapshots(commits)
+            properties = {**given, FINGERPRINT: _fingerprint(self.engine.frame(name))}
+            current, rows, stored = self.engine.session.run(lambda w, n=name: w.state(n))  # type: ignore[misc]
+            if current is not None and all(stored.get(k) == v for k, v in properties.items()):
+                commits[name] = Commit(name, rows, current, False, time.perf_counter() - started)
+                continue
             frame = self.engine.frame(append_from if append_from is not None else name)
             writer = frame.writeTo(target).using("iceberg")
             for key, value in properties.items():
@@ -233,6 +246,26 @@ class SparkWriter(TableWriter):
         self.engine.release_catalog()  # pyiceberg writes the run's history next, in the same SQLite file
         return commits
 
+    def _with_landing_snapshots(self, commits: dict[str, Commit]) -> None:
+        """Files this run ingested are in the snapshot its landing table was just published at."""
+        from pyspark.sql import functions as F
+
+        ledger = self.engine.frame(LEDGER_TABLE)
+        published = {s.name: commits[s.landing_table].snapshot_id for s in SOURCES if s.landing_table in commits}
+        snapshot = F.lit(None).cast("bigint")
+        for source, snapshot_id in published.items():
+            if snapshot_id is not None:
+                snapshot = F.when(F.col("source") == source, F.lit(snapshot_id)).otherwise(snapshot)
+        filled = ledger.withColumn("snapshot_id", F.coalesce(F.col("snapshot_id"), snapshot))
+        self.engine._register(LEDGER_TABLE, filled.select(*ledger.columns))
+
+
+def _fingerprint(frame: DataFrame) -> str:
+    """The rows of a relation, in a few bytes: their count, an order-free sum of their hashes, and
+    the schema."""
+    ((count, total),) = frame.selectExpr("count(*)", "sum(cast(xxhash64(*) AS decimal(38,0)))").collect()
+    return f"spark:{count}:{total or 0}:{frame.schema.simpleString()}"
+
 
 class SparkEngine(Engine):
     name = "spark"
@@ -244,6 +277,7 @@ class SparkEngine(Engine):
                 f"the Spark engine cannot use warehouse {settings.warehouse}: it was moved or copied from where it was "
                 "created, and Spark reads the paths its metadata holds; use the embedded engine with it"
             )
+        self.session = session
         self.warehouse = settings.warehouse
         self.max_record = settings.max_record_size
         self._settings = settings

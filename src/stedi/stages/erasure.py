@@ -124,7 +124,9 @@ def keep_sql(spec: Table, relation: str, columns: list[str]) -> str | None:
     None when the table declares no person."""
     if not spec.person:
         return None
-    conditions, replaced = [], {}
+    conditions: list[str] = []
+    replaced: dict[str, str] = {}
+    joins: list[str] = []
     for p in spec.person:
         column = f't."{p.column}"'
         if p.kind == "email":
@@ -139,12 +141,14 @@ def keep_sql(spec: Table, relation: str, columns: list[str]) -> str | None:
                 f'NOT EXISTS (SELECT 1 FROM {p.via} AS v WHERE {on} AND v."{p.column}" IN (SELECT email FROM erased_emails))'
             )
         elif p.kind == "path":
-            replaced[p.column] = (
-                f"COALESCE((SELECT r.redacted FROM erased_paths AS r WHERE r.path = {column}), {column})"
-            )
+            # A join, not a scalar subquery per row: Spark refuses correlated scalar subqueries
+            # (erased_paths has one row per path).
+            alias = f"r{len(joins)}"
+            joins.append(f" LEFT JOIN erased_paths AS {alias} ON {alias}.path = {column}")
+            replaced[p.column] = f"COALESCE({alias}.redacted, {column})"
     projection = ", ".join(f'{replaced[c]} AS "{c}"' if c in replaced else f't."{c}"' for c in columns)
     where = " AND ".join(conditions) or "TRUE"
-    return f"SELECT {projection} FROM {relation} AS t WHERE {where}"
+    return f"SELECT {projection} FROM {relation} AS t{''.join(joins)} WHERE {where}"
 
 
 def attribution_sql(spec: Table, relation: str) -> list[str]:
