@@ -16,29 +16,29 @@ from tests.support.corpora import TEST_KEY
 from tests.support.landing import write_landing
 
 
+def _isolate(env: pytest.MonkeyPatch, folders: pytest.TempPathFactory) -> None:
+    """No contact with the user's configuration: STEDI_* and PYICEBERG_* settings from the shell are
+    ignored, config folders are fresh, and the subject key is the tests' own."""
+    for name in list(os.environ):
+        if name.startswith(("STEDI_", "PYICEBERG_")):
+            env.delenv(name)
+    env.setenv("XDG_CONFIG_HOME", str(folders.mktemp("config")))
+    env.setenv("PYICEBERG_HOME", str(folders.mktemp("pyiceberg")))
+    env.setenv("STEDI_SUBJECT_KEY", TEST_KEY)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def isolated_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The same isolation for what is built once per module or session, before any test's own."""
+    """For what is built once per module or session, before any test's own isolation applies."""
     with pytest.MonkeyPatch.context() as env:
-        for name in list(os.environ):
-            if name.startswith(("STEDI_", "PYICEBERG_")):
-                env.delenv(name)
-        env.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("session-config")))
-        env.setenv("PYICEBERG_HOME", str(tmp_path_factory.mktemp("session-pyiceberg")))
-        env.setenv("STEDI_SUBJECT_KEY", TEST_KEY)
+        _isolate(env, tmp_path_factory)
         yield
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Tests never read or write the user's config; STEDI_* and PYICEBERG_* settings from the shell are ignored."""
-    for name in list(os.environ):
-        if name.startswith(("STEDI_", "PYICEBERG_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("PYICEBERG_HOME", str(tmp_path_factory.mktemp("pyiceberg")))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
-    monkeypatch.setenv("STEDI_SUBJECT_KEY", TEST_KEY)
-    yield
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test: a configuration of its own."""
+    _isolate(monkeypatch, tmp_path_factory)
 
 
 LandingFactory = Callable[..., Path]
