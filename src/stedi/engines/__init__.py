@@ -24,10 +24,5 @@ def create_engine(settings: Settings, session: Session) -> Engine:
     if settings.engine == "spark":
         from stedi.engines.spark import SparkEngine
 
-        if settings.catalog is not None or "://" in settings.warehouse:
-            raise SettingsError(
-                "the Spark engine writes to a local warehouse with its SQLite catalog; object storage and other "
-                "catalogs are for the embedded engine (see docs/spark.md)"
-            )
         return SparkEngine(session, settings)
     raise SettingsError(f"unknown engine {settings.engine!r}; choose one of: {', '.join(ENGINES)}")

@@ -27,7 +27,7 @@ from stedi.engines.base import Capabilities, Engine, TableWriter
 from stedi.errors import SettingsError
 from stedi.reading.landing import LandingFile
 from stedi.reading.reader import FileRead
-from stedi.warehouse.catalog import CATALOG_FILE, NAMESPACE
+from stedi.warehouse.catalog import NAMESPACE
 from stedi.warehouse.writes import ANY_SNAPSHOT, FINGERPRINT, Commit
 
 if TYPE_CHECKING:
@@ -116,21 +116,6 @@ def _physical_memory_gib() -> int:
         return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**30)
     except (ValueError, OSError, AttributeError):
         return 2
-
-
-def catalog_conf(warehouse: str) -> dict[str, str]:
-    """Spark settings of the `stedi` Iceberg catalog over the warehouse's SQLite catalog."""
-    root = Path(warehouse).absolute()
-    prefix = f"spark.sql.catalog.{CATALOG}"
-    return {
-        prefix: "org.apache.iceberg.spark.SparkCatalog",
-        f"{prefix}.catalog-impl": "org.apache.iceberg.jdbc.JdbcCatalog",
-        f"{prefix}.uri": f"jdbc:sqlite:{root / CATALOG_FILE}",
-        f"{prefix}.warehouse": f"file://{root}",
-        f"{prefix}.jdbc.schema-version": "V1",
-        # pyiceberg commits to the same tables: never answer from a cached, stale table.
-        f"{prefix}.cache-enabled": "false",
-    }
 
 
 FILE_COLUMNS = (
@@ -260,6 +245,16 @@ class SparkWriter(TableWriter):
         self.engine._register(LEDGER_TABLE, filled.select(*ledger.columns))
 
 
+def _catalog_settings(settings: Settings) -> dict[str, str]:
+    from stedi.engines.spark_catalogs import catalog_settings
+    from stedi.warehouse.catalog import URL_CATALOG_NAME, configured_properties
+
+    spec = settings.catalog
+    name = spec.removeprefix("pyiceberg:") if spec and spec.startswith("pyiceberg:") else URL_CATALOG_NAME
+    configured = configured_properties(name) if spec and spec.startswith(("http", "pyiceberg:")) else {}
+    return catalog_settings(settings.warehouse, spec, configured)
+
+
 def _fingerprint(frame: DataFrame) -> str:
     """The rows of a relation, in a few bytes: their count, an order-free sum of their hashes, and
     the schema."""
@@ -278,6 +273,7 @@ class SparkEngine(Engine):
                 "created, and Spark reads the paths its metadata holds; use the embedded engine with it"
             )
         self.session = session
+        self._catalog = _catalog_settings(settings)  # a catalog Spark cannot use is refused before any work
         self.warehouse = settings.warehouse
         self.max_record = settings.max_record_size
         self._settings = settings
@@ -295,7 +291,7 @@ class SparkEngine(Engine):
             conf = settings.spark_conf or {}
             # Catalog settings given by the user (another catalog-impl, say) win over the defaults.
             given = {k: v for k, v in conf.items() if k.startswith(f"spark.sql.catalog.{CATALOG}")}
-            for key, value in {**catalog_conf(settings.warehouse), **given}.items():
+            for key, value in {**self._catalog, **given}.items():
                 spark.conf.set(key, value)
             self._spark = spark
         return self._spark

@@ -54,6 +54,13 @@ def _check_sqlite(path: Path) -> None:
         ) from None
 
 
+def configured_properties(name: str) -> dict[str, str]:
+    """What pyiceberg's settings (`.pyiceberg.yaml`, PYICEBERG_CATALOG__<NAME>__*) give catalog `name`."""
+    from pyiceberg.utils.config import Config
+
+    return {k: str(v) for k, v in (Config().get_catalog_config(name) or {}).items() if not isinstance(v, dict)}
+
+
 def _configured_catalog(name: str, defaults: dict[str, str], given: dict[str, str]):  # -> pyiceberg Catalog
     """A pyiceberg catalog from its standard settings: what `.pyiceberg.yaml` (in PYICEBERG_HOME or
     the home folder) or the PYICEBERG_CATALOG__<NAME>__* variables configure for `name` (credential,
@@ -61,9 +68,8 @@ def _configured_catalog(name: str, defaults: dict[str, str], given: dict[str, st
     AWS variables); `given` overrides both. The settings are read when the catalog is opened (not
     when pyiceberg was imported), as `load_catalog` would with them."""
     from pyiceberg.catalog import AVAILABLE_CATALOGS, CatalogType, infer_catalog_type
-    from pyiceberg.utils.config import Config
 
-    configured = {k: str(v) for k, v in (Config().get_catalog_config(name) or {}).items() if not isinstance(v, dict)}
+    configured = configured_properties(name)
     if not configured and not given:
         raise WarehouseError(
             f"no pyiceberg catalog named {name}: configure it in ~/.pyiceberg.yaml or with "
