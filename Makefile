@@ -60,7 +60,7 @@ $(VENV)/.bench-installed: $(VENV)/.dev-installed
 
 bench: $(VENV)/.bench-installed  ## benchmarks (not part of the tests): stedi against a hand-written DuckDB pipeline, then Spark
 	$(BIN)/python benchmarks/bench_peer.py --scales starter,10,100
-	$(BIN)/python benchmarks/bench_engines.py --scale 1 --repeat 1
+	$(BIN)/python benchmarks/bench_engines.py --scales 1,10 --repeat 1 --standalone
 
 clean:  ## remove the venv, build output and the default warehouse
 	rm -rf $(VENV) build lakehouse

@@ -28,6 +28,7 @@ class Cluster:
     master: str  # spark://127.0.0.1:PORT
     master_ui: str  # http://127.0.0.1:PORT, with /json/
     work_dirs: tuple[Path, ...]  # one per worker: app-*/EXECUTOR/stderr are the executors' logs
+    pids: tuple[int, ...] = ()  # the master's and workers' processes (executors are the workers' children)
 
     def status(self) -> dict[str, object]:
         with urllib.request.urlopen(f"{self.master_ui}/json/", timeout=5) as answer:
@@ -72,7 +73,7 @@ def spark_cluster(workdir: Path, workers: int = 2) -> Iterator[Cluster]:
                   "--port", str(_free_port()), "--webui-port", str(_free_port()), "--cores", "1", "--memory", "1G",
                   "--work-dir", str(work_dir))  # fmt: skip
         _wait(lambda: cluster.status().get("aliveworkers") == workers, processes, workdir, "the workers")
-        yield cluster
+        yield Cluster(cluster.master, cluster.master_ui, work_dirs, tuple(p.pid for p in processes))
     finally:
         for process in reversed(processes):
             process.terminate()

@@ -178,7 +178,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"- Erasures applied: {card['erasures_applied']:,}",
     ]
     lines += [
-        f"- Source `{s['source']}`: {s['files']:,} landing files, {s['records']:,} records, "
+        f"- Source `{s['source']}`: {s['files']:,} landing file{'' if s['files'] == 1 else 's'}, {s['records']:,} records, "
         f"{s['quarantined']:,} quarantined"
         for s in card["sources"]
     ]
@@ -199,8 +199,8 @@ def card_markdown(card: dict[str, Any]) -> str:
     ]
     lines += [f"  - {name}: {v['rows']:,} rows, {v['subjects']:,} subjects" for name, v in card["splits"].items()]
     lines += [
-        f"- Devices: {sampling['devices']:,}; median rows per subject: {sampling['median_rows_per_subject']}; "
-        f"median step-trainer interval: {sampling['median_step_trainer_interval_ms']} ms; "
+        f"- Devices: {sampling['devices']:,}; median rows per subject: {_figure(sampling['median_rows_per_subject'])}; "
+        f"median step-trainer interval: {_figure(sampling['median_step_trainer_interval_ms'])} ms; "
         f"phone readings per step-trainer reading: {sampling['phone_readings_per_step_trainer_reading']}",
         "",
         "## Checks",
@@ -210,3 +210,10 @@ def card_markdown(card: dict[str, Any]) -> str:
     lines += [f"- Warning: {w}" for w in checks["warnings"]]
     lines += ["", "## Known limitations", ""] + [f"- {item}" for item in card["limitations"]]
     return "\n".join(lines) + "\n"
+
+
+def _figure(value: object) -> str:
+    """A measured number as a reader wants it: thousands separated, no `.0` on a whole number."""
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value):,}"
+    return f"{value:,}" if isinstance(value, (int, float)) else str(value)
