@@ -57,44 +57,10 @@ def build_card(
     run_id = published[-1]["run_id"] if published else None
     run = [f for f in published if f["run_id"] == run_id]
     head = run[0] if run else {}
-    columns = {c for (c,) in con.execute(f"SELECT column_name FROM (DESCRIBE {ML_TABLE})").fetchall()}
-    split = "split" if "split" in columns else "'all'"
-    by_split = con.execute(
-        f"SELECT {split} AS split, COUNT(*), COUNT(DISTINCT subject_id) FROM {ML_TABLE} GROUP BY 1 ORDER BY 1"
-    ).fetchall()
-    first, last = con.execute(f"SELECT MIN(sensorReadingTime), MAX(sensorReadingTime) FROM {ML_TABLE}").fetchall()[0]
-    rows, subjects = (
-        _one(con, f"SELECT COUNT(*) FROM {ML_TABLE}"),
-        _one(con, f"SELECT COUNT(DISTINCT subject_id) FROM {ML_TABLE}"),
-    )
-    sampling = con.execute(
-        f"SELECT COUNT(DISTINCT serialNumber), (SELECT MEDIAN(n) FROM (SELECT COUNT(*) AS n FROM {ML_TABLE} "
-        f"GROUP BY subject_id)) FROM {ML_TABLE}"
-    ).fetchall()[0]
-    files = []
-    if "ingested_files" in names:
-        files = con.execute(
-            "SELECT source, COUNT(*), SUM(records), SUM(quarantined) FROM ingested_files "
-            "WHERE status = 'ingested' GROUP BY source ORDER BY source"
-        ).fetchall()
-    erased = _one(con, "SELECT COUNT(*) FROM erasure_ledger") if "erasure_ledger" in names else 0
     checks = [f for f in run if f["kind"] == "check"]
-    table_rows = {f["table_name"]: f["value"] for f in run if f["kind"] == "table"}
-    step_rows = table_rows.get("step_trainer_trusted")
-    interval = next((f.get("detail") or "" for f in checks if f["code"] == "gaps"), "")
-    drops = {f["code"]: f["value"] for f in run if f["kind"] == "drop" and f["table_name"] == "step_trainer_trusted"}
     policy, join = head.get("consent_policy", "all"), head.get("ml_join", "owner")
     rule, why = JOIN_RULES.get(join, ("", ""))
     run_at = head.get("run_at")
-    limitations = [
-        "Only customers whose standing record consents to research are included; a later record that withdraws "
-        "consent removes the customer.",
-        "Step-trainer readings whose serial number no customer holds, or whose owner is ambiguous (several holders "
-        "with a phone reading at that instant, or none), are excluded"
-        + (f": {drops.get('no_single_owner', 0):,} readings of shared serials had no single owner." if drops else "."),
-        "Readings are deduplicated exactly: the same reading exported twice counts once.",
-        "Timestamps are epoch milliseconds as the devices recorded them; clocks are not corrected.",
-    ]
     return {
         "dataset": ML_TABLE,
         "description": "Each trusted step-trainer reading paired with its owner's phone readings at the same instant, "
@@ -106,17 +72,53 @@ def build_card(
             "engine": head.get("engine"),
             "stedi_version": __version__,
         },
-        "sources": [
-            {"source": s, "files": int(n), "records": int(r or 0), "quarantined": int(q or 0)} for s, n, r, q in files
-        ],
+        "sources": _sources(con, names),
         "consent": {
             "basis": "research consent (shareWithResearchAsOfDate on the standing customer record)",
             "policy": policy,
             "meaning": CONSENT_POLICIES.get(policy, ""),
         },
         "join": {"rule": join, "meaning": rule, "why": why},
+        **_contents(con, run),
+        "erasures_applied": int(_one(con, "SELECT COUNT(*) FROM erasure_ledger") if "erasure_ledger" in names else 0),
+        "checks": {
+            "passed": sum(c["status"] == "pass" for c in checks),
+            "total": len(checks),
+            "warnings": [f"{c['table_name']}: {c['name']}" for c in checks if c["status"] == "warn"],
+        },
+        "subject_key_fingerprint": key_fingerprint,
+        "limitations": _limitations(run),
+    }
+
+
+def _sources(con: duckdb.DuckDBPyConnection, names: list[str]) -> list[dict[str, Any]]:
+    if "ingested_files" not in names:
+        return []
+    files = con.execute(
+        "SELECT source, COUNT(*), SUM(records), SUM(quarantined) FROM ingested_files "
+        "WHERE status = 'ingested' GROUP BY source ORDER BY source"
+    ).fetchall()
+    return [{"source": s, "files": int(n), "records": int(r or 0), "quarantined": int(q or 0)} for s, n, r, q in files]
+
+
+def _contents(con: duckdb.DuckDBPyConnection, run: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rows, subjects, splits, time range and sampling of the table (counts and times only)."""
+    columns = {c for (c,) in con.execute(f"SELECT column_name FROM (DESCRIBE {ML_TABLE})").fetchall()}
+    split = "split" if "split" in columns else "'all'"
+    by_split = con.execute(
+        f"SELECT {split} AS split, COUNT(*), COUNT(DISTINCT subject_id) FROM {ML_TABLE} GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    first, last = con.execute(f"SELECT MIN(sensorReadingTime), MAX(sensorReadingTime) FROM {ML_TABLE}").fetchall()[0]
+    rows = _one(con, f"SELECT COUNT(*) FROM {ML_TABLE}")
+    devices, per_subject = con.execute(
+        f"SELECT COUNT(DISTINCT serialNumber), (SELECT MEDIAN(n) FROM (SELECT COUNT(*) AS n FROM {ML_TABLE} "
+        f"GROUP BY subject_id)) FROM {ML_TABLE}"
+    ).fetchall()[0]
+    step_rows = next((f["value"] for f in run if f["kind"] == "table" and f["table_name"] == "step_trainer_trusted"), 0)
+    interval = next((f.get("detail") or "" for f in run if f["kind"] == "check" and f["code"] == "gaps"), "")
+    return {
         "rows": int(rows),
-        "subjects": int(subjects),
+        "subjects": int(_one(con, f"SELECT COUNT(DISTINCT subject_id) FROM {ML_TABLE}")),
         "splits": {
             name: {"rows": int(n), "subjects": int(k)} for name, n, k in sorted(by_split, key=lambda r: _order(r[0]))
         },
@@ -124,20 +126,25 @@ def build_card(
         "when new subjects or readings arrive",
         "time_range": {"first": _iso(first), "last": _iso(last)},
         "sampling": {
-            "devices": int(sampling[0] or 0),
-            "median_rows_per_subject": _number(sampling[1]),
+            "devices": int(devices or 0),
+            "median_rows_per_subject": _number(per_subject),
             "median_step_trainer_interval_ms": _interval(interval),
             "phone_readings_per_step_trainer_reading": _number(rows / step_rows) if step_rows else None,
         },
-        "erasures_applied": int(erased),
-        "checks": {
-            "passed": sum(c["status"] == "pass" for c in checks),
-            "total": len(checks),
-            "warnings": [f"{c['table_name']}: {c['name']}" for c in checks if c["status"] == "warn"],
-        },
-        "subject_key_fingerprint": key_fingerprint,
-        "limitations": limitations,
     }
+
+
+def _limitations(run: list[dict[str, Any]]) -> list[str]:
+    drops = {f["code"]: f["value"] for f in run if f["kind"] == "drop" and f["table_name"] == "step_trainer_trusted"}
+    return [
+        "Only customers whose standing record consents to research are included; a later record that withdraws "
+        "consent removes the customer.",
+        "Step-trainer readings whose serial number no customer holds, or whose owner is ambiguous (several holders "
+        "with a phone reading at that instant, or none), are excluded"
+        + (f": {drops.get('no_single_owner', 0):,} readings of shared serials had no single owner." if drops else "."),
+        "Readings are deduplicated exactly: the same reading exported twice counts once.",
+        "Timestamps are epoch milliseconds as the devices recorded them; clocks are not corrected.",
+    ]
 
 
 def _interval(detail: str) -> float | None:
