@@ -209,6 +209,7 @@ class Warehouse:
         text = str(location)
         self.location = text.rstrip("/") if is_remote(text) else str(Path(text).absolute())
         self.catalog_spec = catalog
+        self._plans: dict[tuple[str, int | None], tuple[list[str], Any]] = {}  # see data_files
         self.catalog = open_catalog(self.location, catalog, create=create)
         self.relocatable = _local_catalog_file(self.location, catalog) is not None
         physical = self.location if is_remote(self.location) else local_uri(self.location)
@@ -314,6 +315,9 @@ class Warehouse:
         are now, with the table's Arrow schema; None when reading them plainly is not exact (delete
         files)."""
         table = self.load(name)
+        known = (table.metadata_location, snapshot_id)  # a commit writes a new metadata file: never stale
+        if known in self._plans:
+            return self._plans[known]
         try:
             tasks = list(table.scan(snapshot_id=snapshot_id).plan_files())
         except (OSError, ValueError) as exc:
@@ -324,7 +328,9 @@ class Warehouse:
         if any(task.delete_files for task in tasks):
             return None
         schema = table.scan(snapshot_id=snapshot_id).projection()
-        return [self.physical(task.file.file_path) for task in tasks], schema.as_arrow()
+        plan = [self.physical(task.file.file_path) for task in tasks], schema.as_arrow()
+        self._plans[known] = plan
+        return plan
 
     def read(self, name: str):  # -> pa.Table
         from stedi.warehouse.scan import read_table

@@ -79,6 +79,7 @@ def _same(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> bool:
     return key(a) == key(b)
 
 
+@pytest.mark.slow  # hundreds of generated files: the whole suite, not the everyday loop
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_file_reading_equals_the_exact_parser_line_by_line(tmp_path_factory: Any, data: Any) -> None:

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -101,6 +102,7 @@ LINE = st.one_of(
 )
 
 
+@pytest.mark.slow  # hundreds of generated files: the whole suite, not the everyday loop
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(LINE, min_size=1, max_size=40))
 def test_records_are_exactly_the_good_lines_and_every_bad_line_is_quarantined(
