@@ -131,7 +131,8 @@ def collect(warehouse: Warehouse, result: RunResult | None = None, models: Model
     published = [n for n in names if n != HISTORY_TABLE]
     nodes = [Node(n, _zone(models, n), rows_now.get(n)) for n in published]
     nodes += [Node(t.name, Zone.INTERNAL.value, None) for t in models.transforms if t.zone is Zone.INTERNAL]
-    nodes.sort(key=lambda node: _table_rank(models)(node.name))
+    rank = _table_rank(models)
+    nodes.sort(key=lambda node: rank(node.name))
     personal = models.personal_columns
     quarantine: dict[str, list[tuple[str, int, list[str]]]] = {}
     for name in (n for n in names if n.endswith("_quarantine")):

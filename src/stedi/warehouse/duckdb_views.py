@@ -22,13 +22,9 @@ import duckdb
 from stedi.errors import WarehouseError
 from stedi.storage import is_remote, local_path
 from stedi.warehouse.catalog import Warehouse
-from stedi.warehouse.scan import small_types
+from stedi.warehouse.scan import small_types, sql_literal
 
 DUCKDB_FILE = "stedi.duckdb"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _ident(name: str) -> str:
@@ -37,7 +33,7 @@ def _ident(name: str) -> str:
 
 def _view(name: str, files: list[str], columns: list[tuple[str, str]]) -> str:
     if files:
-        listed = ", ".join(_literal(f) for f in files)
+        listed = ", ".join(sql_literal(f) for f in files)
         return f"CREATE VIEW {_ident(name)} AS SELECT * FROM read_parquet([{listed}], union_by_name = true)"
     empty = ", ".join(f"CAST(NULL AS {kind}) AS {_ident(column)}" for column, kind in columns) or "NULL AS empty"
     return f"CREATE VIEW {_ident(name)} AS SELECT {empty} WHERE false"

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from stedi.warehouse.catalog import Warehouse
 
 
-def _literal(text: str) -> str:
+def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -73,7 +73,7 @@ def attach(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, table: str, vie
     plan = warehouse.data_files(table)
     local = _local_paths(plan[0]) if plan is not None and plan[0] else None
     if plan is not None and local:
-        files = ", ".join(_literal(path) for path in local)
+        files = ", ".join(sql_literal(path) for path in local)
         con.execute(f'CREATE OR REPLACE VIEW "{view}" AS SELECT * FROM read_parquet([{files}])').fetchall()
         return plan[1]
     rows = dataset(warehouse, table)
