@@ -90,8 +90,8 @@ def test_a_run_killed_at_any_point_is_completed_by_the_next(point: str, tmp_path
     assert_same_tables(warehouse, tmp_path / "reference")
 
 
-# The Spark engine publishes each table as it writes it, after the checks: a kill between two
-# publications leaves some tables of the new run; the next run publishes the rest.
+# The Spark engine stages its tables on the audit branch and publishes them after the checks: a kill
+# between two publications leaves some tables of the new run; the next run publishes the rest.
 SPARK_KILL_POINTS = [
     "read",
     "build:customer_trusted",

@@ -18,6 +18,7 @@ from stedi.pipeline.forget import forget
 from stedi.pipeline.query import query
 from stedi.pipeline.run import run
 from stedi.warehouse.catalog import Warehouse
+from stedi.warehouse.writes import AUDIT_BRANCH
 from tests.support.corpora import assert_same_tables, copy_files, empty_landing, snapshots
 
 pytestmark = pytest.mark.slow
@@ -95,6 +96,12 @@ def test_a_failing_check_publishes_nothing(engine: str, generated: Path, tmp_pat
     with pytest.raises(ChecksFailed):
         run(_settings(generated, warehouse, engine, consent_policy="as-of", allow_shrink=True, expect=str(expect)))
     assert _data_snapshots(warehouse) == before
+    wh = Warehouse(warehouse)
+    refs = {name: wh.load(name).metadata.refs for name in SETTING_TABLES}
+    audited = {
+        name for name, ref in refs.items() if AUDIT_BRANCH in ref and ref[AUDIT_BRANCH].snapshot_id != before[name]
+    }
+    assert audited  # the failed run's rows wait on the audit branch
 
 
 @pytest.mark.parametrize("engine", ENGINES)

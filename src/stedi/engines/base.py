@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from stedi.contract.sources import Source
     from stedi.reading.landing import LandingFile
     from stedi.reading.reader import FileRead
+    from stedi.warehouse.session import Session
     from stedi.warehouse.writes import Commit
 
 # The dialect the SQL files are written in.
@@ -60,6 +61,23 @@ class TableWriter(ABC):
     @abstractmethod
     def publish_staged(self) -> dict[str, Commit]:
         """Publish every staged table, in staging order; the commits as published."""
+
+
+def publish_commits(session: Session, commits: dict[str, Commit]) -> dict[str, Commit]:
+    """Publish the staged snapshots among `commits`: every one is checked first, so a run that
+    another writer overtook (possible without a lock) publishes nothing; the commits as published."""
+    from dataclasses import replace
+
+    from stedi.errors import WarehouseError
+    from stedi.warehouse.writes import publish, unpublishable
+
+    staged = {name: c.snapshot_id for name, c in commits.items() if c.staged and c.snapshot_id is not None}
+    for name, snapshot in staged.items():
+        if problem := session.run(lambda w, n=name, s=snapshot: unpublishable(w, n, s)):  # type: ignore[misc]
+            raise WarehouseError(f"{problem}; nothing of this run was published. Run again")
+    for name, snapshot in staged.items():
+        session.run(lambda w, n=name, s=snapshot: publish(w, n, s))  # type: ignore[misc]
+    return {name: replace(commit, staged=False) for name, commit in commits.items()}
 
 
 class Engine(ABC):

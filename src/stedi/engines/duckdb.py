@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from stedi.contract.identity import EMAIL_MACRO, EMAIL_SQL
 from stedi.contract.sources import QUARANTINE_SCHEMA, SOURCES
-from stedi.engines.base import Capabilities, Engine, TableWriter
+from stedi.engines.base import Capabilities, Engine, TableWriter, publish_commits
 from stedi.errors import SettingsError, WarehouseError
 from stedi.reading.files import DEFAULT_MAX_RECORD
 from stedi.reading.reader import FileRead, read_chunks
@@ -104,23 +104,7 @@ class IcebergWriter(TableWriter):
         return self.session.wait()
 
     def publish_staged(self) -> dict[str, Commit]:
-        from dataclasses import replace
-
-        from stedi.errors import WarehouseError
-        from stedi.warehouse.writes import publish, unpublishable
-
-        commits = self.session.wait()
-        staged = {name: c.snapshot_id for name, c in commits.items() if c.staged and c.snapshot_id is not None}
-        # Every table is checked before any is published: a run that another writer overtook
-        # (possible without a lock) publishes nothing.
-        for name, snapshot in staged.items():
-            if problem := self.session.run(lambda w, n=name, s=snapshot: unpublishable(w, n, s)):  # type: ignore[misc]
-                raise WarehouseError(f"{problem}; nothing of this run was published. Run again")
-        for name, commit in commits.items():
-            if commit.staged and commit.snapshot_id is not None:
-                snapshot = commit.snapshot_id
-                self.session.run(lambda w, n=name, s=snapshot: publish(w, n, s))  # type: ignore[misc]
-        return {name: replace(commit, staged=False) for name, commit in commits.items()}
+        return publish_commits(self.session, self.session.wait())
 
 
 class DuckDBEngine(Engine):

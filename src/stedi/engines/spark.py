@@ -12,7 +12,6 @@ import glob
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -20,15 +19,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
 
-from stedi import faults
 from stedi.contract.sources import QUARANTINE_SCHEMA, SOURCES, Source
-from stedi.contract.tables import LEDGER_TABLE
-from stedi.engines.base import Capabilities, Engine, TableWriter
+from stedi.engines.base import Engine, TableWriter
+from stedi.engines.spark_writer import CATALOG, SparkWriter
 from stedi.errors import SettingsError
 from stedi.reading.landing import LandingFile
 from stedi.reading.reader import FileRead
-from stedi.warehouse.catalog import NAMESPACE
-from stedi.warehouse.writes import ANY_SNAPSHOT, FINGERPRINT, Commit
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -36,7 +32,6 @@ if TYPE_CHECKING:
     from stedi.config import Settings
     from stedi.warehouse.session import Session
 
-CATALOG = NAMESPACE  # the Spark catalog name must equal pyiceberg's catalog name: rows are keyed by it
 ICEBERG_PACKAGE = "org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.10.0"
 SQLITE_PACKAGE = "org.xerial:sqlite-jdbc:3.46.1.3"
 SQLITE_JARS = ("/usr/share/java/sqlite-jdbc.jar", "/usr/share/java/xerial-sqlite-jdbc.jar")
@@ -176,75 +171,6 @@ def _widen(table: pa.Table, kind: str, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-class SparkWriter(TableWriter):
-    """Spark writes straight to a table's main branch, so staging is keeping the write until the
-    checks have passed: nothing is published before them, and nothing is kept when they fail.
-
-    A table whose rows and properties equal its current snapshot's is not written again (no new
-    snapshot), as with the embedded engine: the rows are compared by a fingerprint (count and an
-    order-free sum of row hashes) stored on each snapshot Spark writes.
-    """
-
-    capabilities = Capabilities(skips_unchanged=True, stages_on_branch=False, checks_expected=False, appends=True)
-
-    def __init__(self, engine: SparkEngine) -> None:
-        self.engine = engine
-        self._staged: dict[str, tuple[str | None, dict[str, str]]] = {}
-
-    def stage(
-        self,
-        name: str,
-        *,
-        append_from: str | None = None,
-        properties: dict[str, str] | None = None,
-        expected: object = ANY_SNAPSHOT,
-    ) -> None:
-        self._staged[name] = (append_from, properties or {})
-
-    def staged(self) -> dict[str, Commit]:
-        return {name: Commit(name, self.engine.count(name), None, True, staged=True) for name in self._staged}
-
-    def publish_staged(self) -> dict[str, Commit]:
-        commits: dict[str, Commit] = {}
-        for name, (append_from, given) in self._staged.items():
-            started = time.perf_counter()
-            target = f"{CATALOG}.{NAMESPACE}.{name}"
-            if name == LEDGER_TABLE:  # staged last: the landing tables' snapshots are known now
-                self._with_landing_snapshots(commits)
-            properties = {**given, FINGERPRINT: _fingerprint(self.engine.frame(name))}
-            current, rows, stored = self.engine.session.run(lambda w, n=name: w.state(n))  # type: ignore[misc]
-            if current is not None and all(stored.get(k) == v for k, v in properties.items()):
-                commits[name] = Commit(name, rows, current, False, time.perf_counter() - started)
-                continue
-            frame = self.engine.frame(append_from if append_from is not None else name)
-            writer = frame.writeTo(target).using("iceberg")
-            for key, value in properties.items():
-                writer = writer.option(f"snapshot-property.{key}", value)
-            faults.point(f"commit:{name}")
-            writer.append() if append_from is not None else writer.createOrReplace()
-            faults.point(f"published:{name}")
-            ((snapshot_id, rows),) = self.engine.spark.sql(
-                f"SELECT snapshot_id, summary['total-records'] FROM {target}.snapshots ORDER BY committed_at DESC LIMIT 1"
-            ).collect()
-            commits[name] = Commit(name, int(rows), int(snapshot_id), True, time.perf_counter() - started)
-        self._staged.clear()
-        self.engine.release_catalog()  # pyiceberg writes the run's history next, in the same SQLite file
-        return commits
-
-    def _with_landing_snapshots(self, commits: dict[str, Commit]) -> None:
-        """Files this run ingested are in the snapshot its landing table was just published at."""
-        from pyspark.sql import functions as F
-
-        ledger = self.engine.frame(LEDGER_TABLE)
-        published = {s.name: commits[s.landing_table].snapshot_id for s in SOURCES if s.landing_table in commits}
-        snapshot = F.lit(None).cast("bigint")
-        for source, snapshot_id in published.items():
-            if snapshot_id is not None:
-                snapshot = F.when(F.col("source") == source, F.lit(snapshot_id)).otherwise(snapshot)
-        filled = ledger.withColumn("snapshot_id", F.coalesce(F.col("snapshot_id"), snapshot))
-        self.engine._register(LEDGER_TABLE, filled.select(*ledger.columns))
-
-
 def _catalog_settings(settings: Settings) -> dict[str, str]:
     from stedi.engines.spark_catalogs import catalog_settings
     from stedi.warehouse.catalog import URL_CATALOG_NAME, configured_properties
@@ -253,13 +179,6 @@ def _catalog_settings(settings: Settings) -> dict[str, str]:
     name = spec.removeprefix("pyiceberg:") if spec and spec.startswith("pyiceberg:") else URL_CATALOG_NAME
     configured = configured_properties(name) if spec and spec.startswith(("http", "pyiceberg:")) else {}
     return catalog_settings(settings.warehouse, spec, configured)
-
-
-def _fingerprint(frame: DataFrame) -> str:
-    """The rows of a relation, in a few bytes: their count, an order-free sum of their hashes, and
-    the schema."""
-    ((count, total),) = frame.selectExpr("count(*)", "sum(cast(xxhash64(*) AS decimal(38,0)))").collect()
-    return f"spark:{count}:{total or 0}:{frame.schema.simpleString()}"
 
 
 class SparkEngine(Engine):
@@ -306,7 +225,7 @@ class SparkEngine(Engine):
     def count(self, name: str) -> int:
         return int(self._frames[name].count())
 
-    def _register(self, name: str, frame: DataFrame) -> None:
+    def register(self, name: str, frame: DataFrame) -> None:
         # Materialised now and cut from its lineage: later plans stay small (the optimiser slows down
         # badly on deep plans with many subqueries) and nothing is computed twice.
         frame = frame.localCheckpoint(eager=True)
@@ -330,8 +249,8 @@ class SparkEngine(Engine):
             .select(*QUARANTINE_SCHEMA.names)
             .orderBy("source_file", "source_line")
         )
-        self._register(source.landing_table, records)
-        self._register(source.quarantine_table, quarantine)
+        self.register(source.landing_table, records)
+        self.register(source.quarantine_table, quarantine)
         found = read.where(F.col(KIND) == "file").select(
             "source_file", "_digest", "_records", "_quarantined", "_problem"
         )
@@ -346,7 +265,7 @@ class SparkEngine(Engine):
             if pa.types.is_timestamp(f.type):
                 data = data.set_column(i, f.name, data.column(i).cast(pa.timestamp("us")))
         rows = [tuple(r.values()) for r in data.to_pylist()]
-        self._register(name, self.spark.createDataFrame(rows, schema))
+        self.register(name, self.spark.createDataFrame(rows, schema))
 
     def build(self, name: str, sql: str, *, view: bool = False) -> None:
         frame = self.spark.sql(self.translate(sql))
@@ -354,7 +273,7 @@ class SparkEngine(Engine):
             frame.createOrReplaceTempView(name)
             self._frames[name] = frame
         else:
-            self._register(name, frame)
+            self.register(name, frame)
 
     def rename(self, source: str, target: str) -> None:
         frame = self._frames.pop(source)
@@ -376,7 +295,7 @@ class SparkEngine(Engine):
             frame = self.spark.read.schema(", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in schema)).parquet(
                 *files
             )
-            self._register(name, frame)
+            self.register(name, frame)
         else:
             self.load(name, schema.empty_table())
         return name

@@ -88,6 +88,14 @@ def _restart_branch(transaction, branch: str, snapshot_id: int) -> None:
     manage.commit()
 
 
+def overtaken(name: str) -> WarehouseError:
+    """The error of a write planned against a snapshot another writer has replaced since."""
+    return WarehouseError(
+        f"table {name} was changed by another writer while this run was working; nothing was written "
+        "to it. Run again: the next run completes the work"
+    )
+
+
 def _load_or_create(warehouse: Warehouse, name: str, schema: pa.Schema, repair: bool = False):  # -> pyiceberg Table
     from pyiceberg.exceptions import NoSuchTableError
 
@@ -174,10 +182,7 @@ def write(
     if verify_current and expected is not ANY_SNAPSHOT and expected is None:
         expected = current.snapshot_id if current else None  # planned against a damaged table
     if expected is not ANY_SNAPSHOT and (current.snapshot_id if current else None) != expected:
-        raise WarehouseError(
-            f"table {name} was changed by another writer while this run was working; nothing was written "
-            "to it. Run again: the next run completes the work"
-        )
+        raise overtaken(name)
     declared = table.schema().as_arrow()
     schema = _declared_schema(rows, declared)
     summary = dict(current.summary.additional_properties) if current and current.summary else {}

@@ -12,8 +12,9 @@ import pytest
 
 from stedi.config import Settings
 from stedi.engines import Engine, create_engine
+from stedi.errors import WarehouseError
 from stedi.warehouse.session import Session
-from stedi.warehouse.writes import AUDIT_BRANCH
+from stedi.warehouse.writes import AUDIT_BRANCH, write
 
 ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
 
@@ -81,3 +82,41 @@ def test_the_writer_publishes_only_when_told_and_its_flags_are_true(engine: tupl
     on_branch = session.run(lambda w: AUDIT_BRANCH in w.load("table_a").metadata.refs)
     assert on_branch is e.writer.capabilities.stages_on_branch
     assert session.run(lambda w: w.describe("table_a").rows) == 3  # staged is not published
+
+
+def test_a_write_planned_against_a_replaced_snapshot_is_refused(engine: tuple[Engine, Session]) -> None:
+    e, session = engine
+    e.load("people", PEOPLE)
+    e.build("table_a", "SELECT * FROM people")
+    e.writer.stage("table_a")
+    planned = e.writer.publish_staged()["table_a"].snapshot_id
+    e.build("table_a", "SELECT * FROM people WHERE n > 1")
+    e.writer.stage("table_a")
+    current = e.writer.publish_staged()["table_a"].snapshot_id  # another run moved the table meanwhile
+    e.build("table_a", "SELECT * FROM people WHERE n > 2")
+    e.writer.stage("table_a", expected=planned)
+    if e.writer.capabilities.checks_expected:
+        with pytest.raises(WarehouseError, match="changed by another writer"):
+            e.writer.publish_staged()
+        assert session.run(lambda w: w.describe("table_a").snapshot_id) == current
+    else:
+        e.writer.publish_staged()
+        assert session.run(lambda w: w.describe("table_a").rows) == 1
+
+
+def test_a_staged_table_overtaken_before_publishing_publishes_nothing(engine: tuple[Engine, Session]) -> None:
+    e, session = engine
+    e.load("people", PEOPLE)
+    for name in ("table_a", "table_b"):
+        e.build(name, "SELECT * FROM people")
+        e.writer.stage(name)
+    e.writer.publish_staged()
+    for name in ("table_a", "table_b"):
+        e.build(name, "SELECT * FROM people WHERE n > 1")
+        e.writer.stage(name)
+    e.writer.staged()
+    other = session.run(lambda w: write(w, "table_b", PEOPLE.slice(0, 1)))  # another writer, straight to main
+    with pytest.raises(WarehouseError, match="nothing of this run was published"):
+        e.writer.publish_staged()
+    assert session.run(lambda w: w.describe("table_a").rows) == 3  # not published either
+    assert session.run(lambda w: w.describe("table_b").snapshot_id) == other.snapshot_id
