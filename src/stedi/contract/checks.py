@@ -1,7 +1,8 @@
 """Data-quality checks as data: each table's declared checks and key, plus a dataset's row counts.
 
-Each check compiles to one SQL query (source dialect) that counts violating rows, run by the engine
-on the tables it has built and staged but not yet published. A failing `error` check stops the run
+Each check compiles to one SQL query (source dialect) that counts violating rows (and, for checks
+that describe the data, gives a figure as its second column, computed in the same pass), run by the
+engine on the tables it has built and staged but not yet published. A failing `error` check stops the run
 before publication (write-audit-publish).
 """
 
@@ -24,11 +25,11 @@ class Check:
     kind: str
     table: str
     severity: str
-    sql: str  # counts violating rows
+    sql: str  # counts violating rows; a second column, if any, is the figure
     description: str
     expected: int | None = None  # row-count checks: the expected figure
-    figure_sql: str | None = None  # a number that describes the data beside the count (e.g. a median)
-    figure: str = ""  # how to say it: a format string of `value`
+    figure_sql: str | None = None  # the figure, when a query of its own gives it (else `sql`'s second column)
+    figure: str = ""  # a number said beside the count (e.g. a median): a format string of `value`
 
     @property
     def name(self) -> str:
@@ -99,10 +100,8 @@ def _gaps(spec: dict[str, Any], table: str, severity: str) -> Check:
         f"FROM (SELECT DISTINCT {by}, {at} FROM {_q(table)}) AS instants"
     )
     return Check(
-        "gaps", table, severity, f"SELECT COUNT(*) FROM ({steps}) AS s WHERE step > {limit}",
-        f"gaps over {limit:,} ms between readings of one {spec['by']}",
-        figure_sql=f"SELECT MEDIAN(step) FROM ({steps}) AS s WHERE step IS NOT NULL",
-        figure="median sampling interval {value:,.0f} ms",
+        "gaps", table, severity, f"SELECT COUNT(CASE WHEN step > {limit} THEN 1 END), MEDIAN(step) FROM ({steps}) AS s",
+        f"gaps over {limit:,} ms between readings of one {spec['by']}", figure="median sampling interval {value:,.0f} ms",
     )  # fmt: skip
 
 
@@ -121,19 +120,24 @@ def _conflicts(spec: dict[str, Any], table: str, severity: str) -> Check:
 def _outliers(spec: dict[str, Any], table: str, severity: str) -> Check:
     """Values further from the median than `mads` median absolute deviations (robust to outliers)."""
     c, t, k = _q(spec["column"]), _q(table), float(spec["mads"])
-    center = f"(SELECT MEDIAN({c}) FROM {t})"
-    spread = f"(SELECT MEDIAN(ABS({c} - {center})) FROM {t})"
+    sql = (
+        f"WITH center AS (SELECT MEDIAN({c}) AS m FROM {t}), "
+        f"spread AS (SELECT MEDIAN(ABS(v.{c} - center.m)) AS d FROM {t} AS v CROSS JOIN center) "
+        f"SELECT COUNT(CASE WHEN ABS(v.{c} - center.m) > {k} * spread.d AND spread.d > 0 THEN 1 END), MAX(spread.d) "
+        f"FROM {t} AS v CROSS JOIN center CROSS JOIN spread"
+    )
     return Check(
-        "outliers", table, severity, f"SELECT COUNT(*) FROM {t} WHERE ABS({c} - {center}) > {k} * {spread} "
-        f"AND {spread} > 0", f"{spec['column']} within {k:g} median absolute deviations of its median",
-        figure_sql=f"SELECT {spread}", figure=f"{spec['column']}: median absolute deviation {{value:,.3g}}",
+        "outliers", table, severity, sql, f"{spec['column']} within {k:g} median absolute deviations of its median",
+        figure=f"{spec['column']}: median absolute deviation {{value:,.3g}}",
     )  # fmt: skip
 
 
 def _query(spec: dict[str, Any], table: str, severity: str) -> Check:
-    """A check written as SQL: `sql` counts the violations; `figure_sql` (optional) gives a number."""
+    """A check written as SQL: `sql` counts the violations, and may give a figure as its second column
+    (said with `figure`); or `figure_sql` gives the figure in a query of its own."""
+    figure = spec.get("figure") or ("{value:,.3g}" if spec.get("figure_sql") else "")
     return Check("query", table, severity, spec["sql"], spec["description"], figure_sql=spec.get("figure_sql"),
-                 figure=spec.get("figure", "{value:,.3g}"))  # fmt: skip
+                 figure=figure)  # fmt: skip
 
 
 _SENSOR_KINDS = {"gaps": _gaps, "conflicts": _conflicts, "outliers": _outliers, "query": _query}
@@ -185,8 +189,8 @@ def failures(outcomes: list[CheckOutcome]) -> list[CheckOutcome]:
 
 
 def outcome(check: Check, value: int, figure: float | None = None) -> CheckOutcome:
-    """A check's result: `value` counts violating rows (for row counts: the rows); `figure` is the
-    value of its `figure_sql`, said beside the count."""
+    """A check's result: `value` counts violating rows (for row counts: the rows); `figure`, said
+    beside the count, is the number the check gives to describe the data."""
     if check.kind == "row_count":
         passed, detail = value == check.expected, f"{value:,} rows, expected {check.expected:,}"
     elif check.kind == "min_rows":
@@ -194,7 +198,7 @@ def outcome(check: Check, value: int, figure: float | None = None) -> CheckOutco
         passed, detail = value == 0, ("ok" if value == 0 else ("empty" if rows == 0 else f"only {rows:,} rows"))
     else:
         passed, detail = value == 0, ("ok" if value == 0 else f"{value:,} violating rows")
-    if check.figure_sql is not None:
+    if check.figure:
         detail += "; " + (check.figure.format(value=figure) if figure is not None else "no figure (no rows)")
     status = "pass" if passed else ("fail" if check.severity == "error" else "warn")
     return CheckOutcome(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from stedi.contract.checks import declared_checks, failures, load_expectations, outcome, row_count_checks
+from stedi.contract.checks import Check, declared_checks, failures, load_expectations, outcome, row_count_checks
 from stedi.contract.tables import LEDGER_TABLE, Zone
 from stedi.results import FAILED, PUBLISHED, REFUSED, UNCHANGED, CheckOutcome
 from stedi.stages.context import Funnel, RunContext
@@ -62,9 +62,7 @@ def run_checks(ctx: RunContext) -> list[CheckOutcome]:
         checks += row_count_checks(load_expectations(settings.expect, settings.consent_policy, settings.ml_join))
     if settings.require_rows:
         checks = [replace(c, severity="error") if c.kind == "min_rows" else c for c in checks]
-    values = ctx.engine.counts([c.sql for c in checks])
-    figures = [_figure(ctx, c.figure_sql) if c.figure_sql else None for c in checks]
-    outcomes = [outcome(c, v, f) for c, v, f in zip(checks, values, figures, strict=True)]
+    outcomes = [outcome(c, *_measure(ctx, c)) for c in checks]
     return [replace(o, detail=f"{o.detail}: {why_empty(ctx, o.table)}") if o.kind == "min_rows" and o.status != "pass"
             else o for o in outcomes]  # fmt: skip
 
@@ -86,9 +84,13 @@ def why_empty(ctx: RunContext, name: str) -> str:
     return "no rows reached it"
 
 
-def _figure(ctx: RunContext, sql: str) -> float | None:
-    ((value, *_),) = ctx.engine.rows(sql)
-    return None if value is None else float(value)
+def _measure(ctx: RunContext, check: Check) -> tuple[int, float | None]:
+    """A check's count of violations and its figure: `sql`'s second column, or `figure_sql`'s value."""
+    ((count, *rest),) = ctx.engine.rows(check.sql)
+    figure = rest[0] if rest else None
+    if check.figure_sql:
+        ((figure, *_),) = ctx.engine.rows(check.figure_sql)
+    return int(count or 0), None if figure is None else float(figure)
 
 
 def shrink_refusals(ctx: RunContext) -> list[str]:

@@ -101,12 +101,7 @@ sql = """WITH instants AS (SELECT DISTINCT user, timestamp FROM accelerometer_tr
 per_subject AS (SELECT s.email, AVG(CASE WHEN i.user IS NULL THEN 0.0 ELSE 1.0 END) AS share
 FROM step_trainer_trusted AS s LEFT JOIN instants AS i ON i.user = s.email AND i.timestamp = s.sensorReadingTime
 GROUP BY s.email)
-SELECT COUNT(*) FROM per_subject WHERE share < 0.5"""
-figure_sql = """WITH instants AS (SELECT DISTINCT user, timestamp FROM accelerometer_trusted),
-per_subject AS (SELECT s.email, AVG(CASE WHEN i.user IS NULL THEN 0.0 ELSE 1.0 END) AS share
-FROM step_trainer_trusted AS s LEFT JOIN instants AS i ON i.user = s.email AND i.timestamp = s.sensorReadingTime
-GROUP BY s.email)
-SELECT MEDIAN(share) FROM per_subject"""
+SELECT COUNT(CASE WHEN share < 0.5 THEN 1 END), MEDIAN(share) FROM per_subject"""
 figure = "median share per subject {value:.0%}"
 */
 -- Distinct step-trainer readings whose owner is a curated customer; under policy as-of only those
