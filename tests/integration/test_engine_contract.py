@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from stedi.config import Settings
-from stedi.errors import ChecksFailed
+from stedi.errors import ChecksFailed, Refused
 from stedi.generate import generate
 from stedi.pipeline.forget import forget
 from stedi.pipeline.query import query
@@ -87,7 +87,7 @@ def test_batches_equal_a_full_run_and_the_ledger_names_every_file(
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_a_failing_check_publishes_nothing(engine: str, generated: Path, tmp_path: Path) -> None:
+def test_a_failing_check_or_the_shrink_guard_publishes_nothing(engine: str, generated: Path, tmp_path: Path) -> None:
     warehouse = tmp_path / "wh"
     run(_settings(generated, warehouse, engine))
     before = _data_snapshots(warehouse)
@@ -102,6 +102,9 @@ def test_a_failing_check_publishes_nothing(engine: str, generated: Path, tmp_pat
         name for name, ref in refs.items() if AUDIT_BRANCH in ref and ref[AUDIT_BRANCH].snapshot_id != before[name]
     }
     assert audited  # the failed run's rows wait on the audit branch
+    with pytest.raises(Refused, match="folder is empty"):
+        run(_settings(empty_landing(tmp_path / "emptied"), warehouse, engine))
+    assert _data_snapshots(warehouse) == before
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -36,8 +36,16 @@ def defect_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _build(landing: Path, warehouse: Path, engine: str, policy: str, join: str) -> Warehouse:
-    run(Settings(landing=str(landing), warehouse=str(warehouse), engine=engine, consent_policy=policy, ml_join=join))
-    return Warehouse(warehouse)
+    return _run(landing, warehouse, engine, policy, join)[0]
+
+
+def _run(landing: Path, warehouse: Path, engine: str, policy: str, join: str) -> tuple[Warehouse, list[tuple]]:
+    """The warehouse a run built, and what each of its checks found (counts and figures, as said)."""
+    settings = Settings(
+        landing=str(landing), warehouse=str(warehouse), engine=engine, consent_policy=policy, ml_join=join
+    )
+    result = run(settings)
+    return Warehouse(warehouse), [(c.table, c.description, c.status, c.value, c.detail) for c in result.checks]
 
 
 @pytest.mark.parametrize(("policy", "join"), SETTINGS)
@@ -46,12 +54,13 @@ def test_spark_tables_equal_duckdb_tables_row_for_row(
     spark: Any, defect_landing: Path, tmp_path: Path, dataset: str, policy: str, join: str
 ) -> None:
     landing = defect_landing if dataset == "defects" else corpus(dataset)
-    embedded = _build(landing, tmp_path / "duckdb", "duckdb", policy, join)
-    on_spark = _build(landing, tmp_path / "spark", "spark", policy, join)
+    embedded, embedded_checks = _run(landing, tmp_path / "duckdb", "duckdb", policy, join)
+    on_spark, spark_checks = _run(landing, tmp_path / "spark", "spark", policy, join)
     names = data_tables(embedded)
     assert data_tables(on_spark) == names and len(names) == 12
     for name in names:
         assert table_rows(on_spark, name) == table_rows(embedded, name), name
+    assert spark_checks == embedded_checks
 
 
 def test_defect_fixture_exercises_quarantine_ownership_and_consent(
