@@ -153,5 +153,9 @@ class Engine(ABC):
     def writer(self) -> TableWriter:
         """This engine's table writer."""
 
+    def explain(self, exc: BaseException) -> str:
+        """What went wrong, in one line a user can read (an engine's errors may carry its own stack)."""
+        return " ".join(str(exc).split()) or type(exc).__name__
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the engine's resources."""

@@ -303,6 +303,9 @@ class SparkEngine(Engine):
     def fetch_rows(self, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self.spark.sql(sql).collect()]
 
+    def explain(self, exc: BaseException) -> str:
+        return explain_jvm_error(exc)
+
     def release_catalog(self) -> None:
         """Iceberg's JdbcCatalog keeps its SQLite connections (and their locks) open: closed here, so
         that pyiceberg and other processes can write the catalog again (reopened when used)."""
@@ -317,6 +320,17 @@ class SparkEngine(Engine):
         self._frames.clear()
         if self._spark is not None:
             self.release_catalog()
+
+
+def explain_jvm_error(exc: BaseException) -> str:
+    """An error in one line: for an error of the JVM, its exception and message, without the Java
+    and Python stacks that follow them."""
+    text = str(exc)
+    if "\tat " in text or "java_exception" in dir(exc):
+        lines = [line.strip() for line in text.splitlines()]
+        found = next((line.removeprefix(": ") for line in lines if line.startswith(": ")), None)
+        text = found or next((line for line in lines if line), "")
+    return " ".join(text[:500].split()) or type(exc).__name__
 
 
 def _spark_type(t: Any) -> str:

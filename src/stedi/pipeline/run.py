@@ -147,7 +147,7 @@ def _run_stages(ctx: RunContext) -> None:
             else:
                 state = "Nothing of this run was published; every table keeps its previous snapshot"
             where = f"stage {stage.name}" + (f" ({ctx.step})" if ctx.step else "")
-            raise StepError(f"{where} failed: {exc}. {state}") from exc
+            raise StepError(f"{where} failed: {ctx.engine.explain(exc)}. {state}") from exc
         ctx.result.stages[stage.name] = time.perf_counter() - t0
         if stage.name == "publish":
             if ctx.settings.ml_join == "timestamp":
