@@ -79,7 +79,7 @@ def tables(warehouse: str, catalog: str | None, as_of: str | None, fmt: str) -> 
     from stedi.cli.render import rows_as_text
     from stedi.contract.tables import load
     from stedi.pipeline.history import as_of as snapshots_as_of
-    from stedi.warehouse.catalog import Warehouse
+    from stedi.warehouse.catalog import Warehouse, snapshot_rows
 
     models = load()
     wh = Warehouse(warehouse, catalog=catalog)
@@ -92,8 +92,9 @@ def tables(warehouse: str, catalog: str | None, as_of: str | None, fmt: str) -> 
             rows.append(info.rows)
             ids.append(info.snapshot_id)
         else:
-            snapshot = wh.load(name).snapshot_by_id(snapshots[name])
-            rows.append(int(snapshot.summary["total-records"]) if snapshot and snapshot.summary else 0)
+            table = wh.load(name)
+            snapshot = table.snapshot_by_id(snapshots[name])
+            rows.append(snapshot_rows(table, snapshot) if snapshot else 0)
             ids.append(snapshots[name])
     listing = pa.table(
         {

@@ -303,11 +303,12 @@ class Warehouse:
         snapshot properties."""
         if name not in self.table_names():
             return None, 0, {}
-        current = self.load(name).current_snapshot()
+        table = self.load(name)
+        current = table.current_snapshot()
         if current is None:
             return None, 0, {}
         summary = current.summary.additional_properties if current.summary else {}
-        rows = int(summary.get("total-records", 0))
+        rows = snapshot_rows(table, current)
         return current.snapshot_id, rows, {k: v for k, v in summary.items() if k.startswith("stedi.")}
 
     def data_files(self, name: str, snapshot_id: int | None = None) -> tuple[list[str], Any] | None:
@@ -340,6 +341,18 @@ class Warehouse:
     def describe(self, name: str) -> TableInfo:
         table = self.load(name)
         snapshot = table.current_snapshot()
-        rows = int(snapshot.summary["total-records"]) if snapshot and snapshot.summary else 0
+        rows = snapshot_rows(table, snapshot) if snapshot else 0
         columns = [(f.name, str(f.field_type)) for f in table.schema().fields]
         return TableInfo(name, rows, snapshot.snapshot_id if snapshot else None, columns)
+
+
+def snapshot_rows(table: Any, snapshot: Any) -> int:
+    """The rows of a table at a snapshot: the total its summary records, or, for a snapshot written
+    without one (some writers leave it out), counted from its data files."""
+    total = snapshot.summary.additional_properties.get("total-records") if snapshot.summary else None
+    if total is not None:
+        return int(total)
+    tasks = list(table.scan(snapshot_id=snapshot.snapshot_id).plan_files())
+    if any(task.delete_files for task in tasks):
+        return table.scan(snapshot_id=snapshot.snapshot_id).to_arrow().num_rows
+    return sum(task.file.record_count for task in tasks)
