@@ -87,7 +87,8 @@ class SparkWriter(TableWriter):
         started = time.perf_counter()
         target = f"{CATALOG}.{NAMESPACE}.{name}"
         frame = self.engine.frame(name)
-        state = self.engine.session.run(lambda w: _TableState.of(w, name, frame.columns))
+        columns = frame.columns
+        state = self.engine.session.run(lambda w: _TableState.of(w, name, columns))
         current = state.snapshot_id
         if expected is not ANY_SNAPSHOT and current != expected:
             raise overtaken(name)
@@ -167,9 +168,9 @@ class _TableState:
 
     @classmethod
     def of(cls, warehouse: Warehouse, name: str, columns: list[str]) -> _TableState:
-        snapshot_id, rows, properties = warehouse.state(name)
         if name not in warehouse.table_names():
-            return cls(False, snapshot_id, rows, properties, [], [], False)
+            return cls(False, None, 0, {}, [], [], False)
+        snapshot_id, rows, properties = warehouse.state(name)
         table = warehouse.load(name)
         fields = table.schema().fields
         known = {f.name for f in fields}

@@ -120,3 +120,15 @@ def test_a_staged_table_overtaken_before_publishing_publishes_nothing(engine: tu
         e.writer.publish_staged()
     assert session.run(lambda w: w.describe("table_a").rows) == 3  # not published either
     assert session.run(lambda w: w.describe("table_b").snapshot_id) == other.snapshot_id
+
+
+def test_nulls_in_a_required_column_are_refused(engine: tuple[Engine, Session]) -> None:
+    e, session = engine
+    required = pa.schema([pa.field("email", pa.string(), nullable=False), pa.field("n", pa.int64())])
+    session.run(lambda w: write(w, "table_r", pa.table({"email": ["a@x.com"], "n": [1]}, schema=required)))
+    e.load("people", pa.table({"email": [None, "b@x.com"], "n": [1, 2]}, schema=PEOPLE.schema))
+    e.build("table_r", "SELECT * FROM people")
+    e.writer.stage("table_r")
+    with pytest.raises(WarehouseError, match="required column email holds nulls"):
+        e.writer.publish_staged()
+    assert session.run(lambda w: w.describe("table_r").rows) == 1
