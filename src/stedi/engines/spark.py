@@ -21,7 +21,8 @@ import pyarrow as pa
 
 from stedi.contract.sources import QUARANTINE_SCHEMA, SOURCES, Source
 from stedi.engines.base import Engine, TableWriter
-from stedi.engines.spark_writer import CATALOG, SparkWriter
+from stedi.engines.spark_catalogs import CATALOG
+from stedi.engines.spark_writer import SparkWriter
 from stedi.errors import SettingsError
 from stedi.reading.landing import LandingFile
 from stedi.reading.reader import FileRead
@@ -221,9 +222,6 @@ class SparkEngine(Engine):
 
     def frame(self, name: str) -> DataFrame:
         return self._frames[name]
-
-    def count(self, name: str) -> int:
-        return int(self._frames[name].count())
 
     def register(self, name: str, frame: DataFrame) -> None:
         # Materialised now and cut from its lineage: later plans stay small (the optimiser slows down

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from stedi.errors import SettingsError
 from stedi.storage import is_remote
+from stedi.warehouse.catalog import NAMESPACE
 
-CATALOG = "stedi"
+CATALOG = NAMESPACE  # the Spark catalog name must equal pyiceberg's catalog name: rows are keyed by it
 PREFIX = f"spark.sql.catalog.{CATALOG}"
 # pyiceberg catalog properties that Iceberg's Java REST catalog takes under the same names.
 REST_PASSED = ("credential", "token", "scope", "oauth2-server-uri", "prefix", "audience", "resource")

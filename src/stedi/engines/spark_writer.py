@@ -16,14 +16,15 @@ from stedi import faults
 from stedi.contract.sources import SOURCES
 from stedi.contract.tables import LEDGER_TABLE
 from stedi.engines.base import Capabilities, TableWriter, publish_commits
-from stedi.errors import WarehouseError
-from stedi.warehouse.catalog import NAMESPACE
+from stedi.engines.spark_catalogs import CATALOG
+from stedi.warehouse.catalog import NAMESPACE, table_state
 from stedi.warehouse.writes import (
     ANY_SNAPSHOT,
     AUDIT_BRANCH,
     FINGERPRINT,
     TARGET_FILE_BYTES,
     Commit,
+    nulls_refused,
     overtaken,
 )
 
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from stedi.engines.spark import SparkEngine
     from stedi.warehouse.catalog import Warehouse
 
-CATALOG = NAMESPACE  # the Spark catalog name must equal pyiceberg's catalog name: rows are keyed by it
 WAP_ENABLED = "write.wap.enabled"  # Iceberg writes to `spark.wap.branch` only for tables that allow it
 
 
@@ -94,9 +94,7 @@ class SparkWriter(TableWriter):
             raise overtaken(name)
         measured = _measure(frame, state.required)
         if measured.nulls:
-            raise WarehouseError(
-                f"cannot write table {name}: its required column {', '.join(measured.nulls)} holds nulls"
-            )
+            raise nulls_refused(name, measured.nulls)
         properties = {**given, FINGERPRINT: measured.fingerprint}
         if current is not None and all(state.properties.get(k) == v for k, v in properties.items()):
             return Commit(name, state.rows, current, False, time.perf_counter() - started)
@@ -170,8 +168,8 @@ class _TableState:
     def of(cls, warehouse: Warehouse, name: str, columns: list[str]) -> _TableState:
         if name not in warehouse.table_names():
             return cls(False, None, 0, {}, [], [], False)
-        snapshot_id, rows, properties = warehouse.state(name)
         table = warehouse.load(name)
+        snapshot_id, rows, properties = table_state(table)
         fields = table.schema().fields
         known = {f.name for f in fields}
         required = [f.name for f in fields if f.required and f.name in columns]

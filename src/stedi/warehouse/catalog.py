@@ -303,13 +303,7 @@ class Warehouse:
         snapshot properties."""
         if name not in self.table_names():
             return None, 0, {}
-        table = self.load(name)
-        current = table.current_snapshot()
-        if current is None:
-            return None, 0, {}
-        summary = current.summary.additional_properties if current.summary else {}
-        rows = snapshot_rows(table, current)
-        return current.snapshot_id, rows, {k: v for k, v in summary.items() if k.startswith("stedi.")}
+        return table_state(self.load(name))
 
     def data_files(self, name: str, snapshot_id: int | None = None) -> tuple[list[str], Any] | None:
         """Where the Parquet files holding the table's rows (at a snapshot, default the current one)
@@ -344,6 +338,17 @@ class Warehouse:
         rows = snapshot_rows(table, snapshot) if snapshot else 0
         columns = [(f.name, str(f.field_type)) for f in table.schema().fields]
         return TableInfo(name, rows, snapshot.snapshot_id if snapshot else None, columns)
+
+
+def table_state(table: Any) -> tuple[int | None, int, dict[str, str]]:
+    """A loaded table's current snapshot id (None: no snapshot), its rows and its `stedi.*` snapshot
+    properties."""
+    current = table.current_snapshot()
+    if current is None:
+        return None, 0, {}
+    summary = current.summary.additional_properties if current.summary else {}
+    rows = snapshot_rows(table, current)
+    return current.snapshot_id, rows, {k: v for k, v in summary.items() if k.startswith("stedi.")}
 
 
 def snapshot_rows(table: Any, snapshot: Any) -> int:

@@ -96,6 +96,11 @@ def overtaken(name: str) -> WarehouseError:
     )
 
 
+def nulls_refused(name: str, columns: list[str]) -> WarehouseError:
+    """The error of rows holding nulls in columns the table requires."""
+    return WarehouseError(f"cannot write table {name}: its required column {', '.join(columns)} holds nulls")
+
+
 def _load_or_create(warehouse: Warehouse, name: str, schema: pa.Schema, repair: bool = False):  # -> pyiceberg Table
     from pyiceberg.exceptions import NoSuchTableError
 
@@ -241,7 +246,7 @@ def _add_rows(
     table = transaction._table
     name = table.name()[-1]
     if nulls := sorted(c for c in rows.measure.with_nulls if c in declared.names and not declared.field(c).nullable):
-        raise WarehouseError(f"cannot write table {name}: its required column {', '.join(nulls)} holds nulls")
+        raise nulls_refused(name, nulls)
     paths = _engine_files(warehouse, table, rows, declared)
     if paths is None:
         batches = rows.reader(_declared_schema(rows, declared))
