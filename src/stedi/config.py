@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from stedi.errors import SettingsError
+from stedi.storage import as_text
 
 CONSENT_POLICIES = ("all", "as-of")
 ML_JOINS = ("owner", "timestamp")
@@ -113,6 +114,12 @@ class Settings:
         if self.max_record_size < 1:
             raise SettingsError("--max-record-size must be a positive size")
         parse_split(self.split)
+        for what, path in (("landing", self.landing), ("warehouse", self.warehouse), ("--expect", self.expect)):
+            if path is not None and as_text(path) != path:
+                raise SettingsError(
+                    f"the {what} path {as_text(path)} is not valid UTF-8: the "
+                    "tables record paths as text; rename the folder"
+                )
 
     @property
     def split_shares(self) -> tuple[float, float, float]:

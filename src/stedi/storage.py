@@ -28,6 +28,16 @@ def normal_uri(location: str) -> str:
     return location
 
 
+def as_text(path: str) -> str:
+    """A path as text the tables can hold. A name on Linux is bytes: bytes that are not UTF-8 (which
+    Python keeps as lone surrogates) are written as `\\xNN`; any other path is itself."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    return path
+
+
 def local_path(location: str) -> str | None:
     """The path of a local location (`file://`, `file:` or a plain path); None for object storage."""
     if location.startswith("file:"):

@@ -97,3 +97,19 @@ def test_hostile_landing_is_quarantined_or_reported_never_a_crash(
     wh = Warehouse(tmp_path / "wh")
     assert wh.describe("accelerometer_quarantine").rows == quarantined - 1
     assert "/etc/passwd" not in (tmp_path / "wh" / "report.html").read_text()
+
+
+def test_a_file_whose_name_is_not_utf8_is_read_under_its_escaped_name(make_landing: Any, tmp_path: Path) -> None:
+    root = make_landing(accelerometer={"plain.json": GOOD + "\n"})
+    odd = os.path.join(os.fsencode(root / "accelerometer" / "landing"), b"export-\xe9t\xe9.json")
+    with open(odd, "wb") as f:
+        f.write(GOOD.replace('"timestamp":1', '"timestamp":2').encode() + b"\n")
+    settings = Settings(landing=str(root), warehouse=str(tmp_path / "wh"))
+    run(settings)
+    wh = Warehouse(tmp_path / "wh")
+    rows = {r["source_file"]: r["timestamp"] for r in wh.read("accelerometer_landing").to_pylist()}
+    assert rows == {"accelerometer/landing/plain.json": 1, "accelerometer/landing/export-\\xe9t\\xe9.json": 2}
+    ledger = {r["path"]: r["status"] for r in wh.read("ingested_files").to_pylist() if r["source"] == "accelerometer"}
+    assert ledger["accelerometer/landing/export-\\xe9t\\xe9.json"] == "ingested"
+    again = run(settings)  # the same name every run: nothing new
+    assert [s.files for s in again.sources] == [0, 0, 0]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from stedi.config import Settings, parse_seconds, parse_share, parse_size
@@ -38,3 +41,11 @@ def test_settings_refuse_a_bad_memory_limit_and_resolve_the_environment(monkeypa
     monkeypatch.setenv("STEDI_MAX_RECORD_SIZE", "1MiB")
     settings = Settings.resolve()
     assert (settings.max_shrink, settings.max_record_size) == (0.2, 1 << 20)
+
+
+def test_a_path_that_is_not_utf8_is_refused_in_one_line(tmp_path: Path) -> None:
+    odd = os.fsdecode(os.fsencode(tmp_path) + b"/land\xff")
+    with pytest.raises(SettingsError, match=r"landing path .*land\\xff is not valid UTF-8"):
+        Settings(landing=odd)
+    with pytest.raises(SettingsError, match=r"warehouse path .*land\\xff is not valid UTF-8"):
+        Settings(landing=str(tmp_path), warehouse=odd)

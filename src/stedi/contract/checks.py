@@ -101,7 +101,8 @@ def _gaps(spec: dict[str, Any], table: str, severity: str) -> Check:
     )
     return Check(
         "gaps", table, severity, f"SELECT COUNT(CASE WHEN step > {limit} THEN 1 END), MEDIAN(step) FROM ({steps}) AS s",
-        f"gaps over {limit:,} ms between readings of one {spec['by']}", figure="median sampling interval {value:,.0f} ms",
+        f"at most {limit:,} ms between consecutive readings of one {spec['by']}",
+        figure="median sampling interval {value:,.0f} ms",
     )  # fmt: skip
 
 

@@ -19,6 +19,7 @@ from stedi.contract.sources import SOURCES
 from stedi.contract.tables import Models, load
 from stedi.engines import create_engine
 from stedi.errors import ChecksFailed, LandingError, Refused, StediError, StepError, WarehouseError
+from stedi.reading.landing import holds
 from stedi.results import FAILED, REFUSED, RunResult
 from stedi.stages.building import build
 from stedi.stages.checking import check
@@ -103,6 +104,13 @@ def run(settings: Settings, progress: Progress | None = None) -> RunResult:
     """
     if not settings.landing:
         raise LandingError("no landing folder given (--landing or STEDI_LANDING)")
+    for source in SOURCES:
+        if holds(settings.landing, source.name, settings.warehouse):
+            raise LandingError(
+                f"the warehouse {settings.warehouse} is inside the landing folder {source.name}/landing/ of "
+                f"{settings.landing}: runs would read the warehouse's own files as landing data; nothing was "
+                "written, put it elsewhere"
+            )
     say = progress or (lambda _message: None)
     models = load(settings.models)
     with writer_lock(settings.warehouse, say):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import pyarrow.fs as pafs
 
 from stedi.errors import LandingError
-from stedi.storage import explain, filesystem, is_remote
+from stedi.storage import as_text, explain, filesystem, is_remote, local_path
 
 DATA_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
 NOT_DATA = "not a .json/.jsonl[.gz] file"
@@ -59,6 +59,18 @@ def root_exists(root: str) -> bool:
         return bool(fs.get_file_info(base).type == pafs.FileType.Directory)
     except OSError as exc:
         raise LandingError(f"cannot read landing area {explain(exc, root)}") from exc
+
+
+def holds(root: str, source: str, location: str) -> bool:
+    """Whether `location` (a warehouse) lies inside the source's landing folder, where a run would
+    read its own files as landing data."""
+    folder = f"{root.rstrip('/')}/{source}/landing"
+    local_folder, local_location = local_path(folder), local_path(location)
+    if local_folder is not None and local_location is not None:
+        folder, location = os.path.realpath(local_folder), os.path.realpath(local_location)
+    elif local_folder is not None or local_location is not None:
+        return False
+    return location.rstrip("/") == folder.rstrip("/") or location.startswith(folder.rstrip("/") + "/")
 
 
 def is_data_file(name: str) -> bool:
@@ -163,7 +175,7 @@ def _walk(folder: str, relative: str, real_root: str, listing: Listing, seen: se
         listing.skipped.append((relative, f"folder could not be read: {exc.strerror or exc}"))
         return
     for entry in entries:
-        path, name = entry.path, f"{relative}/{entry.name}"
+        path, name = entry.path, f"{relative}/{as_text(entry.name)}"  # read, under a name the tables can hold
         try:
             st = entry.stat(follow_symlinks=False)
             if stat.S_ISLNK(st.st_mode):

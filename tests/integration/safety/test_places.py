@@ -12,7 +12,7 @@ from stedi.pipeline.forget import forget
 from stedi.pipeline.run import run
 from stedi.warehouse.catalog import Warehouse
 from tests.support.bytesearch import files_holding
-from tests.support.cli import stedi
+from tests.support.cli import one_line_error, stedi
 from tests.support.corpora import table_rows
 from tests.support.landing import phone, small_landing
 
@@ -93,3 +93,18 @@ def test_any_warehouse_path_works_and_nothing_is_written_beside_it(tmp_path: Pat
     assert done.returncode == 0 and done.stdout.splitlines()[-1] == "2", done.stderr
     assert stedi("forget", "bob@x.com", "--warehouse", str(warehouse)).returncode == 0
     assert sorted(p.name for p in parent.iterdir()) == [name]
+
+
+def test_a_warehouse_inside_a_landing_folder_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    landing = small_landing(tmp_path / "landing")
+    before, entries = _digests(landing), sorted(landing.rglob("*"))
+    beside = tmp_path / "wh"  # inside the landing root, beside the source folders: allowed
+    for warehouse in (landing / "customer" / "landing" / "wh", landing / "accelerometer" / "landing"):
+        done = stedi("run", "--landing", str(landing), "--warehouse", str(warehouse))
+        assert done.returncode != 0
+        assert "is inside the landing folder" in one_line_error(done)
+        assert _digests(landing) == before and sorted(landing.rglob("*")) == entries  # nothing written there
+    inside_root = landing / "lakehouse"
+    for warehouse in (beside, inside_root):
+        done = stedi("run", "--landing", str(landing), "--warehouse", str(warehouse))
+        assert done.returncode == 0, done.stderr

@@ -57,3 +57,16 @@ def test_a_folder_that_cannot_be_read_is_reported_not_fatal(tmp_path: Path, monk
 
 def test_a_missing_source_folder_is_said_so(tmp_path: Path) -> None:
     assert discover(str(tmp_path), "customer").missing
+
+
+def test_a_name_that_is_not_utf8_is_listed_with_its_bytes_escaped(tmp_path: Path) -> None:
+    folder = _landing(tmp_path)
+    odd = os.path.join(os.fsencode(folder), b"export-\xff\xfe.json")
+    with open(odd, "wb") as f:
+        f.write(b"{}\n")
+    listing = discover(str(tmp_path), "customer")
+    named = {f.relative: f for f in listing.files}
+    assert sorted(named) == ["customer/landing/a.json", "customer/landing/export-\\xff\\xfe.json"]
+    with open(named["customer/landing/export-\\xff\\xfe.json"].path, "rb") as f:  # the real file behind it
+        assert f.read() == b"{}\n"
+    assert listing.skipped == []
