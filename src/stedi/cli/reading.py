@@ -159,7 +159,7 @@ def ddl(dialect: str, landing: str | None, warehouse: str | None, catalog: str |
               help="File format of the export.")  # fmt: skip
 @click.option("--where", metavar="CONDITION", help='Only the rows meeting this SQL condition (e.g. "x > 0").')
 @click.option("--split", type=click.Choice(SPLITS), help="Only this split of machine_learning_curated.")
-@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists (a file, or an earlier export's folder).")
 @outcome_format_option("--output-format", "output_format")
 @user_errors
 def export(

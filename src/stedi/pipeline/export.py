@@ -18,9 +18,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from stedi import subject_key
 from stedi.config import SPLITS
 from stedi.errors import QueryError, UsageError
 from stedi.pipeline.query import connect, statement_kind
+from stedi.storage import local_path
 from stedi.warehouse.catalog import Warehouse
 
 FORMATS = ("parquet", "csv", "jsonl")
@@ -55,6 +57,7 @@ def export(
     target = Path(out).absolute()
     if target.exists() and not overwrite:
         raise UsageError(f"{target} exists; --overwrite replaces it")
+    _refuse_unsafe_target(warehouse, target, overwrite)
     if not target.parent.is_dir():
         raise UsageError(f"the folder of {target} does not exist")
     con = connect(warehouse, None, snapshots)
@@ -74,6 +77,29 @@ def export(
     finally:
         con.close()
     return Exported(table, rows, str(target), files, partitioned)
+
+
+def _refuse_unsafe_target(warehouse: Warehouse, target: Path, overwrite: bool) -> None:
+    """An export never writes into the warehouse (or over a folder holding it), the catalog or the
+    subject key; and `--overwrite` replaces a file or an earlier export's folder, nothing else."""
+    real = Path(os.path.realpath(target))
+    if (folder := local_path(warehouse.location)) is not None:
+        home = Path(os.path.realpath(folder))
+        if real == home or home in real.parents or real in home.parents:
+            relation = "is inside" if home in real.parents else "is" if real == home else "holds"
+            raise UsageError(f"{target} {relation} the warehouse {folder}: an export never writes there")
+    for kind, protected in (("catalog", warehouse.catalog_file), ("subject key", subject_key.key_file())):
+        if protected is not None and real == Path(os.path.realpath(protected)):
+            raise UsageError(f"{target} is the warehouse's {kind}: an export never replaces it")
+    if overwrite and target.is_dir() and not target.is_symlink():
+        others = sorted(
+            e.name for e in target.iterdir() if not (e.is_dir() and e.name.startswith(PARTITION_COLUMN + "="))
+        )
+        if others:
+            raise UsageError(
+                f"{target} is a folder that is not an export (it holds {others[0]}): --overwrite replaces a file or "
+                "an earlier export's folder only"
+            )
 
 
 def _select(table: str, where: str | None, split: str | None) -> str:

@@ -222,6 +222,11 @@ class Warehouse:
             self.catalog.properties.update({"py-io-impl": IMPL, LOGICAL_ROOT: self.root, PHYSICAL_ROOT: physical})
 
     @property
+    def catalog_file(self) -> Path | None:
+        """The SQLite file of the catalog, when it has one."""
+        return _local_catalog_file(self.location, self.catalog_spec)
+
+    @property
     def moved(self) -> bool:
         """True when the warehouse is not where it was created (moved, copied or restored elsewhere)."""
         from stedi.warehouse.fileio import local_uri

@@ -108,3 +108,35 @@ def test_a_warehouse_inside_a_landing_folder_is_refused_before_anything_is_writt
     for warehouse in (beside, inside_root):
         done = stedi("run", "--landing", str(landing), "--warehouse", str(warehouse))
         assert done.returncode == 0, done.stderr
+
+
+def test_an_export_never_replaces_the_warehouse_its_catalog_its_key_or_a_folder_that_is_not_an_export(
+    tmp_path: Path,
+) -> None:
+    landing = small_landing(tmp_path / "landing")
+    warehouse = tmp_path / "wh"
+    run(Settings(landing=str(landing), warehouse=str(warehouse)))
+    key_file = tmp_path / "subject.key"
+    key_file.write_text("a key kept in a file of its own, for this test\n")
+    env: dict[str, str | None] = {"STEDI_SUBJECT_KEY_FILE": str(key_file)}
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "mine.txt").write_text("not an export\n")
+    kept = {"warehouse": _digests(warehouse), "key": key_file.read_text(), "notes": _digests(notes)}
+    export = ["export", "machine_learning_curated", "--warehouse", str(warehouse), "--overwrite"]
+    targets = {
+        warehouse / "catalog.db": "is inside the warehouse",
+        warehouse: "is the warehouse",
+        warehouse / "stedi" / "new.parquet": "is inside the warehouse",
+        tmp_path: "holds the warehouse",
+        key_file: "is the warehouse's subject key",
+        notes: "is a folder that is not an export",
+    }
+    for target, why in targets.items():
+        done = stedi(*export[:2], str(target), *export[2:], env=env)
+        assert done.returncode == 2 and why in one_line_error(done), (target, done.stderr)
+    assert kept == {"warehouse": _digests(warehouse), "key": key_file.read_text(), "notes": _digests(notes)}
+    earlier = tmp_path / "ml"
+    for _ in range(2):  # an earlier export's folder is replaced
+        assert stedi(*export[:2], str(earlier), *export[2:], env=env).returncode == 0
+    assert [p.name for p in earlier.iterdir()] and all(p.name.startswith("split=") for p in earlier.iterdir())
