@@ -21,6 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stedi.errors import UsageError
+
 FIRST = ("Santosh", "Ben", "Frank", "Trevor", "Jacob", "Bobby", "Christina", "Danny", "Sarah", "Lyn",
          "Chris", "Jo", "Ed", "Liz", "Spencer", "Steph", "Senthil", "Neeraj", "John", "Suresh")  # fmt: skip
 LAST = ("Clayton", "Khatib", "Doshi", "Lincoln", "Clark", "Mitra", "Phillips", "Huey", "Lewis", "Jones",
@@ -48,8 +50,13 @@ class GenerateResult:
 
 
 def generate(out: str | Path, scale: float = 1.0, seed: int = 0, defects: bool = False) -> GenerateResult:
-    """Write ROOT/{customer,accelerometer,step_trainer}/landing/*.json under `out`."""
+    """Write ROOT/{customer,accelerometer,step_trainer}/landing/*.json under `out`, a new or empty
+    folder: generated records mixed into a real landing folder (or an older generation) would be
+    read with it."""
     root = Path(out)
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        what = "a file" if not root.is_dir() else "not empty"
+        raise UsageError(f"{out} is {what}: stedi generate writes into a new or empty folder")
     for source in ("customer", "accelerometer", "step_trainer"):
         (root / source / "landing").mkdir(parents=True, exist_ok=True)
     total = max(1, round(CUSTOMERS_PER_SCALE * scale))

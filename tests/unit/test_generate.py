@@ -6,7 +6,10 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
 from stedi.config import Settings
+from stedi.errors import UsageError
 from stedi.generate import generate
 from stedi.pipeline.run import run
 from stedi.warehouse.catalog import Warehouse
@@ -73,3 +76,17 @@ def test_defects_are_quarantined_or_resolved_by_the_contract(tmp_path: Path) -> 
     assert sum("invalid JSON" in r for r in reasons) == 3  # one truncated line per source
     trusted = result.table("customer_trusted")
     assert any(drop.code == "superseded" for drop in trusted.drops)  # duplicates with changed consent
+
+
+def test_it_writes_only_into_a_new_or_empty_folder(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    (landing / "customer" / "landing").mkdir(parents=True)
+    real = landing / "customer" / "landing" / "export.json"
+    real.write_text('{"email":"real@x.com"}\n')
+    with pytest.raises(UsageError, match="not empty"):
+        generate(landing, scale=0.01)
+    assert [p.name for p in landing.rglob("*") if p.is_file()] == ["export.json"]  # nothing mixed in
+    with pytest.raises(UsageError, match="a file"):
+        generate(real, scale=0.01)
+    (tmp_path / "empty").mkdir()
+    assert generate(tmp_path / "empty", scale=0.01).customers > 0

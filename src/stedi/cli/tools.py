@@ -16,7 +16,7 @@ from stedi.cli.group import main, outcome_format_option, user_errors
 @outcome_format_option()
 @user_errors
 def generate(out: str, scale: float, seed: int, defects: bool, fmt: str) -> None:
-    """Write STEDI-shaped landing data (customer, accelerometer, step_trainer) under OUT."""
+    """Write STEDI-shaped landing data (customer, accelerometer, step_trainer) under OUT, a new or empty folder."""
     import math
     import time
 
