@@ -272,13 +272,16 @@ class Warehouse:
             raise WarehouseError(f"cannot write the catalog of warehouse {explain(exc, self.location)}") from exc
 
     def physical(self, location: str) -> str:
-        """Where a path of the metadata is on storage now (see `fileio`)."""
-        location = normal_uri(location)
-        if self.relocatable and self.moved and (location == self.root or location.startswith(self.root + "/")):
-            from stedi.warehouse.fileio import local_uri
+        """Where a path of the metadata is on storage now (see `fileio`); a path outside the
+        warehouse is refused (the metadata naming it is damaged or hostile)."""
+        from stedi.warehouse.fileio import OutsideWarehouse, local_uri
 
-            here = self.location if is_remote(self.location) else local_uri(self.location)
-            return here + location[len(self.root) :]
+        location = normal_uri(location)
+        here = self.location if is_remote(self.location) else local_uri(self.location)
+        if self.relocatable and self.moved and (location == self.root or location.startswith(self.root + "/")):
+            location = here + location[len(self.root) :]
+        if self.relocatable and not location.startswith(here.rstrip("/") + "/"):
+            raise OutsideWarehouse(f"refused to read {location}: it is outside the warehouse {here}")
         return location
 
     def table_names(self) -> list[str]:

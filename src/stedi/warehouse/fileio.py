@@ -6,8 +6,8 @@ for good. Opened at another place (a moved or copied folder, a bucket prefix cop
 files are read and written at the place it was opened (the physical root): this FileIO maps one
 root onto the other. So a copy works on its own files and never touches the original's.
 
-Every path is checked before a file is written or deleted: outside the physical root, nothing is
-done. Local paths are plain `file://` + path (no percent-encoding), so any folder name works.
+Every path is checked before a file is read, written or deleted: outside the physical root,
+nothing is done (a catalog or metadata file naming a file elsewhere is refused as damaged). Local paths are plain `file://` + path (no percent-encoding), so any folder name works.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ IMPL = "stedi.warehouse.fileio.WarehouseFileIO"
 
 
 class OutsideWarehouse(PermissionError):
-    """A write or delete outside the warehouse was refused."""
+    """A read, write or delete outside the warehouse was refused."""
 
 
 def local_uri(path: str) -> str:
@@ -54,10 +54,10 @@ class WarehouseFileIO(PyArrowFileIO):
             return self.physical + location[len(self.logical) :]
         return location
 
-    def _inside(self, location: str) -> str:
+    def _inside(self, location: str, doing: str = "write or delete") -> str:
         mapped = self.physical_location(location)
         if self.physical and not mapped.startswith(self.physical + "/"):
-            raise OutsideWarehouse(f"refused to write or delete {mapped}: it is outside the warehouse {self.physical}")
+            raise OutsideWarehouse(f"refused to {doing} {mapped}: it is outside the warehouse {self.physical}")
         return mapped
 
     def _file(self, location: str, physical: str) -> PyArrowFile:
@@ -70,7 +70,9 @@ class WarehouseFileIO(PyArrowFileIO):
         )
 
     def new_input(self, location: str) -> PyArrowFile:
-        return self._file(location, self.physical_location(location))
+        # A catalog or metadata file that names a file elsewhere (another warehouse, /etc/...) is
+        # damaged or hostile: reading it would show or copy what the user never gave.
+        return self._file(location, self._inside(location, "read"))
 
     def new_output(self, location: str) -> PyArrowFile:
         return self._file(location, self._inside(location))

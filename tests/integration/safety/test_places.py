@@ -140,3 +140,25 @@ def test_an_export_never_replaces_the_warehouse_its_catalog_its_key_or_a_folder_
     for _ in range(2):  # an earlier export's folder is replaced
         assert stedi(*export[:2], str(earlier), *export[2:], env=env).returncode == 0
     assert [p.name for p in earlier.iterdir()] and all(p.name.startswith("split=") for p in earlier.iterdir())
+
+
+def test_a_catalog_naming_another_warehouses_files_is_refused_and_a_full_refresh_repairs_it(tmp_path: Path) -> None:
+    import sqlite3
+
+    landing = small_landing(tmp_path / "landing")
+    mine, other = tmp_path / "mine", tmp_path / "other"
+    for warehouse in (mine, other):
+        run(Settings(landing=str(landing), warehouse=str(warehouse)))
+    before = _digests(other)
+    (foreign,) = sqlite3.connect(other / "catalog.db").execute(
+        "SELECT metadata_location FROM iceberg_tables WHERE table_name = 'customer_trusted'"
+    )
+    with sqlite3.connect(mine / "catalog.db") as con:  # a damaged (or hostile) catalog
+        con.execute("UPDATE iceberg_tables SET metadata_location = ? WHERE table_name = 'customer_trusted'", foreign)
+    for command in (["tables"], ["run", "--landing", str(landing)]):
+        done = stedi(*command, "--warehouse", str(mine))
+        assert done.returncode != 0
+        assert "customer_trusted is damaged" in one_line_error(done) and "outside the warehouse" in done.stderr
+    assert run(Settings(landing=str(landing), warehouse=str(mine), full_refresh=True)).published
+    assert table_rows(Warehouse(mine), "customer_trusted") == table_rows(Warehouse(other), "customer_trusted")
+    assert _digests(other) == before  # never read through, written or deleted

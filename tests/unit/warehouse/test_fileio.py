@@ -1,5 +1,5 @@
-"""The warehouse's file IO: a moved warehouse reads and writes where it is now, and nothing is written
-or deleted outside it."""
+"""The warehouse's file IO: a moved warehouse reads and writes where it is now, and nothing is read,
+written or deleted outside it."""
 
 from __future__ import annotations
 
@@ -29,9 +29,13 @@ def test_paths_under_the_root_it_was_made_at_are_read_where_it_is_now(tmp_path: 
     assert not (tmp_path / "old").exists()
 
 
-def test_nothing_is_written_or_deleted_outside_the_warehouse(tmp_path: Path) -> None:
+def test_nothing_is_read_written_or_deleted_outside_the_warehouse(tmp_path: Path) -> None:
     (tmp_path / "other.txt").write_text("keep")
     io = _io(local_uri(str(tmp_path / "wh")), local_uri(str(tmp_path / "wh")))
+    with pytest.raises(OutsideWarehouse, match="refused to read"):
+        io.new_input(local_uri(str(tmp_path / "other.txt"))).open()
+    with pytest.raises(OutsideWarehouse, match="refused to read"):
+        io.new_input(local_uri(str(tmp_path / "wh-sibling" / "f.txt")))  # a prefix of the name is not inside
     with pytest.raises(OutsideWarehouse):
         io.delete(local_uri(str(tmp_path / "other.txt")))
     with pytest.raises(OutsideWarehouse):
