@@ -6,6 +6,7 @@ them registers them with the group.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -53,6 +54,8 @@ def entry() -> None:
     pyiceberg's and SQLAlchemy's modules, which costs a quarter of a second on every call.
     """
     code = invoke(sys.argv[1:])
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:  # None: started with the stream closed
+            with contextlib.suppress(OSError, ValueError):  # a reader that left (`| head`) or a closed stream
+                stream.flush()
     os._exit(code)
