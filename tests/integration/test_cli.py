@@ -111,6 +111,7 @@ def test_missing_landing_folder_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert done.stderr.strip() == f"error: landing folder {tmp_path / 'nope'} does not exist"
+    assert not (tmp_path / "wh").exists()  # a mistyped landing path leaves no empty warehouse behind
 
 
 def test_landing_without_a_source_folder_names_it(make_landing: Any, tmp_path: Path) -> None:

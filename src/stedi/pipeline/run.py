@@ -19,7 +19,7 @@ from stedi.contract.sources import SOURCES
 from stedi.contract.tables import Models, load
 from stedi.engines import create_engine
 from stedi.errors import ChecksFailed, LandingError, Refused, StediError, StepError, WarehouseError
-from stedi.reading.landing import holds
+from stedi.reading.landing import holds, root_exists
 from stedi.results import FAILED, REFUSED, RunResult
 from stedi.stages.building import build
 from stedi.stages.checking import check
@@ -104,6 +104,8 @@ def run(settings: Settings, progress: Progress | None = None) -> RunResult:
     """
     if not settings.landing:
         raise LandingError("no landing folder given (--landing or STEDI_LANDING)")
+    if not root_exists(settings.landing):  # before the warehouse is made: a typo leaves nothing behind
+        raise LandingError(f"landing folder {settings.landing} does not exist")
     for source in SOURCES:
         if holds(settings.landing, source.name, settings.warehouse):
             raise LandingError(
