@@ -117,8 +117,7 @@ class Settings:
         for what, path in (("landing", self.landing), ("warehouse", self.warehouse), ("--expect", self.expect)):
             if path is not None and as_text(path) != path:
                 raise SettingsError(
-                    f"the {what} path {as_text(path)} is not valid UTF-8: the "
-                    "tables record paths as text; rename the folder"
+                    f"the {what} path {as_text(path)} is not valid UTF-8: the tables record paths as text; rename it"
                 )
 
     @property
