@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from stedi.errors import WarehouseError
-from stedi.storage import explain, iceberg_io_properties, is_remote, normal_uri
+from stedi.storage import explain, iceberg_io_properties, is_remote
 
 NAMESPACE = "stedi"
 CATALOG_FILE = "catalog.db"
@@ -204,7 +204,7 @@ class Warehouse:
     """
 
     def __init__(self, location: str | Path, *, create: bool = False, catalog: str | None = None) -> None:
-        from stedi.warehouse.fileio import IMPL, LOGICAL_ROOT, PHYSICAL_ROOT, local_uri
+        from stedi.warehouse.fileio import IMPL, LOGICAL_ROOT, PHYSICAL_ROOT, WarehouseFileIO, local_uri
 
         text = str(location)
         self.location = text.rstrip("/") if is_remote(text) else str(Path(text).absolute())
@@ -220,6 +220,8 @@ class Warehouse:
             if create and ROOT_PROPERTY not in properties and not self.table_names():  # a new warehouse
                 self.set_namespace_properties({ROOT_PROPERTY: self.root})
             self.catalog.properties.update({"py-io-impl": IMPL, LOGICAL_ROOT: self.root, PHYSICAL_ROOT: physical})
+        # The catalog's own FileIO, for the paths stedi hands to other readers (DuckDB, deletes).
+        self._io = WarehouseFileIO({LOGICAL_ROOT: self.root, PHYSICAL_ROOT: physical} if self.relocatable else {})
 
     @property
     def catalog_file(self) -> Path | None:
@@ -272,17 +274,9 @@ class Warehouse:
             raise WarehouseError(f"cannot write the catalog of warehouse {explain(exc, self.location)}") from exc
 
     def physical(self, location: str) -> str:
-        """Where a path of the metadata is on storage now (see `fileio`); a path outside the
-        warehouse is refused (the metadata naming it is damaged or hostile)."""
-        from stedi.warehouse.fileio import OutsideWarehouse, local_uri
-
-        location = normal_uri(location)
-        here = self.location if is_remote(self.location) else local_uri(self.location)
-        if self.relocatable and self.moved and (location == self.root or location.startswith(self.root + "/")):
-            location = here + location[len(self.root) :]
-        if self.relocatable and not location.startswith(here.rstrip("/") + "/"):
-            raise OutsideWarehouse(f"refused to read {location}: it is outside the warehouse {here}")
-        return location
+        """Where a path of the metadata is on storage now; a path outside the warehouse is refused
+        (the metadata naming it is damaged or hostile). See `fileio`."""
+        return self._io.checked(location, "read")
 
     def table_names(self) -> list[str]:
         try:

@@ -7,7 +7,8 @@ files are read and written at the place it was opened (the physical root): this 
 root onto the other. So a copy works on its own files and never touches the original's.
 
 Every path is checked before a file is read, written or deleted: outside the physical root,
-nothing is done (a catalog or metadata file naming a file elsewhere is refused as damaged). Local paths are plain `file://` + path (no percent-encoding), so any folder name works.
+nothing is done (a catalog or metadata file naming a file elsewhere is refused as damaged). Local
+paths are plain `file://` + path (no percent-encoding), so any folder name works.
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ class WarehouseFileIO(PyArrowFileIO):
             return self.physical + location[len(self.logical) :]
         return location
 
-    def _inside(self, location: str, doing: str = "write or delete") -> str:
+    def checked(self, location: str, doing: str = "write or delete") -> str:
+        """Where a location of the metadata is on storage now, refused (OutsideWarehouse) when that
+        is outside the warehouse."""
         mapped = self.physical_location(location)
         if self.physical and not mapped.startswith(self.physical + "/"):
             raise OutsideWarehouse(f"refused to {doing} {mapped}: it is outside the warehouse {self.physical}")
@@ -72,11 +75,11 @@ class WarehouseFileIO(PyArrowFileIO):
     def new_input(self, location: str) -> PyArrowFile:
         # A catalog or metadata file that names a file elsewhere (another warehouse, /etc/...) is
         # damaged or hostile: reading it would show or copy what the user never gave.
-        return self._file(location, self._inside(location, "read"))
+        return self._file(location, self.checked(location, "read"))
 
     def new_output(self, location: str) -> PyArrowFile:
-        return self._file(location, self._inside(location))
+        return self._file(location, self.checked(location))
 
     def delete(self, location: str | InputFile | OutputFile) -> None:
         text = location.location if isinstance(location, (InputFile, OutputFile)) else location
-        super().delete(self._inside(text))
+        super().delete(self.checked(text))
