@@ -38,6 +38,12 @@ def as_text(path: str) -> str:
     return path
 
 
+def within(path: str, folder: str) -> bool:
+    """Whether `path` is `folder` or lies below it (both spelt alike: real paths, or URIs)."""
+    folder = folder.rstrip("/")
+    return path.rstrip("/") == folder or path.startswith(folder + "/")
+
+
 def local_path(location: str) -> str | None:
     """The path of a local location (`file://`, `file:` or a plain path); None for object storage."""
     if location.startswith("file:"):

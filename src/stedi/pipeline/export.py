@@ -22,7 +22,7 @@ from stedi import subject_key
 from stedi.config import SPLITS
 from stedi.errors import QueryError, UsageError
 from stedi.pipeline.query import connect, statement_kind
-from stedi.storage import local_path
+from stedi.storage import local_path, within
 from stedi.warehouse.catalog import Warehouse
 
 FORMATS = ("parquet", "csv", "jsonl")
@@ -82,14 +82,14 @@ def export(
 def _refuse_unsafe_target(warehouse: Warehouse, target: Path, overwrite: bool) -> None:
     """An export never writes into the warehouse (or over a folder holding it), the catalog or the
     subject key; and `--overwrite` replaces a file or an earlier export's folder, nothing else."""
-    real = Path(os.path.realpath(target))
+    real = os.path.realpath(target)
     if (folder := local_path(warehouse.location)) is not None:
-        home = Path(os.path.realpath(folder))
-        if real == home or home in real.parents or real in home.parents:
-            relation = "is inside" if home in real.parents else "is" if real == home else "holds"
+        home = os.path.realpath(folder)
+        if within(real, home) or within(home, real):
+            relation = "is" if real == home else "is inside" if within(real, home) else "holds"
             raise UsageError(f"{target} {relation} the warehouse {folder}: an export never writes there")
     for kind, protected in (("catalog", warehouse.catalog_file), ("subject key", subject_key.key_file())):
-        if protected is not None and real == Path(os.path.realpath(protected)):
+        if protected is not None and real == os.path.realpath(protected):
             raise UsageError(f"{target} is the warehouse's {kind}: an export never replaces it")
     if overwrite and target.is_dir() and not target.is_symlink():
         others = sorted(

@@ -19,8 +19,9 @@ from stedi.config import Settings
 from stedi.contract.tables import load
 from stedi.engines import create_engine
 from stedi.engines.base import Capabilities, Engine, TableWriter
-from stedi.errors import LandingError, SubjectKeyError, WarehouseError
+from stedi.errors import SubjectKeyError, WarehouseError
 from stedi.pipeline.run import Progress
+from stedi.reading.landing import require_root
 from stedi.results import RunResult
 from stedi.stages import keys
 from stedi.stages.building import build
@@ -65,8 +66,7 @@ class Plan:
 
 
 def plan(settings: Settings, progress: Progress | None = None) -> Plan:
-    if not settings.landing:
-        raise LandingError("no landing folder given (--landing or STEDI_LANDING)")
+    landing = require_root(settings.landing)
     say = progress or (lambda _message: None)
     models = load(settings.models)
     scratch = None
@@ -80,7 +80,7 @@ def plan(settings: Settings, progress: Progress | None = None) -> Plan:
         scratch = tempfile.mkdtemp(prefix="stedi-plan-")  # a new warehouse: planned against an empty one
         session = Session(f"{scratch}/warehouse")
     engine = create_engine(replace(settings, full_refresh=False) if scratch else settings, session)
-    result = RunResult(settings.landing, settings.warehouse, engine.name, settings.consent_policy, settings.ml_join)
+    result = RunResult(landing, settings.warehouse, engine.name, settings.consent_policy, settings.ml_join)
     ctx = RunContext(settings, models, session, engine, result, say, DryWriter(engine))
     try:
         result.run_id = uuid.uuid4().hex

@@ -19,7 +19,7 @@ from stedi.contract.sources import SOURCES
 from stedi.contract.tables import Models, load
 from stedi.engines import create_engine
 from stedi.errors import ChecksFailed, LandingError, Refused, StediError, StepError, WarehouseError
-from stedi.reading.landing import holds, root_exists
+from stedi.reading.landing import holds, require_root
 from stedi.results import FAILED, REFUSED, RunResult
 from stedi.stages.building import build
 from stedi.stages.checking import check
@@ -102,12 +102,9 @@ def run(settings: Settings, progress: Progress | None = None) -> RunResult:
     ChecksFailed (an error check failed) or Refused (the shrink guard) after recording the run;
     nothing of such a run is published.
     """
-    if not settings.landing:
-        raise LandingError("no landing folder given (--landing or STEDI_LANDING)")
-    if not root_exists(settings.landing):  # before the warehouse is made: a typo leaves nothing behind
-        raise LandingError(f"landing folder {settings.landing} does not exist")
+    landing = require_root(settings.landing)  # before the warehouse is made: a typo leaves nothing behind
     for source in SOURCES:
-        if holds(settings.landing, source.name, settings.warehouse):
+        if holds(landing, source.name, settings.warehouse):
             raise LandingError(
                 f"the warehouse {settings.warehouse} is inside the landing folder {source.name}/landing/ of "
                 f"{settings.landing}: runs would read the warehouse's own files as landing data; nothing was "
@@ -122,7 +119,7 @@ def run(settings: Settings, progress: Progress | None = None) -> RunResult:
         except BaseException:
             session.close()
             raise
-        result = RunResult(settings.landing, settings.warehouse, engine.name, settings.consent_policy, settings.ml_join)
+        result = RunResult(landing, settings.warehouse, engine.name, settings.consent_policy, settings.ml_join)
         ctx = RunContext(settings, models, session, engine, result, say, engine.writer)
         try:
             _run_stages(ctx)

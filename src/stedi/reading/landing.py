@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import pyarrow.fs as pafs
 
 from stedi.errors import LandingError
-from stedi.storage import as_text, explain, filesystem, is_remote, local_path
+from stedi.storage import as_text, explain, filesystem, is_remote, local_path, within
 
 DATA_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
 NOT_DATA = "not a .json/.jsonl[.gz] file"
@@ -53,6 +53,15 @@ def open_root(root: str) -> tuple[pafs.FileSystem, str]:
         raise LandingError(f"cannot open landing area {explain(exc, root)}") from exc
 
 
+def require_root(root: str | None) -> str:
+    """The landing root, checked to be given and to exist (before a run makes or opens anything)."""
+    if not root:
+        raise LandingError("no landing folder given (--landing or STEDI_LANDING)")
+    if not root_exists(root):
+        raise LandingError(f"landing folder {root} does not exist")
+    return root
+
+
 def root_exists(root: str) -> bool:
     fs, base = open_root(root)
     try:
@@ -70,7 +79,7 @@ def holds(root: str, source: str, location: str) -> bool:
         folder, location = os.path.realpath(local_folder), os.path.realpath(local_location)
     elif local_folder is not None or local_location is not None:
         return False
-    return location.rstrip("/") == folder.rstrip("/") or location.startswith(folder.rstrip("/") + "/")
+    return within(location, folder)
 
 
 def is_data_file(name: str) -> bool:
@@ -160,7 +169,7 @@ def _inside(real_root: str, path: str) -> str | None:
         target = os.path.realpath(path, strict=True)
     except (OSError, RuntimeError):
         return None
-    return target if target == real_root or target.startswith(real_root.rstrip("/") + "/") else None
+    return target if within(target, real_root) else None
 
 
 def _walk(folder: str, relative: str, real_root: str, listing: Listing, seen: set[tuple[int, int]]) -> None:

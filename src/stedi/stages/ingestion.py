@@ -15,7 +15,6 @@ from stedi import faults
 from stedi.contract.sources import QUARANTINE_SCHEMA, SOURCES, Source
 from stedi.contract.tables import LEDGER_TABLE, Zone
 from stedi.errors import LandingError, WarehouseError
-from stedi.reading.landing import root_exists
 from stedi.results import UNCHANGED, SourceResult, TableResult
 from stedi.stages.context import RunContext
 from stedi.stages.erasure import find, keep_sql, path_redactor
@@ -53,9 +52,7 @@ SOURCE_TABLES = tuple(t for s in SOURCES for t in (s.landing_table, s.quarantine
 def plan(ctx: RunContext) -> None:
     """Stage `plan`: the tables' state before the run, and per source what to read and keep."""
     settings = ctx.settings
-    assert settings.landing is not None and ctx.key is not None
-    if not root_exists(settings.landing):
-        raise LandingError(f"landing folder {settings.landing} does not exist")
+    assert settings.landing is not None and ctx.key is not None  # checked to exist by the pipeline (require_root)
     names = local_table_names(settings.warehouse, settings.catalog)
     if names is None or names:
         ctx.session.run(lambda w: _states(ctx, w))

@@ -8,7 +8,7 @@ from pathlib import Path
 from stedi import subject_key
 from stedi.contract.privacy import KEY_INVARIANT
 from stedi.errors import PrivacyError, SubjectKeyError
-from stedi.storage import is_remote
+from stedi.storage import is_remote, within
 from stedi.subject_key import SubjectKey
 from stedi.warehouse.catalog import KEY_PROPERTY, ROOT_PROPERTY, Warehouse
 
@@ -24,7 +24,7 @@ def check_location(location: str) -> None:
         return
     key_file = subject_key.key_file().absolute()
     root = Path(location).absolute()
-    if key_file == root or root in key_file.parents:
+    if within(str(key_file), str(root)):
         raise PrivacyError(
             f"privacy invariant broken, nothing was run: {KEY_INVARIANT} (key file {key_file} is inside {location})"
         )
