@@ -8,6 +8,8 @@ are short and retries few: a wrong endpoint fails in seconds instead of hanging.
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pyarrow.fs as pafs
@@ -109,3 +111,17 @@ def explain(exc: BaseException, location: str) -> str:
     first = text.splitlines()[0][:300] if text else type(exc).__name__
     hint = access_problem(exc)
     return f"{location}: {hint} ({first})" if hint else f"{location}: {first}"
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Replace a local file whole: a reader (or a crash) sees the old file or the new one, never a part."""
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

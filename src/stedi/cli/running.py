@@ -219,3 +219,28 @@ def verify(warehouse: str, catalog: str | None, fmt: str) -> None:
             f"{len(damaged)} damaged table(s): {', '.join(damaged)}; `stedi run --full-refresh` rebuilds them from "
             "the landing files"
         )
+
+
+@main.command()
+@warehouse_option
+@catalog_option
+@outcome_format_option()
+@user_errors
+def recover(warehouse: str, catalog: str | None, fmt: str) -> None:
+    """Rebuild a lost, damaged or stale SQLite catalog from the tables' own metadata files in the
+    warehouse folder: every table comes back with its snapshots, history and erasure ledger. A catalog
+    file it replaces is kept beside it, renamed."""
+    from stedi.pipeline.recover import recover as rebuild
+
+    done = rebuild(warehouse, catalog)
+    if fmt == "json":
+        from stedi.cli.render import as_json
+
+        click.echo(as_json({"root": done.root, "tables": done.tables, "subject_key_fingerprint": done.key_fingerprint,
+                            "replaced": done.replaced}, indent=2))  # fmt: skip
+        return
+    if done.replaced:
+        click.echo(f"kept the catalog it replaces as {done.replaced}")
+    click.echo(f"recovered {len(done.tables)} tables ({sum(done.tables.values()):,} rows) created at {done.root}")
+    if done.key_fingerprint is None:
+        click.echo("no dataset card named the subject key: the next run records the fingerprint of the key it finds")

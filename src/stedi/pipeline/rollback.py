@@ -15,6 +15,7 @@ from stedi.contract.tables import Models, load
 from stedi.pipeline.history import ROLLED_BACK, RunRecord, run_snapshots
 from stedi.results import RunResult, TableResult
 from stedi.stages import keys
+from stedi.stages.erasure import read_ledger
 from stedi.stages.forgetting import Erasure, erase
 from stedi.stages.history import history_rows
 from stedi.warehouse.catalog import Warehouse
@@ -35,6 +36,7 @@ def rollback(location: str, given: str, catalog: str | None = None, models: Mode
     with writer_lock(location):
         warehouse = Warehouse(location, catalog=catalog)
         key, _ = keys.bind(warehouse, create=False)
+        read_ledger(warehouse)  # a stale catalog is refused before any table moves
         record, target = run_snapshots(warehouse, given)
         moved = []
         for name, snapshot in target.items():

@@ -7,9 +7,7 @@ no email, name, phone or birthday, and emails in quarantined raw text are replac
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +22,7 @@ from stedi.contract.tables import HISTORY_TABLE, Models, Zone, load
 from stedi.errors import WarehouseError
 from stedi.report.card import CARD_JSON, CARD_MARKDOWN, build_card, card_json, card_markdown
 from stedi.report.html import render
-from stedi.storage import explain, is_remote
+from stedi.storage import explain, is_remote, write_atomically
 from stedi.warehouse.duckdb_views import write_duckdb_views
 from stedi.warehouse.scan import attach
 
@@ -215,22 +213,9 @@ def _put(warehouse: Warehouse, name: str, data: bytes) -> None:
             with fs.open_output_stream(path) as out:  # one object PUT: whole or not at all
                 out.write(data)
         else:
-            _write_atomically(Path(location), data)
+            write_atomically(Path(location), data)
     except OSError as exc:
         raise WarehouseError(f"cannot write {location}: {explain(exc, warehouse.location)}") from exc
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    fd, temporary = tempfile.mkstemp(prefix=".report-", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def write_report_for(location: str, catalog: str | None, result: RunResult | None = None) -> str:

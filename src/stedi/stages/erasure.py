@@ -19,6 +19,9 @@ import pyarrow as pa
 from stedi.contract.identity import EMAIL_MACRO, addresses_in, addresses_in_path, redact_path
 from stedi.contract.privacy import subject_id
 from stedi.contract.tables import ERASURE_TABLE, Table
+from stedi.errors import WarehouseError
+from stedi.warehouse import erased_copy
+from stedi.warehouse.folder import holds_committed
 
 if TYPE_CHECKING:
     from stedi.engines.base import Engine
@@ -190,7 +193,35 @@ def attribute(found: Found, rows: list[tuple[object, int]]) -> dict[str, int]:
 
 
 def read_ledger(warehouse: Warehouse) -> list[LedgerEntry]:
-    """The erasure ledger; an older one (subject_id, erased_at in ms) counts as completed."""
+    """The erasure ledger; an older one (subject_id, erased_at in ms) counts as completed. A catalog
+    whose ledger lacks someone the warehouse's copy of it names is stale, and refused (see
+    `warehouse.erased_copy`)."""
+    entries = _ledger_entries(warehouse)
+    copy = erased_copy.read(warehouse.location)
+    if copy is not None and (missing := copy.subjects - {e.subject_id for e in entries}):
+        raise _stale(warehouse, f"does not know {len(missing)} erasure(s) recorded in {erased_copy.FILE} beside it")
+    listed = bool(entries) or ERASURE_TABLE in warehouse.table_names()
+    if not listed and erased_copy.path_of(warehouse.location) and holds_committed(warehouse.location, ERASURE_TABLE):
+        raise _stale(warehouse, "does not list the erasure ledger its folder holds")
+    return entries
+
+
+def _stale(warehouse: Warehouse, what: str) -> WarehouseError:
+    return WarehouseError(
+        f"the catalog of warehouse {warehouse.location} {what}: it was restored from an older backup or replaced, "
+        f"and would bring erased people back; nothing was done. `stedi recover --warehouse {warehouse.location}` "
+        "rebuilds it from the tables' own metadata"
+    )
+
+
+def keep_copy(warehouse: Warehouse, entries: list[LedgerEntry], key_fingerprint: str) -> None:
+    """The warehouse's copy of the ledger brought up to date (written only when it differs)."""
+    subjects = frozenset(e.subject_id for e in entries)
+    if erased_copy.read(warehouse.location) != erased_copy.ErasedCopy(subjects, key_fingerprint):
+        erased_copy.write(warehouse.location, subjects, key_fingerprint)
+
+
+def _ledger_entries(warehouse: Warehouse) -> list[LedgerEntry]:
     if ERASURE_TABLE not in warehouse.table_names():
         return []
     table = warehouse.read(ERASURE_TABLE)

@@ -27,6 +27,7 @@ from stedi.stages.erasure import (
     attribute,
     attribution_sql,
     find,
+    keep_copy,
     keep_sql,
     ledger_table,
     now_us,
@@ -80,7 +81,7 @@ def erase(
     if not subjects:
         return result
     if given or pending:
-        _record(warehouse, ledger, given)
+        _record(warehouse, ledger, given, key.fingerprint)
     engine = DuckDBEngine(None, memory_limit)
     try:
         tables = _attach(engine, warehouse, models, names)
@@ -106,8 +107,9 @@ def erase(
     return result
 
 
-def _record(warehouse: Warehouse, ledger: list[LedgerEntry], given: dict[str, str]) -> None:
-    """Step 1: the given people in the ledger, pending (again, if they were erased before)."""
+def _record(warehouse: Warehouse, ledger: list[LedgerEntry], given: dict[str, str], key_fingerprint: str) -> None:
+    """Step 1: the given people in the ledger, pending (again, if they were erased before); then in
+    the warehouse's copy of it."""
     now = now_us()
     wanted = set(given.values())
     entries = [
@@ -116,6 +118,7 @@ def _record(warehouse: Warehouse, ledger: list[LedgerEntry], given: dict[str, st
     entries += [LedgerEntry(s, now, None) for s in sorted(wanted - {e.subject_id for e in ledger})]
     if entries != ledger:
         write(warehouse, ERASURE_TABLE, ledger_table(entries))
+    keep_copy(warehouse, entries, key_fingerprint)
     faults.point("forget:recorded")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from stedi.stages import keys
 from stedi.stages.context import RunContext
-from stedi.stages.erasure import read_ledger
+from stedi.stages.erasure import keep_copy, read_ledger
 from stedi.stages.forgetting import erase
 from stedi.warehouse.catalog import Warehouse
 
@@ -25,6 +25,7 @@ def prepare(ctx: RunContext) -> None:
             done = erase(warehouse, ctx.models, key, {}, settings.memory_limit)
             ctx.result.notes.append(f"completed an interrupted erasure of {done.completed} people")
             ledger = read_ledger(warehouse)
+        keep_copy(warehouse, ledger, key.fingerprint)
         return {e.subject_id for e in ledger}
 
     ctx.erased = ctx.session.run(erasures)

@@ -15,9 +15,9 @@ from typing import Any
 from urllib.parse import quote
 
 from stedi.errors import WarehouseError
-from stedi.storage import explain, iceberg_io_properties, is_remote
+from stedi.storage import explain, iceberg_io_properties, is_remote, local_path, within
+from stedi.warehouse.folder import NAMESPACE, refuse_lost_catalog
 
-NAMESPACE = "stedi"
 CATALOG_FILE = "catalog.db"
 ROOT_PROPERTY = "stedi.root"  # the logical root: where the warehouse was created
 KEY_PROPERTY = "stedi.subject-key-fingerprint"
@@ -33,7 +33,7 @@ class TableInfo:
     columns: list[tuple[str, str]]
 
 
-def _local_catalog_file(location: str, spec: str | None) -> Path | None:
+def local_catalog_file(location: str, spec: str | None) -> Path | None:
     """The SQLite file of a warehouse's catalog, when it has one."""
     if spec is None:
         return None if is_remote(location) else Path(location) / CATALOG_FILE
@@ -42,7 +42,7 @@ def _local_catalog_file(location: str, spec: str | None) -> Path | None:
     return Path(spec.removeprefix("sqlite:///").removeprefix("sqlite://"))
 
 
-def _check_sqlite(path: Path) -> None:
+def check_sqlite(path: Path) -> None:
     """A catalog file that is not a readable SQLite database is named as such (before pyiceberg
     meets it in some worse way)."""
     try:
@@ -50,7 +50,8 @@ def _check_sqlite(path: Path) -> None:
             db.execute("SELECT name FROM sqlite_master").fetchall()
     except (sqlite3.Error, UnicodeError, ValueError) as exc:
         raise WarehouseError(
-            f"the catalog {path} is damaged or not a SQLite database ({exc}); restore it from a backup"
+            f"the catalog {path} is damaged or not a SQLite database ({exc}); restore it from a backup, or move it "
+            "aside and rebuild it from the tables' own metadata with `stedi recover`"
         ) from None
 
 
@@ -83,8 +84,9 @@ def _configured_catalog(name: str, defaults: dict[str, str], given: dict[str, st
     return AVAILABLE_CATALOGS[catalog_type](name, conf)
 
 
-def open_catalog(location: str, spec: str | None, *, create: bool):  # -> pyiceberg Catalog
-    """The Iceberg catalog of a warehouse.
+def open_catalog(location: str, spec: str | None, *, create: bool, adopt: bool = False):  # -> pyiceberg Catalog
+    """The Iceberg catalog of a warehouse (`adopt`: even an empty one over a folder that holds tables,
+    for `stedi recover` to register them in).
 
     spec: None (SQLite `catalog.db` in a local warehouse folder); a SQLite file path or `sqlite:///...`
     URI; an Iceberg REST catalog URL (`http(s)://...`); `glue` (AWS Glue Data Catalog); or
@@ -95,7 +97,7 @@ def open_catalog(location: str, spec: str | None, *, create: bool):  # -> pyiceb
     remote = is_remote(location)
     warehouse_uri = location if remote else local_uri(location)
     props = iceberg_io_properties()
-    sqlite_file = _local_catalog_file(location, spec)
+    sqlite_file = local_catalog_file(location, spec)
     if spec is None and remote:
         raise WarehouseError(
             f"a warehouse in object storage ({location}) needs --catalog: a local SQLite file "
@@ -104,6 +106,8 @@ def open_catalog(location: str, spec: str | None, *, create: bool):  # -> pyiceb
     if not remote and Path(location).exists() and not Path(location).is_dir():
         raise WarehouseError(f"the warehouse {location} is a file, not a folder")
     if sqlite_file is not None:
+        if not remote and not adopt:
+            refuse_lost_catalog(location, sqlite_file)
         if create:
             for folder in {sqlite_file.parent, *(() if remote else (Path(location),))}:
                 try:
@@ -117,7 +121,7 @@ def open_catalog(location: str, spec: str | None, *, create: bool):  # -> pyiceb
                 f"no STEDI warehouse at {location} (no catalog {sqlite_file}); build one with `stedi run`"
             )
         if sqlite_file.is_file():
-            _check_sqlite(sqlite_file)
+            check_sqlite(sqlite_file)
     catalog: Any
     try:
         if sqlite_file is not None:
@@ -211,7 +215,7 @@ class Warehouse:
         self.catalog_spec = catalog
         self._plans: dict[tuple[str, int | None], tuple[list[str], Any]] = {}  # see data_files
         self.catalog = open_catalog(self.location, catalog, create=create)
-        self.relocatable = _local_catalog_file(self.location, catalog) is not None
+        self.relocatable = local_catalog_file(self.location, catalog) is not None
         physical = self.location if is_remote(self.location) else local_uri(self.location)
         self.root = physical
         if self.relocatable:
@@ -222,11 +226,34 @@ class Warehouse:
             self.catalog.properties.update({"py-io-impl": IMPL, LOGICAL_ROOT: self.root, PHYSICAL_ROOT: physical})
         # The catalog's own FileIO, for the paths stedi hands to other readers (DuckDB, deletes).
         self._io = WarehouseFileIO({LOGICAL_ROOT: self.root, PHYSICAL_ROOT: physical} if self.relocatable else {})
+        if self.relocatable and self.moved and catalog is not None:
+            self._refuse_anothers_catalog()
+
+    def _refuse_anothers_catalog(self) -> None:
+        """A catalog file outside the folder (it does not move with it) whose tables are all where it
+        was created and none here belongs to that other warehouse: used here, a rebuild would take
+        its tables from it."""
+        catalog_file, origin = self.catalog_file, local_path(self.root)
+        if catalog_file is None or origin is None or within(str(catalog_file.absolute()), self.location):
+            return
+        names = self.table_names()
+        located = [self._catalog_metadata_location(name) for name in names]
+        if not names or not all(located):
+            return
+        paths = [location[len(self.root) :] for location in located if location and location.startswith(self.root)]
+        if len(paths) == len(names) and all(
+            Path(local_path(self.root + p) or "").exists() and not Path(self.location + p).exists() for p in paths
+        ):
+            raise WarehouseError(
+                f"the catalog {catalog_file} belongs to the warehouse at {origin}, whose tables it lists (none are in "
+                f"{self.location}); nothing was done. Give --warehouse {origin}, or a catalog of this warehouse (a "
+                "copy of a warehouse needs a copy of its catalog)"
+            )
 
     @property
     def catalog_file(self) -> Path | None:
         """The SQLite file of the catalog, when it has one."""
-        return _local_catalog_file(self.location, self.catalog_spec)
+        return local_catalog_file(self.location, self.catalog_spec)
 
     @property
     def moved(self) -> bool:

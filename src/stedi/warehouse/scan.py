@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from stedi.contract.tables import ERASURE_TABLE
 from stedi.errors import WarehouseError
 from stedi.storage import explain, filesystem, local_path
 
@@ -46,10 +47,13 @@ def dataset(warehouse: Warehouse, name: str, snapshot_id: int | None = None) -> 
     if not files:
         return schema.empty_table()
     local = _local_paths(files)
-    if local is not None:
-        return ds.dataset(local, schema=schema, format="parquet")
-    fs, _ = filesystem(files[0])
-    return ds.dataset([filesystem(f)[1] for f in files], schema=schema, format="parquet", filesystem=fs)
+    try:  # a missing file fails here, an unreadable one when the rows are read
+        if local is not None:
+            return ds.dataset(local, schema=schema, format="parquet")
+        fs, _ = filesystem(files[0])
+        return ds.dataset([filesystem(f)[1] for f in files], schema=schema, format="parquet", filesystem=fs)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise damaged(name, exc, warehouse.location) from exc
 
 
 def read_table(warehouse: Warehouse, name: str, snapshot_id: int | None = None) -> pa.Table:
@@ -61,10 +65,13 @@ def read_table(warehouse: Warehouse, name: str, snapshot_id: int | None = None) 
 
 
 def damaged(name: str, exc: BaseException, location: str) -> WarehouseError:
-    return WarehouseError(
-        f"table {name} is damaged: a data file cannot be read ({explain(exc, location)}); `stedi verify` lists "
-        "the damage, `stedi run --full-refresh` rebuilds the tables"
-    )
+    if name == ERASURE_TABLE:  # never rebuilt from landing data: without it, erased people would come back
+        remedy = "restore the warehouse from a backup; nothing runs until then, so no erased person comes back"
+    else:
+        remedy = "`stedi verify` lists the damage, `stedi run --full-refresh` rebuilds the tables"
+    if isinstance(exc, FileNotFoundError):
+        return WarehouseError(f"table {name} is damaged: a data file is missing ({exc.filename or exc}); {remedy}")
+    return WarehouseError(f"table {name} is damaged: a data file cannot be read ({explain(exc, location)}); {remedy}")
 
 
 def attach(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, table: str, view: str) -> pa.Schema:
