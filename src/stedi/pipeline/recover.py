@@ -112,7 +112,13 @@ def _root(found: dict[str, tuple[str, str]]) -> str:
                 f"the metadata of table {name} records the location {table_location!r}, not one of a STEDI "
                 "warehouse; nothing was recovered"
             )
-        roots.add(trimmed[: -len(suffix)])
+        root = trimmed[: -len(suffix)]
+        if not root.startswith("file:///"):
+            raise WarehouseError(
+                f"the metadata of table {name} records the location {table_location!r}, not one of a local "
+                "warehouse; nothing was recovered"
+            )
+        roots.add(root)
     if len(roots) != 1:
         raise WarehouseError(
             f"the tables record {len(roots)} different warehouse roots ({', '.join(sorted(roots)[:3])}); "
@@ -126,8 +132,9 @@ def _key_fingerprint(folder: Path) -> str | None:
     copy = erased_copy.read(str(folder))
     if copy is not None and copy.key_fingerprint and _FINGERPRINT.match(copy.key_fingerprint):
         return copy.key_fingerprint
+    card_file = folder / CARD_FILE
     try:
-        card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
+        card = None if card_file.is_symlink() else json.loads(card_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     value = card.get("subject_key_fingerprint") if isinstance(card, dict) else None

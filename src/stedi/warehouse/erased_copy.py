@@ -34,9 +34,11 @@ def path_of(location: str) -> Path | None:
 def read(location: str) -> ErasedCopy | None:
     """The copy, or None when the warehouse has none (older warehouses, object storage)."""
     path = path_of(location)
-    if path is None or not path.is_file():
+    if path is None or not (path.is_file() or path.is_symlink()):
         return None
     try:
+        if path.is_symlink():
+            raise ValueError("a link, not a file of the warehouse")
         if path.stat().st_size > _MAX_BYTES:
             raise ValueError("too large")
         document = json.loads(path.read_bytes())

@@ -17,6 +17,7 @@ from stedi.errors import WarehouseError
 
 NAMESPACE = "stedi"
 _VERSION = re.compile(r"^(\d+)-.*\.metadata\.json$")
+_TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,127}$")
 _MAX_METADATA_BYTES = 64 << 20  # larger than any metadata file a warehouse writes
 _MAX_FILES = 1000  # metadata files read per table, highest version first
 
@@ -74,6 +75,8 @@ def committed_metadata(location: str) -> dict[str, tuple[str, str]]:
         return {}
     found = {}
     for folder in folders:
+        if not _TABLE_NAME.match(folder.name):
+            continue  # not a table's folder
         newest = _newest(folder / "metadata")
         if newest is not None and newest[1].get("snapshots"):
             found[folder.name] = (newest[0], str(newest[1].get("location") or ""))
@@ -82,9 +85,16 @@ def committed_metadata(location: str) -> dict[str, tuple[str, str]]:
 
 def _newest(metadata: Path) -> tuple[str, dict] | None:
     """The newest metadata file that can be read whole (by its own update time: a table dropped and
-    created again starts its version numbers over), with its document."""
+    created again starts its version numbers over), with its document. Links are not followed: they
+    could lead out of the warehouse."""
     try:
-        files = [(int(m.group(1)), p) for p in metadata.iterdir() if (m := _VERSION.match(p.name)) and p.is_file()]
+        if metadata.is_symlink():
+            return None
+        files = [
+            (int(m.group(1)), p)
+            for p in metadata.iterdir()
+            if (m := _VERSION.match(p.name)) and p.is_file() and not p.is_symlink()
+        ]
     except OSError:
         return None
     best: tuple[tuple[int, int], str, dict] | None = None

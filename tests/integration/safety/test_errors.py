@@ -95,11 +95,11 @@ def test_a_disk_full_while_writing_the_report_keeps_the_last_whole_report(
     def full(_fd: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("stedi.report.os.fsync", full)
+    monkeypatch.setattr("stedi.storage.os.fsync", full)
     with pytest.raises(WarehouseError, match="No space left on device"):
         write_report(Warehouse(warehouse))
     assert (warehouse / REPORT_FILE).read_bytes() == before
-    assert sorted(p.name for p in warehouse.iterdir() if p.name.startswith(".report-")) == []
+    assert sorted(p.name for p in warehouse.iterdir() if p.name.startswith(f".{REPORT_FILE}.")) == []
 
 
 def test_no_warehouse_at_a_path_is_one_line(tmp_path: Path) -> None:

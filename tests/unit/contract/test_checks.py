@@ -17,10 +17,14 @@ def con() -> duckdb.DuckDBPyConnection:
     con.execute("INSERT INTO people VALUES ('a', 's1', 1), ('b', 's2', NULL), ('b', 's3', 3), ('c', 's3', 4)")
     con.execute("CREATE TABLE readings (email VARCHAR, serial VARCHAR, t BIGINT, x DOUBLE)")
     con.execute("INSERT INTO readings VALUES ('a', 's1', 1, 0.5), ('z', 's1', 1, 99.0), ('c', 's3', 2, -7.0)")
+    con.execute("CREATE TABLE keys (k VARCHAR, v DOUBLE)")
+    con.execute("INSERT INTO keys VALUES ('a', 1), ('a', 1), ('a', 2), (NULL, 0.0), (NULL, -0.0), ('b', NULL)")
     return con
 
 
 CASES = [
+    ({"kind": "unique", "table": "keys", "columns": ["k"]}, 3),  # two more a, one more NULL
+    ({"kind": "unique", "table": "keys", "columns": ["k", "v"]}, 2),  # (a, 1) twice; 0.0 and -0.0 are one value
     ({"kind": "unique", "table": "people", "columns": ["email"]}, 1),
     ({"kind": "unique", "table": "people", "columns": ["email", "serial"]}, 0),
     ({"kind": "not_null", "table": "people", "columns": ["consent"]}, 1),

@@ -30,3 +30,12 @@ def test_object_storage_keeps_no_copy() -> None:
     assert erased_copy.path_of("s3://bucket/warehouse") is None
     assert erased_copy.read("s3://bucket/warehouse") is None
     erased_copy.write("s3://bucket/warehouse", {"a"}, None)  # nothing to write, nothing attempted
+
+
+def test_a_link_is_not_followed_out_of_the_warehouse(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text('{"erased": []}')
+    (tmp_path / "wh").mkdir()
+    (tmp_path / "wh" / "erased.json").symlink_to(elsewhere)
+    with pytest.raises(WarehouseError, match="a link"):
+        erased_copy.read(str(tmp_path / "wh"))

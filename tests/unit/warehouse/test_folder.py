@@ -57,3 +57,17 @@ def test_a_catalog_lists_tables_only_when_its_table_of_tables_has_rows(tmp_path:
     assert catalog_lists_tables(catalog)
     catalog.write_bytes(b"garbage" * 100)
     assert catalog_lists_tables(catalog)  # not "empty": opening it reports it damaged
+
+
+def test_links_and_folders_that_are_not_tables_are_passed_over(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    _metadata(outside, "t", "00001-a.metadata.json", snapshots=1)
+    warehouse = tmp_path / "wh"
+    (warehouse / "stedi" / "linked_file" / "metadata").mkdir(parents=True)
+    (warehouse / "stedi" / "linked_file" / "metadata" / "00001-a.metadata.json").symlink_to(
+        outside / "stedi" / "t" / "metadata" / "00001-a.metadata.json"
+    )
+    (warehouse / "stedi" / "linked_folder").mkdir()
+    (warehouse / "stedi" / "linked_folder" / "metadata").symlink_to(outside / "stedi" / "t" / "metadata")
+    _metadata(warehouse, "Not A Table", "00001-a.metadata.json", snapshots=1)
+    assert committed_tables(str(warehouse)) == []
