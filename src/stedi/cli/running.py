@@ -243,4 +243,7 @@ def recover(warehouse: str, catalog: str | None, fmt: str) -> None:
         click.echo(f"kept the catalog it replaces as {done.replaced}")
     click.echo(f"recovered {len(done.tables)} tables ({sum(done.tables.values()):,} rows) created at {done.root}")
     if done.key_fingerprint is None:
-        click.echo("no dataset card named the subject key: the next run records the fingerprint of the key it finds")
+        click.echo(
+            "neither erased.json nor the dataset card named the subject key: the next run records the fingerprint "
+            "of the key it finds"
+        )

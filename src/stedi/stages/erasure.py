@@ -196,11 +196,11 @@ def read_ledger(warehouse: Warehouse) -> list[LedgerEntry]:
     """The erasure ledger; an older one (subject_id, erased_at in ms) counts as completed. A catalog
     whose ledger lacks someone the warehouse's copy of it names is stale, and refused (see
     `warehouse.erased_copy`)."""
-    entries = _ledger_entries(warehouse)
+    listed = ERASURE_TABLE in warehouse.table_names()
+    entries = _ledger_entries(warehouse) if listed else []
     copy = erased_copy.read(warehouse.location)
     if copy is not None and (missing := copy.subjects - {e.subject_id for e in entries}):
         raise _stale(warehouse, f"does not know {len(missing)} erasure(s) recorded in {erased_copy.FILE} beside it")
-    listed = bool(entries) or ERASURE_TABLE in warehouse.table_names()
     if not listed and erased_copy.path_of(warehouse.location) and holds_committed(warehouse.location, ERASURE_TABLE):
         raise _stale(warehouse, "does not list the erasure ledger its folder holds")
     return entries
@@ -222,8 +222,6 @@ def keep_copy(warehouse: Warehouse, entries: list[LedgerEntry], key_fingerprint:
 
 
 def _ledger_entries(warehouse: Warehouse) -> list[LedgerEntry]:
-    if ERASURE_TABLE not in warehouse.table_names():
-        return []
     table = warehouse.read(ERASURE_TABLE)
     names = table.column_names
     subjects = table.column("subject_id").to_pylist()

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from stedi.errors import WarehouseError
 from stedi.storage import explain, iceberg_io_properties, is_remote, local_path, within
-from stedi.warehouse.folder import NAMESPACE, refuse_lost_catalog
+from stedi.warehouse.folder import NAMESPACE, catalog_tables, refuse_lost_catalog
 
 CATALOG_FILE = "catalog.db"
 ROOT_PROPERTY = "stedi.root"  # the logical root: where the warehouse was created
@@ -183,20 +183,7 @@ def local_table_names(location: str, catalog: str | None) -> set[str] | None:
     None when the warehouse has another catalog or the file cannot be read that way."""
     if catalog is not None or is_remote(location):
         return None
-    path = Path(location) / CATALOG_FILE
-    if not path.is_file():
-        return set()
-    try:
-        with closing(sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=30)) as db:
-            rows = db.execute(
-                "SELECT table_name FROM iceberg_tables WHERE table_namespace = ?", (NAMESPACE,)
-            ).fetchall()
-    except sqlite3.OperationalError as exc:
-        # A catalog still being created by this run's committer has no tables yet.
-        return set() if "no such table" in str(exc) else None
-    except (sqlite3.Error, UnicodeError):
-        return None  # let pyiceberg open it and say what is wrong
-    return {row[0] for row in rows}
+    return catalog_tables(Path(location) / CATALOG_FILE)
 
 
 class Warehouse:
@@ -230,20 +217,20 @@ class Warehouse:
             self._refuse_anothers_catalog()
 
     def _refuse_anothers_catalog(self) -> None:
-        """A catalog file outside the folder (it does not move with it) whose tables are all where it
-        was created and none here belongs to that other warehouse: used here, a rebuild would take
-        its tables from it."""
+        """A catalog file outside the folder (it does not move with it) whose tables' metadata files
+        are all where it was created and none here belongs to that other warehouse: used here, a
+        rebuild would take its tables from it."""
         catalog_file, origin = self.catalog_file, local_path(self.root)
         if catalog_file is None or origin is None or within(str(catalog_file.absolute()), self.location):
             return
-        names = self.table_names()
-        located = [self._catalog_metadata_location(name) for name in names]
-        if not names or not all(located):
+        located = [self._catalog_metadata_location(name) for name in self.table_names()]
+        if not located or not all(located):
             return
-        paths = [location[len(self.root) :] for location in located if location and location.startswith(self.root)]
-        if len(paths) == len(names) and all(
-            Path(local_path(self.root + p) or "").exists() and not Path(self.location + p).exists() for p in paths
-        ):
+
+        def exists(location: str) -> bool:
+            return Path(local_path(location) or "").exists()
+
+        if all(exists(m) and not exists(self._io.physical_location(m)) for m in located if m):
             raise WarehouseError(
                 f"the catalog {catalog_file} belongs to the warehouse at {origin}, whose tables it lists (none are in "
                 f"{self.location}); nothing was done. Give --warehouse {origin}, or a catalog of this warehouse (a "

@@ -22,18 +22,29 @@ _MAX_METADATA_BYTES = 64 << 20  # larger than any metadata file a warehouse writ
 _MAX_FILES = 1000  # metadata files read per table, highest version first
 
 
-def catalog_lists_tables(catalog_file: Path) -> bool:
-    """Whether a SQLite catalog lists any table of the namespace (False: missing, empty, no schema)."""
-    if not catalog_file.is_file() or catalog_file.stat().st_size == 0:
-        return False
+def catalog_tables(catalog_file: Path) -> set[str] | None:
+    """The tables of the namespace a SQLite catalog lists, read directly (milliseconds, no pyiceberg):
+    none when the file is missing, empty or has no catalog schema yet (a catalog still being created);
+    None when it cannot be read that way (pyiceberg, opening it, says what is wrong)."""
+    if not catalog_file.is_file():
+        return set()
     try:
         with closing(sqlite3.connect(f"file:{quote(str(catalog_file.resolve()))}?mode=ro", uri=True, timeout=30)) as db:
-            row = db.execute("SELECT COUNT(*) FROM iceberg_tables WHERE table_namespace = ?", (NAMESPACE,)).fetchone()
+            rows = db.execute(
+                "SELECT table_name FROM iceberg_tables WHERE table_namespace = ?", (NAMESPACE,)
+            ).fetchall()
     except sqlite3.OperationalError as exc:
-        return "no such table" not in str(exc)  # any other problem is not "empty": the caller reports it
+        return set() if "no such table" in str(exc) else None
     except (sqlite3.Error, UnicodeError, ValueError):
-        return True
-    return bool(row and row[0])
+        return None
+    return {row[0] for row in rows}
+
+
+def catalog_lists_tables(catalog_file: Path) -> bool:
+    """Whether a SQLite catalog lists any table of the namespace (False: missing, empty, no schema;
+    a file that cannot be read is not "empty": opening it reports what is wrong)."""
+    names = catalog_tables(catalog_file)
+    return names is None or bool(names)
 
 
 def refuse_lost_catalog(location: str, catalog_file: Path) -> None:
