@@ -17,6 +17,7 @@ written to benchmarks/out/peer.json (see --output).
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import shutil
@@ -169,8 +170,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--data", type=Path, default=ROOT / "benchmarks" / "data")
     parser.add_argument("--skip-scenarios", action="store_true", help="only the full runs against the peer")
-    parser.add_argument("--output", default="peer.json", help="file name of the results in benchmarks/out")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=Path("peer.json"),
+        help="where the results go: a file name (in benchmarks/out) or a path",
+    )
     args = parser.parse_args()
+    # Compiled first, as an installed package is: an editable install under PYTHONDONTWRITEBYTECODE
+    # would otherwise compile every module of the package again in each timed process.
+    compileall.compile_dir(ROOT / "src", quiet=1)
     scales = [s for s in args.scales.split(",") if s] + (["1000"] if args.with_1000 else [])
     results = {}
     print(f"cpus: {os.cpu_count()}   repeats: {args.repeat} (medians; peak RSS is the largest)")
@@ -202,7 +211,9 @@ def main() -> None:
             print(f"          counts differ: stedi {r['stedi_counts']} peer {r['peer_counts']}")
     out = ROOT / "benchmarks" / "out"
     out.mkdir(exist_ok=True)
-    (out / args.output).write_text(json.dumps(results, indent=2))
+    target = args.output if args.output.parent != Path() else out / args.output
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

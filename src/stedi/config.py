@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from stedi.errors import SettingsError
-from stedi.storage import as_text
+from stedi.storage import as_text, require_location
 
 CONSENT_POLICIES = ("all", "as-of")
 ML_JOINS = ("owner", "timestamp")
@@ -114,6 +114,7 @@ class Settings:
         if self.max_record_size < 1:
             raise SettingsError("--max-record-size must be a positive size")
         parse_split(self.split)
+        require_location(self.warehouse)
         for what, path in (("landing", self.landing), ("warehouse", self.warehouse), ("--expect", self.expect)):
             if path is not None and as_text(path) != path:
                 raise SettingsError(

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stedi.errors import UsageError
+from stedi.storage import require_location
 
 FIRST = ("Santosh", "Ben", "Frank", "Trevor", "Jacob", "Bobby", "Christina", "Danny", "Sarah", "Lyn",
          "Chris", "Jo", "Ed", "Liz", "Spencer", "Steph", "Senthil", "Neeraj", "John", "Suresh")  # fmt: skip
@@ -53,7 +54,7 @@ def generate(out: str | Path, scale: float = 1.0, seed: int = 0, defects: bool =
     """Write ROOT/{customer,accelerometer,step_trainer}/landing/*.json under `out`, a new or empty
     folder: generated records mixed into a real landing folder (or an older generation) would be
     read with it."""
-    root = Path(out)
+    root = Path(require_location(str(out), "output"))
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         what = "a file" if not root.is_dir() else "not empty"
         raise UsageError(f"{out} is {what}: stedi generate writes into a new or empty folder")

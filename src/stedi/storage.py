@@ -14,6 +14,8 @@ from urllib.parse import urlparse
 
 import pyarrow.fs as pafs
 
+from stedi.errors import SettingsError
+
 CONNECT_TIMEOUT_S = 5.0
 REQUEST_TIMEOUT_S = 60.0
 RETRY_ATTEMPTS = 3
@@ -21,6 +23,14 @@ RETRY_ATTEMPTS = 3
 
 def is_remote(location: str) -> bool:
     return "://" in location and not location.startswith("file:")
+
+
+def require_location(location: str, what: str = "warehouse") -> str:
+    """A location that names a place: an empty one would mean the current folder, which no one means
+    when a variable that should hold the path is empty."""
+    if not location.strip():
+        raise SettingsError(f"no {what} given: an empty path would mean the current folder; name the {what}")
+    return location
 
 
 def normal_uri(location: str) -> str:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from stedi.cli.group import catalog_option, main, outcome_format_option, user_errors, warehouse_option
+
+if TYPE_CHECKING:
+    from stedi.pipeline.forget import ForgetResult
 
 
 @main.command()
@@ -29,19 +32,26 @@ def forget(
     if not wanted:
         raise click.UsageError("give at least one EMAIL or --file")
     result = erase(warehouse, wanted, catalog=catalog, landing=landing)
-    found = [p for p in result.people if p.found]
     order = [t.name for t in load()]
     if fmt == "json":
         from stedi.cli.render import as_json
 
-        click.echo(as_json({
-            "people": [{"email": p.email, "found": p.found, "rows_removed": {t: p.rows[t] for t in order if p.rows.get(t)},
-                        "in_landing_file_names": p.in_paths, "in_history": p.in_history} for p in result.people],
-            "history_purged": result.erasure.history_purged, "files_deleted": result.erasure.files_deleted,
-            "landing_files_holding_them": result.landing_files if landing else None,
-            "seconds": round(result.seconds, 3),
-        }, indent=2))  # fmt: skip
-        return
+        click.echo(as_json(_as_record(result, order, landing is not None), indent=2))
+    else:
+        _say(result, order, landing is not None)
+
+
+def _as_record(result: ForgetResult, order: list[str], with_landing: bool) -> dict[str, Any]:
+    return {
+        "people": [{"email": p.email, "found": p.found, "rows_removed": {t: p.rows[t] for t in order if p.rows.get(t)},
+                    "in_landing_file_names": p.in_paths, "in_history": p.in_history} for p in result.people],
+        "history_purged": result.erasure.history_purged, "files_deleted": result.erasure.files_deleted,
+        "landing_files_holding_them": result.landing_files if with_landing else None,
+        "seconds": round(result.seconds, 3),
+    }  # fmt: skip
+
+
+def _say(result: ForgetResult, order: list[str], with_landing: bool) -> None:
     click.echo(
         f"forgot {len(result.people)} {'person' if len(result.people) == 1 else 'people'} in {result.seconds:.2f}s"
     )
@@ -63,9 +73,9 @@ def forget(
         click.echo(
             f"  history removed: {result.erasure.files_deleted:,} files deleted; the erasure ledger keeps keyed hashes only"
         )
-    elif not found:
+    elif not any(p.found for p in result.people):
         click.echo("  nothing was removed, so no history was expired")
-    if landing:
+    if with_landing:
         if result.landing_files:
             click.echo("landing files that still hold them (not ours to delete; later runs suppress them):")
             for path in result.landing_files:

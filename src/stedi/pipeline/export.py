@@ -22,7 +22,7 @@ from stedi import subject_key
 from stedi.config import SPLITS
 from stedi.errors import QueryError, UsageError
 from stedi.pipeline.query import connect, statement_kind
-from stedi.storage import local_path, within
+from stedi.storage import local_path, require_location, within
 from stedi.warehouse.catalog import Warehouse
 
 FORMATS = ("parquet", "csv", "jsonl")
@@ -54,7 +54,7 @@ def export(
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if table not in warehouse.table_names() or (snapshots is not None and table not in snapshots):
         raise UsageError(f"no table {table} in warehouse {warehouse.location}; `stedi tables` lists them")
-    target = Path(out).absolute()
+    target = Path(require_location(out, "output")).absolute()
     if target.exists() and not overwrite:
         raise UsageError(f"{target} exists; --overwrite replaces it")
     _refuse_unsafe_target(warehouse, target, overwrite)

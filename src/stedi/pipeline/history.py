@@ -71,7 +71,9 @@ def runs(warehouse: Warehouse) -> list[RunRecord]:
 
 def find_run(records: list[RunRecord], given: str) -> RunRecord:
     """The run a (prefix of a) run id names."""
-    matches = [r for r in records if r.run_id.startswith(given.lower())]
+    if not given.strip():
+        raise UsageError("no run id given (`stedi history` lists them)")
+    matches = [r for r in records if r.run_id.startswith(given.strip().lower())]
     if len(matches) == 1:
         return matches[0]
     if not matches:

@@ -57,7 +57,7 @@ def statement_kind(sql: str) -> str:
             if len(inner_statements) != 1 or inner_statements[0].type.name != "SELECT":
                 raise QueryError("stedi sql is read-only: only EXPLAIN of a SELECT runs")
         elif kind != "SELECT":
-            raise QueryError(f"stedi sql is read-only: a {kind} statement is refused (only SELECT and EXPLAIN run)")
+            raise QueryError(f"stedi sql is read-only: {kind} statements are refused (only SELECT and EXPLAIN run)")
         return kind
     except duckdb.Error as exc:
         raise QueryError(f"cannot parse the query: {_first_line(exc)}") from None

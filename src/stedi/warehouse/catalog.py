@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from stedi.errors import WarehouseError
-from stedi.storage import explain, iceberg_io_properties, is_remote, local_path, within
+from stedi.storage import explain, iceberg_io_properties, is_remote, local_path, require_location, within
 from stedi.warehouse.folder import NAMESPACE, catalog_tables, refuse_lost_catalog
 
 CATALOG_FILE = "catalog.db"
@@ -89,14 +89,12 @@ def open_catalog(location: str, spec: str | None, *, create: bool, adopt: bool =
     for `stedi recover` to register them in).
 
     spec: None (SQLite `catalog.db` in a local warehouse folder); a SQLite file path or `sqlite:///...`
-    URI; an Iceberg REST catalog URL (`http(s)://...`); `glue` (AWS Glue Data Catalog); or
+    URI; an Iceberg REST URL (`http(s)://...`); `glue` (AWS Glue Data Catalog); or
     `pyiceberg:NAME` for a catalog configured in pyiceberg's own `.pyiceberg.yaml` / PYICEBERG_* env.
     """
-    from stedi.warehouse.fileio import local_uri
-
-    remote = is_remote(location)
-    warehouse_uri = location if remote else local_uri(location)
-    props = iceberg_io_properties()
+    remote = is_remote(require_location(location))
+    if spec is not None:
+        require_location(spec, "catalog")
     sqlite_file = local_catalog_file(location, spec)
     if spec is None and remote:
         raise WarehouseError(
@@ -106,44 +104,9 @@ def open_catalog(location: str, spec: str | None, *, create: bool, adopt: bool =
     if not remote and Path(location).exists() and not Path(location).is_dir():
         raise WarehouseError(f"the warehouse {location} is a file, not a folder")
     if sqlite_file is not None:
-        if not remote and not adopt:
-            refuse_lost_catalog(location, sqlite_file)
-        if create:
-            for folder in {sqlite_file.parent, *(() if remote else (Path(location),))}:
-                try:
-                    folder.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise WarehouseError(
-                        f"cannot create the warehouse folder {folder}: {exc.strerror or exc}"
-                    ) from None
-        elif not sqlite_file.is_file():
-            raise WarehouseError(
-                f"no STEDI warehouse at {location} (no catalog {sqlite_file}); build one with `stedi run`"
-            )
-        if sqlite_file.is_file():
-            check_sqlite(sqlite_file)
-    catalog: Any
+        _prepare_sqlite(location, sqlite_file, create=create, adopt=adopt)
     try:
-        if sqlite_file is not None:
-            from pyiceberg.catalog.sql import SqlCatalog  # heavy import, only when a warehouse is opened
-
-            # timeout: wait for another process's catalog commit (Spark, a reader) instead of failing.
-            uri = f"sqlite:///{quote(str(sqlite_file.resolve()))}?timeout=30"
-            catalog = SqlCatalog(
-                NAMESPACE, uri=uri, warehouse=warehouse_uri, init_catalog_tables=str(create).lower(), **props
-            )
-        elif spec is not None and spec.startswith(("http://", "https://")):
-            defaults = {"warehouse": warehouse_uri, **props}
-            catalog = _configured_catalog(URL_CATALOG_NAME, defaults, {"type": "rest", "uri": spec})
-        elif spec == "glue":
-            try:
-                from pyiceberg.catalog.glue import GlueCatalog
-            except ImportError:
-                raise WarehouseError("the Glue catalog needs boto3: pip install 'pyiceberg[glue]'") from None
-            catalog = GlueCatalog(NAMESPACE, warehouse=warehouse_uri, **props)
-        else:
-            assert spec is not None
-            catalog = _configured_catalog(spec.removeprefix("pyiceberg:"), {"warehouse": warehouse_uri, **props}, {})
+        catalog = _catalog(location, spec, sqlite_file, create=create)
         if create:
             catalog.create_namespace_if_not_exists(NAMESPACE)
         elif (NAMESPACE,) not in catalog.list_namespaces():
@@ -155,6 +118,49 @@ def open_catalog(location: str, spec: str | None, *, create: bool, adopt: bool =
             raise WarehouseError(f"cannot open the catalog {spec} of warehouse {location}: {hint}") from exc
         raise WarehouseError(f"cannot open the catalog of warehouse {explain(exc, location)}") from exc
     return catalog
+
+
+def _prepare_sqlite(location: str, sqlite_file: Path, *, create: bool, adopt: bool) -> None:
+    """A SQLite catalog file checked before pyiceberg opens it: not lost over committed tables, its
+    folders made (`create`) or the file there, and a SQLite database."""
+    remote = is_remote(location)
+    if not remote and not adopt:
+        refuse_lost_catalog(location, sqlite_file)
+    if create:
+        for folder in {sqlite_file.parent, *(() if remote else (Path(location),))}:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise WarehouseError(f"cannot create the warehouse folder {folder}: {exc.strerror or exc}") from None
+    elif not sqlite_file.is_file():
+        raise WarehouseError(f"no STEDI warehouse at {location} (no catalog {sqlite_file}); build one with `stedi run`")
+    if sqlite_file.is_file():
+        check_sqlite(sqlite_file)
+
+
+def _catalog(location: str, spec: str | None, sqlite_file: Path | None, *, create: bool) -> Any:
+    """The pyiceberg catalog object the settings name (nothing is read from it yet)."""
+    from stedi.warehouse.fileio import local_uri
+
+    warehouse_uri = location if is_remote(location) else local_uri(location)
+    props = iceberg_io_properties()
+    if sqlite_file is not None:
+        from pyiceberg.catalog.sql import SqlCatalog  # heavy import, only when a warehouse is opened
+
+        # timeout: wait for another process's catalog commit (Spark, a reader) instead of failing.
+        uri = f"sqlite:///{quote(str(sqlite_file.resolve()))}?timeout=30"
+        return SqlCatalog(NAMESPACE, uri=uri, warehouse=warehouse_uri, init_catalog_tables=str(create).lower(), **props)
+    if spec is not None and spec.startswith(("http://", "https://")):
+        defaults = {"warehouse": warehouse_uri, **props}
+        return _configured_catalog(URL_CATALOG_NAME, defaults, {"type": "rest", "uri": spec})
+    if spec == "glue":
+        try:
+            from pyiceberg.catalog.glue import GlueCatalog
+        except ImportError:
+            raise WarehouseError("the Glue catalog needs boto3: pip install 'pyiceberg[glue]'") from None
+        return GlueCatalog(NAMESPACE, warehouse=warehouse_uri, **props)
+    assert spec is not None
+    return _configured_catalog(spec.removeprefix("pyiceberg:"), {"warehouse": warehouse_uri, **props}, {})
 
 
 def _catalog_problem(exc: Exception, spec: str | None) -> str | None:
@@ -197,7 +203,7 @@ class Warehouse:
     def __init__(self, location: str | Path, *, create: bool = False, catalog: str | None = None) -> None:
         from stedi.warehouse.fileio import IMPL, LOGICAL_ROOT, PHYSICAL_ROOT, WarehouseFileIO, local_uri
 
-        text = str(location)
+        text = require_location(str(location))
         self.location = text.rstrip("/") if is_remote(text) else str(Path(text).absolute())
         self.catalog_spec = catalog
         self._plans: dict[tuple[str, int | None], tuple[list[str], Any]] = {}  # see data_files

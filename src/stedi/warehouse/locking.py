@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from stedi.errors import BusyError, WarehouseError
-from stedi.storage import is_remote
+from stedi.storage import is_remote, require_location
 
 LOCK_FILE = ".stedi.lock"
 DEFAULT_WAIT = 3600.0
@@ -25,7 +25,7 @@ DEFAULT_WAIT = 3600.0
 @contextmanager
 def writer_lock(location: str, say: Callable[[str], None] | None = None, wait: float | None = None) -> Iterator[None]:
     """Hold the warehouse's writer lock; wait up to `wait` seconds (STEDI_LOCK_WAIT) for another writer."""
-    if is_remote(location):
+    if is_remote(require_location(location)):
         yield
         return
     import fcntl

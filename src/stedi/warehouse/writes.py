@@ -10,7 +10,7 @@ import os
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -19,6 +19,9 @@ from stedi.errors import WarehouseError
 from stedi.storage import explain, local_path
 from stedi.warehouse.catalog import NAMESPACE, Warehouse
 from stedi.warehouse.rows import Rows
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
 
 FINGERPRINT = "stedi.fingerprint"
 AUDIT_BRANCH = "stedi-audit"  # where a run's tables wait for their checks before they are published
@@ -178,8 +181,6 @@ def write(
     files really hold them (a damaged table is rewritten) instead of trusting the stored fingerprint;
     `force` rewrites them anyway (compaction: the same rows in fewer files).
     """
-    from pyiceberg.exceptions import CommitFailedException
-
     started = time.perf_counter()
     rows = data if isinstance(data, Rows) else Rows.of(data)
     table = _evolved(_load_or_create(warehouse, name, rows.schema, repair=verify_current), rows.schema)
@@ -198,6 +199,30 @@ def write(
         unchanged = current_fingerprint(warehouse, name) == props[FINGERPRINT]
     if unchanged and not force:
         return Commit(name, rows.measure.count, current.snapshot_id, False, time.perf_counter() - started)
+    appending = append is not None and current is not None  # the caller knows the table holds the rest
+    added = append if appending else rows
+    snapshot_id = _commit(
+        warehouse, table, name, added, props, stage=stage, replace=current is not None and not appending
+    )
+    return Commit(name, rows.measure.count, snapshot_id, True, time.perf_counter() - started, staged=stage)
+
+
+def _commit(
+    warehouse: Warehouse,
+    table: Table,
+    name: str,
+    rows: Rows | pa.Table,
+    props: dict[str, str],
+    *,
+    stage: bool,
+    replace: bool,
+) -> int | None:
+    """Add `rows` (replacing every row the table holds when `replace`) in one commit; the id of the
+    snapshot made (staged: the audit branch's, None for a table's first staged snapshot)."""
+    from pyiceberg.exceptions import CommitFailedException
+
+    current = table.current_snapshot()
+    added = rows if isinstance(rows, Rows) else Rows.of(rows)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Delete operation did not match any records")
         try:
@@ -207,11 +232,7 @@ def write(
             branch = (AUDIT_BRANCH if current is not None else None) if stage else MAIN_BRANCH
             if stage and current is not None:
                 _restart_branch(transaction, AUDIT_BRANCH, current.snapshot_id)
-            if append is not None and current is not None:
-                added = append if isinstance(append, Rows) else Rows.of(append)
-                _add_rows(warehouse, transaction, added, declared, props, branch, replace=False)
-            else:
-                _add_rows(warehouse, transaction, rows, declared, props, branch, replace=current is not None)
+            _add_rows(warehouse, transaction, added, table.schema().as_arrow(), props, branch, replace=replace)
             faults.point(f"commit:{name}")  # data and manifest files written, the catalog not yet
             transaction.commit_transaction()
         except OSError as exc:
@@ -225,11 +246,9 @@ def write(
             raise _replaced(exc, name) or exc from exc
     faults.point(f"committed:{name}")
     if branch is None:
-        snapshot_id: int | None = table.metadata.snapshots[-1].snapshot_id
-    else:
-        ref = table.metadata.refs.get(branch)
-        snapshot_id = ref.snapshot_id if ref else None
-    return Commit(name, rows.measure.count, snapshot_id, True, time.perf_counter() - started, staged=stage)
+        return table.metadata.snapshots[-1].snapshot_id
+    ref = table.metadata.refs.get(branch)
+    return ref.snapshot_id if ref else None
 
 
 def _add_rows(

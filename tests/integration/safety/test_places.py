@@ -7,6 +7,8 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import pytest
+
 from stedi.config import Settings
 from stedi.pipeline.forget import forget
 from stedi.pipeline.run import run
@@ -162,3 +164,31 @@ def test_a_catalog_naming_another_warehouses_files_is_refused_and_a_full_refresh
     assert run(Settings(landing=str(landing), warehouse=str(mine), full_refresh=True)).published
     assert table_rows(Warehouse(mine), "customer_trusted") == table_rows(Warehouse(other), "customer_trusted")
     assert _digests(other) == before  # never read through, written or deleted
+
+
+def test_an_empty_path_is_refused_and_never_means_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An empty variable in a script (`--warehouse "$WH"`) must not build, read or export in the folder
+    # the command happens to run in, even one that holds a warehouse.
+    landing = small_landing(tmp_path / "landing")
+    here = tmp_path / "here"
+    run(Settings(landing=str(landing), warehouse=str(here)))
+    before = _digests(here)
+    monkeypatch.chdir(here)
+    for args, words in [
+        (["run", "--landing", str(landing), "--warehouse", ""], "no warehouse given"),
+        (["plan", "--landing", str(landing), "--warehouse", " "], "no warehouse given"),
+        (["tables", "--warehouse", ""], "no warehouse given"),
+        (["sql", "SELECT 1", "--warehouse", ""], "no warehouse given"),
+        (["forget", "a@x.com", "--warehouse", ""], "no warehouse given"),
+        (["recover", "--warehouse", ""], "no warehouse given"),
+        (["tables", "--warehouse", str(here), "--catalog", ""], "no catalog given"),
+        (["export", "customer_trusted", "", "--warehouse", str(here), "--overwrite"], "no output given"),
+        (["generate", ""], "no output given"),
+        (["rollback", "", "--warehouse", str(here)], "no run id given"),
+    ]:
+        done = stedi(*args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert words in one_line_error(done), args
+    assert _digests(here) == before
