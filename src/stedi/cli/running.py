@@ -35,8 +35,8 @@ RUN_OPTIONS = [
                  help="Spark master URL (default local[*]). Env: STEDI_SPARK_MASTER."),
     click.option("--spark-conf", multiple=True, metavar="KEY=VALUE", help="Extra Spark setting, passed through (repeatable)."),
     click.option("--memory-limit", envvar="STEDI_MEMORY_LIMIT", metavar="SIZE",
-                 help="Embedded engine's memory limit (e.g. 2GB, the default); beyond it DuckDB spills to a temporary "
-                 "folder. Env: STEDI_MEMORY_LIMIT."),
+                 help="Embedded engine's memory limit (e.g. 4GB; default: half the machine's memory); beyond it DuckDB "
+                 "spills to a temporary folder. Env: STEDI_MEMORY_LIMIT."),
     click.option("--expect", envvar="STEDI_EXPECT", type=click.Path(dir_okay=False, exists=True),
                  help="A dataset's expectations file: row counts checked before anything is published. Env: STEDI_EXPECT."),
     click.option("--full-refresh", is_flag=True,

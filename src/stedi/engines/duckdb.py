@@ -32,8 +32,12 @@ if TYPE_CHECKING:
     from stedi.warehouse.writes import Commit
 
 
-# DuckDB's memory limit for a run; beyond it, intermediate results and tables spill to disk.
-DEFAULT_MEMORY_LIMIT = "2GB"
+# The share of the machine's memory (as DuckDB sees it: cgroup limits included) a run may use unless
+# told otherwise; beyond it, intermediate results and tables spill to disk. DuckDB's own default is
+# 80 %: half leaves the rest of the machine to its user and still keeps scale-1000 builds in memory.
+DEFAULT_MEMORY_SHARE = 0.5
+DUCKDB_MEMORY_SHARE = 0.8
+FILE_DATABASE_BYTES = 64 << 20  # landing data beyond which a run keeps its tables in a file (see reserve)
 # Tables whose contract declares required fields (DuckDB's own tables report every column nullable).
 DECLARED = {
     name: schema
@@ -121,12 +125,17 @@ class DuckDBEngine(Engine):
         _remove_abandoned_spills()
         self._spill = tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}-")
         self._config: dict[str, str | bool | int | float | list[str]] = {
-            "memory_limit": memory_limit or DEFAULT_MEMORY_LIMIT,
             "temp_directory": self._spill,
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
         }
+        if memory_limit:
+            self._config["memory_limit"] = memory_limit
         self.con = self._connect(":memory:")
+        if not memory_limit:
+            share = int(_limit_bytes(self.con) / DUCKDB_MEMORY_SHARE * DEFAULT_MEMORY_SHARE)
+            self._config["memory_limit"] = f"{share}B"
+            self.con.execute(f"SET memory_limit = '{share}B'").fetchall()
         self.max_record = max_record
         self._writer = IcebergWriter(self, session, verify_current) if session is not None else None
         self._arrow: dict[str, pa.Table] = {}
@@ -137,7 +146,8 @@ class DuckDBEngine(Engine):
             con = duckdb.connect(path, config=self._config)
         except duckdb.Error as exc:
             shutil.rmtree(self._spill, ignore_errors=True)
-            raise SettingsError(f"memory limit {self._config['memory_limit']!r}: {exc}") from None
+            limit = self._config.get("memory_limit")
+            raise SettingsError(f"memory limit {limit!r}: {exc}" if limit else f"cannot start DuckDB: {exc}") from None
         con.execute(f"CREATE OR REPLACE MACRO {EMAIL_MACRO}(x) AS {EMAIL_SQL}").fetchall()
         return con
 
@@ -148,11 +158,13 @@ class DuckDBEngine(Engine):
         return self._writer
 
     def reserve(self, landing_bytes: int) -> None:
-        # Landing data near the memory limit: keep the database in a file of the temporary folder,
-        # where DuckDB stores tables compressed. (An in-memory table that spills is written out
-        # uncompressed: at scale 1000 that was ~100 GB of writes.)
+        # Beyond a few tens of MB of landing data, or near the memory limit, the database is kept in a
+        # file of the temporary folder, where DuckDB stores tables compressed: the checks, which scan
+        # the large tables again and again, take half the time over compressed columns (scale 10 and
+        # 100), and an in-memory table that spills is written out uncompressed (~100 GB at scale 1000).
         database = os.path.join(self._spill, "run.duckdb")
-        if landing_bytes * 4 > _limit_bytes(self.con) and not self._arrow and not os.path.exists(database):
+        large = landing_bytes > FILE_DATABASE_BYTES or landing_bytes * 4 > _limit_bytes(self.con)
+        if large and not self._arrow and not os.path.exists(database):
             self.con.close()
             self.con = self._connect(database)
             # The file lives only as long as the run: nothing to gain from checkpoints.

@@ -1,0 +1,63 @@
+"""The embedded engine's memory limit: half the machine's memory unless one is given."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from stedi.engines.duckdb import DuckDBEngine
+
+UNITS = {"MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
+
+
+def _in_a_file(con: duckdb.DuckDBPyConnection) -> bool:
+    ((path,),) = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return path is not None
+
+
+def _shown_bytes(con: duckdb.DuckDBPyConnection) -> float:
+    ((shown,),) = con.execute("SELECT current_setting('memory_limit')").fetchall()
+    number, unit = str(shown).split(" ")
+    return float(number) * UNITS[unit]
+
+
+def test_without_a_limit_a_run_takes_half_the_memory_duckdb_sees() -> None:
+    # DuckDB's own default is 80 % of the memory it detects (cgroup limits included).
+    machine = _shown_bytes(duckdb.connect()) / 0.8
+    engine = DuckDBEngine(None)
+    try:
+        assert _shown_bytes(engine.con) == pytest.approx(machine / 2, rel=0.02)
+    finally:
+        engine.close()
+
+
+def test_a_given_limit_is_kept_also_when_the_database_moves_to_a_file() -> None:
+    engine = DuckDBEngine(None, memory_limit="300MB")
+    try:
+        assert _shown_bytes(engine.con) == pytest.approx(300e6, rel=0.02)
+        engine.reserve(10**12)  # landing data far beyond the limit: the database goes to a file
+        assert _in_a_file(engine.con)
+        assert _shown_bytes(engine.con) == pytest.approx(300e6, rel=0.02)
+    finally:
+        engine.close()
+
+
+def test_the_default_limit_stays_when_the_database_moves_to_a_file() -> None:
+    engine = DuckDBEngine(None)
+    try:
+        before = _shown_bytes(engine.con)
+        engine.reserve(10**15)
+        assert _in_a_file(engine.con)
+        assert _shown_bytes(engine.con) == pytest.approx(before, rel=0.01)
+    finally:
+        engine.close()
+
+
+@pytest.mark.parametrize(("landing_bytes", "in_a_file"), [(10 << 20, False), (100 << 20, True)])
+def test_tables_of_large_landing_data_are_kept_compressed_in_a_file(landing_bytes: int, in_a_file: bool) -> None:
+    engine = DuckDBEngine(None, memory_limit="8GB")  # far above both sizes: the size alone decides
+    try:
+        engine.reserve(landing_bytes)
+        assert _in_a_file(engine.con) is in_a_file
+    finally:
+        engine.close()
