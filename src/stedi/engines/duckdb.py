@@ -46,7 +46,7 @@ DECLARED = {
 }
 # A run's spill folder in the temporary directory: the prefix, then the process id.
 SPILL_PREFIX = "stedi-spill-"
-_UNITS = {"bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40, "PiB": 1 << 50}
+_UNITS = {"bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40, "PiB": 1 << 50, "EiB": 1 << 60}
 
 
 def _remove_abandoned_spills() -> None:
@@ -133,7 +133,8 @@ class DuckDBEngine(Engine):
             self._config["memory_limit"] = memory_limit
         self.con = self._connect(":memory:")
         if not memory_limit:
-            share = int(_limit_bytes(self.con) / DUCKDB_MEMORY_SHARE * DEFAULT_MEMORY_SHARE)
+            # Never below 1 GiB: a machine whose memory DuckDB cannot tell must still run.
+            share = max(int(_limit_bytes(self.con) / DUCKDB_MEMORY_SHARE * DEFAULT_MEMORY_SHARE), 1 << 30)
             self._config["memory_limit"] = f"{share}B"
             self.con.execute(f"SET memory_limit = '{share}B'").fetchall()
         self.max_record = max_record

@@ -61,3 +61,14 @@ def test_tables_of_large_landing_data_are_kept_compressed_in_a_file(landing_byte
         assert _in_a_file(engine.con) is in_a_file
     finally:
         engine.close()
+
+
+def test_a_machine_whose_memory_duckdb_cannot_tell_still_gets_a_gibibyte(monkeypatch: pytest.MonkeyPatch) -> None:
+    import stedi.engines.duckdb as engine_module
+
+    monkeypatch.setattr(engine_module, "_limit_bytes", lambda _con: 5.0)  # what a failed detection would show
+    engine = DuckDBEngine(None)
+    try:
+        assert _shown_bytes(engine.con) == pytest.approx(1 << 30, rel=0.02)
+    finally:
+        engine.close()
