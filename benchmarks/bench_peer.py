@@ -181,11 +181,10 @@ def main() -> None:
     # would otherwise compile every module of the package again in each timed process.
     compileall.compile_dir(ROOT / "src", quiet=1)
     scales = [s for s in args.scales.split(",") if s] + (["1000"] if args.with_1000 else [])
-    results: dict = {"stedi_memory_limit": os.environ.get("STEDI_MEMORY_LIMIT")}
-    memory = os.environ.get("STEDI_MEMORY_LIMIT") or "half the machine's memory (the default)"
-    print(
-        f"cpus: {os.cpu_count()}   repeats: {args.repeat} (medians; peak RSS is the largest)   stedi memory limit: {memory}"
-    )
+    memory_limit = os.environ.get("STEDI_MEMORY_LIMIT")  # None: stedi's default, half the machine's memory
+    results: dict = {"stedi_memory_limit": memory_limit}
+    shown = memory_limit or "half the machine's memory (the default)"
+    print(f"cpus: {os.cpu_count()}   repeats: {args.repeat} (medians; peak RSS is the largest)   stedi memory: {shown}")
     header = f"{'data':<9} {'stedi s':>8} {'peer s':>7} {'ratio':>6} {'RSS stedi/peer MiB':>19}  same tables"
     print(header)
     for scale in scales:

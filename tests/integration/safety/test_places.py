@@ -192,3 +192,8 @@ def test_an_empty_path_is_refused_and_never_means_the_current_folder(
         assert done.returncode == 2, (args, done.stderr)
         assert words in one_line_error(done), args
     assert _digests(here) == before
+    empty = tmp_path / "empty"  # where the generator would otherwise have written its landing folders
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    assert "no output given" in one_line_error(stedi("generate", "", "--scale", "0.01"))
+    assert list(empty.iterdir()) == []

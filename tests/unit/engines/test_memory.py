@@ -26,7 +26,7 @@ def test_without_a_limit_a_run_takes_half_the_memory_duckdb_sees() -> None:
     machine = _shown_bytes(duckdb.connect()) / 0.8
     engine = DuckDBEngine(None)
     try:
-        assert _shown_bytes(engine.con) == pytest.approx(machine / 2, rel=0.02)
+        assert _shown_bytes(engine.con) == pytest.approx(max(machine / 2, 1 << 30), rel=0.02)  # 1 GiB at least
     finally:
         engine.close()
 
