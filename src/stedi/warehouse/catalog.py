@@ -92,7 +92,7 @@ def open_catalog(location: str, spec: str | None, *, create: bool, adopt: bool =
     URI; an Iceberg REST URL (`http(s)://...`); `glue` (AWS Glue Data Catalog); or
     `pyiceberg:NAME` for a catalog configured in pyiceberg's own `.pyiceberg.yaml` / PYICEBERG_* env.
     """
-    remote = is_remote(require_location(location))
+    remote = is_remote(location)  # a location, checked by its callers (Warehouse, writer_lock) to name a place
     if spec is not None:
         require_location(spec, "catalog")
     sqlite_file = local_catalog_file(location, spec)

@@ -202,7 +202,7 @@ def write(
     appending = append is not None and current is not None  # the caller knows the table holds the rest
     added = append if appending else rows
     snapshot_id = _commit(
-        warehouse, table, name, added, props, stage=stage, replace=current is not None and not appending
+        warehouse, table, name, added, declared, props, stage=stage, replace=current is not None and not appending
     )
     return Commit(name, rows.measure.count, snapshot_id, True, time.perf_counter() - started, staged=stage)
 
@@ -212,13 +212,15 @@ def _commit(
     table: Table,
     name: str,
     rows: Rows | pa.Table,
+    declared: pa.Schema,
     props: dict[str, str],
     *,
     stage: bool,
     replace: bool,
 ) -> int | None:
-    """Add `rows` (replacing every row the table holds when `replace`) in one commit; the id of the
-    snapshot made (staged: the audit branch's, None for a table's first staged snapshot)."""
+    """Add `rows` (replacing every row the table holds when `replace`) in one commit, written with the
+    table's `declared` schema; the id of the snapshot made (staged: the audit branch's, None for a
+    table's first staged snapshot)."""
     from pyiceberg.exceptions import CommitFailedException
 
     current = table.current_snapshot()
@@ -232,7 +234,7 @@ def _commit(
             branch = (AUDIT_BRANCH if current is not None else None) if stage else MAIN_BRANCH
             if stage and current is not None:
                 _restart_branch(transaction, AUDIT_BRANCH, current.snapshot_id)
-            _add_rows(warehouse, transaction, added, table.schema().as_arrow(), props, branch, replace=replace)
+            _add_rows(warehouse, transaction, added, declared, props, branch, replace=replace)
             faults.point(f"commit:{name}")  # data and manifest files written, the catalog not yet
             transaction.commit_transaction()
         except OSError as exc:
