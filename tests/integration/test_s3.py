@@ -189,3 +189,38 @@ def test_history_time_travel_and_maintenance_in_object_storage(s3: S3Server, tmp
     assert query(wh, "SELECT count(*) FROM accelerometer_landing", as_of(wh, ids[-1])).column(0)[0].as_py() == 7
     with pytest.raises(WarehouseError, match="no longer reachable"):
         as_of(wh, ids[0])
+
+
+def test_a_catalog_restored_from_before_an_erasure_is_refused_for_a_warehouse_in_object_storage(
+    s3: S3Server, tmp_path: Path
+) -> None:
+    """The record of who was erased is kept with the tables' files in the bucket, so a local catalog
+    put back from an older backup cannot bring an erased person back."""
+    from stedi.pipeline.forget import forget
+    from tests.support.landing import sid, small_landing
+
+    landing = small_landing(tmp_path / "landing")
+    warehouse, catalog = f"s3://{s3.bucket}/erased-wh", tmp_path / "catalog.db"
+    run(Settings(landing=str(landing), warehouse=warehouse, catalog=str(catalog)))
+    backup = catalog.read_bytes()
+    forget(warehouse, ["jane@x.com"], catalog=str(catalog))
+    fs, base = filesystem(warehouse)
+    with fs.open_input_stream(f"{base}/erased.json") as stream:
+        record = stream.read().decode()
+    assert sid("jane@x.com") in record and "jane" not in record
+
+    catalog.write_bytes(backup)  # the catalog as it was before the erasure
+    stored = _objects(fs, base)
+    options = ["--warehouse", warehouse, "--catalog", str(catalog)]
+    for command in (["run", "--landing", str(landing), *options, "--full-refresh"], ["forget", "bob@x.com", *options]):
+        done = stedi(*command)
+        assert done.returncode == 1, command
+        message = one_line_error(done)
+        assert "does not know 1 erasure(s)" in message and "would bring erased people back" in message
+        assert "stedi recover" not in message  # it rebuilds local catalogs only
+    assert _objects(fs, base) == stored  # nothing written
+
+
+def _objects(fs: pafs.FileSystem, base: str) -> dict[str, int | None]:
+    infos = fs.get_file_info(pafs.FileSelector(base, recursive=True))
+    return {i.path: i.size for i in infos if i.type == pafs.FileType.File}

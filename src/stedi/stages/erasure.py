@@ -200,17 +200,22 @@ def read_ledger(warehouse: Warehouse) -> list[LedgerEntry]:
     entries = _ledger_entries(warehouse) if listed else []
     copy = erased_copy.read(warehouse.location)
     if copy is not None and (missing := copy.subjects - {e.subject_id for e in entries}):
-        raise _stale(warehouse, f"does not know {len(missing)} erasure(s) recorded in {erased_copy.FILE} beside it")
+        raise _stale(
+            warehouse, f"does not know {len(missing)} erasure(s) recorded in the warehouse's {erased_copy.FILE}"
+        )
     if not listed and erased_copy.path_of(warehouse.location) and holds_committed(warehouse.location, ERASURE_TABLE):
         raise _stale(warehouse, "does not list the erasure ledger its folder holds")
     return entries
 
 
 def _stale(warehouse: Warehouse, what: str) -> WarehouseError:
+    if erased_copy.path_of(warehouse.location) is None:  # object storage: `stedi recover` is for local folders
+        remedy = "use the catalog that recorded those erasures (a backup taken after them)"
+    else:
+        remedy = f"`stedi recover --warehouse {warehouse.location}` rebuilds it from the tables' own metadata"
     return WarehouseError(
         f"the catalog of warehouse {warehouse.location} {what}: it was restored from an older backup or replaced, "
-        f"and would bring erased people back; nothing was done. `stedi recover --warehouse {warehouse.location}` "
-        "rebuilds it from the tables' own metadata"
+        f"and would bring erased people back; nothing was done. {remedy}"
     )
 
 

@@ -26,10 +26,32 @@ def test_a_damaged_copy_is_named_in_one_line(tmp_path: Path, text: str) -> None:
     assert "\n" not in str(raised.value)
 
 
-def test_object_storage_keeps_no_copy() -> None:
-    assert erased_copy.path_of("s3://bucket/warehouse") is None
-    assert erased_copy.read("s3://bucket/warehouse") is None
-    erased_copy.write("s3://bucket/warehouse", {"a"}, None)  # nothing to write, nothing attempted
+def test_object_storage_keeps_the_copy_at_the_warehouse_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the storage's filesystem API (here pyarrow's local one standing in for the bucket)."""
+    import pyarrow.fs as pafs
+
+    asked = []
+
+    def bucket(location: str) -> tuple[pafs.FileSystem, str]:
+        asked.append(location)
+        return pafs.LocalFileSystem(), str(tmp_path / location.removeprefix("s3://"))
+
+    monkeypatch.setattr(erased_copy, "filesystem", bucket)
+    (tmp_path / "bucket" / "wh").mkdir(parents=True)
+    assert erased_copy.path_of("s3://bucket/wh") is None  # no local path
+    assert erased_copy.read("s3://bucket/wh/") is None
+    erased_copy.write("s3://bucket/wh/", {"a" * 64}, "f" * 32)
+    assert erased_copy.read("s3://bucket/wh") == ErasedCopy(frozenset({"a" * 64}), "f" * 32)
+    assert set(asked) == {"s3://bucket/wh/erased.json"}
+    (tmp_path / "bucket" / "wh" / "erased.json").write_text('{"erased": [1]}')
+    with pytest.raises(WarehouseError, match=r"s3://bucket/wh/erased\.json is damaged"):
+        erased_copy.read("s3://bucket/wh")
+
+
+def test_storage_that_cannot_be_reached_is_one_line() -> None:
+    with pytest.raises(WarehouseError, match="cannot read the record of erased people") as raised:
+        erased_copy.read("nosuchscheme://bucket/warehouse")
+    assert "\n" not in str(raised.value)
 
 
 def test_a_link_is_not_followed_out_of_the_warehouse(tmp_path: Path) -> None:
