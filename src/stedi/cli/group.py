@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from stedi import __version__
 from stedi.config import DEFAULT_WAREHOUSE
@@ -59,9 +60,21 @@ def user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _refuse_empty_variable(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """An option's variable set to nothing is refused, as an empty path is: in a script it is almost
+    always a variable that should have held the path (click takes it as unset, i.e. the default)."""
+    variable = getattr(param, "envvar", None)
+    given = ctx.get_parameter_source(param.name or "") in (ParameterSource.COMMANDLINE, ParameterSource.PROMPT)
+    if isinstance(variable, str) and not given and os.environ.get(variable) == "":
+        default = f" for the default {param.default}" if isinstance(param.default, str) and param.default else ""
+        raise click.BadParameter(f"{variable} is set but empty; give it a value, or unset it{default}")
+    return value
+
+
 catalog_option = click.option(
     "--catalog",
     envvar="STEDI_CATALOG",
+    callback=_refuse_empty_variable,
     help="Iceberg catalog: a SQLite file, an Iceberg REST URL, glue, or pyiceberg:NAME. "
     "Default: catalog.db in a local warehouse. Env: STEDI_CATALOG.",
 )
@@ -79,6 +92,7 @@ warehouse_option = click.option(
     "--warehouse",
     envvar="STEDI_WAREHOUSE",
     default=DEFAULT_WAREHOUSE,
+    callback=_refuse_empty_variable,
     show_default=True,
     help="Warehouse folder (catalog and Iceberg tables). Env: STEDI_WAREHOUSE.",
 )

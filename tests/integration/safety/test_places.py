@@ -197,3 +197,24 @@ def test_an_empty_path_is_refused_and_never_means_the_current_folder(
     monkeypatch.chdir(empty)
     assert "no output given" in one_line_error(stedi("generate", "", "--scale", "0.01"))
     assert list(empty.iterdir()) == []
+
+
+def test_a_variable_set_but_empty_is_refused_and_never_means_the_default_warehouse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `STEDI_WAREHOUSE="$WH" stedi run` with WH unset would otherwise build ./lakehouse and say "done".
+    landing = small_landing(tmp_path / "landing")
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    for args, variable in [
+        (["run", "--landing", str(landing)], "STEDI_WAREHOUSE"),
+        (["tables"], "STEDI_WAREHOUSE"),
+        (["run", "--landing", str(landing), "--warehouse", "wh"], "STEDI_CATALOG"),
+    ]:
+        done = stedi(*args, env={variable: ""})
+        assert done.returncode == 2, (args, done.stderr)
+        assert f"{variable} is set but empty" in one_line_error(done), args
+    assert list(here.iterdir()) == []
+    given = stedi("run", "--landing", str(landing), "--warehouse", "wh", env={"STEDI_WAREHOUSE": ""})
+    assert given.returncode == 0, given.stderr  # the option given on the command line is what counts
