@@ -46,6 +46,8 @@ DECLARED = {
 }
 # A run's spill folder in the temporary directory: the prefix, then the process id.
 SPILL_PREFIX = "stedi-spill-"
+# How DuckDB words a Parquet file it cannot read (the run reads Parquet files of the warehouse only).
+_DAMAGED_FILE = ("TProtocolException", "Failed to read file", "Invalid Parquet file", "No magic bytes")
 _UNITS = {"bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40, "PiB": 1 << 50, "EiB": 1 << 60}
 
 
@@ -197,7 +199,9 @@ class DuckDBEngine(Engine):
         local = [path for f in files if (path := local_path(f)) is not None]
         if files and len(local) == len(files):
             listed = ", ".join("'" + path.replace("'", "''") + "'" for path in local)
-            self._execute(f'CREATE VIEW "{view}" AS SELECT * FROM read_parquet([{listed}])', view)
+            # Any error here is the warehouse's files' (the view only reads them): a damaged footer
+            # is DuckDB's TProtocolException, not an IO error.
+            self._execute(f'CREATE VIEW "{view}" AS SELECT * FROM read_parquet([{listed}])', view, duckdb.Error)
             self._views.add(view)
         elif not files:
             self.load(view, schema.empty_table())
@@ -225,12 +229,17 @@ class DuckDBEngine(Engine):
         if view:
             self._views.add(name)
 
-    def _execute(self, sql: str, name: str) -> None:
+    def _execute(
+        self,
+        sql: str,
+        name: str,
+        damage: type[Exception] | tuple[type[Exception], ...] = (duckdb.IOException, duckdb.InvalidInputException),
+    ) -> None:
         try:
             self.con.execute(sql).fetchall()
-        except (duckdb.IOException, duckdb.InvalidInputException) as exc:  # a damaged warehouse file behind it
+        except damage as exc:  # a damaged warehouse file behind it
             raise WarehouseError(
-                f"cannot read the warehouse's rows for {name}: {str(exc).splitlines()[0]}; `stedi verify` lists "
+                f"cannot read the warehouse's rows (making {name}): {str(exc).splitlines()[0]}; `stedi verify` lists "
                 "damaged tables, `stedi run --full-refresh` rebuilds them"
             ) from exc
 
@@ -273,6 +282,17 @@ class DuckDBEngine(Engine):
             return [tuple(r) for r in self.con.execute(sql).fetchall()]
         except duckdb.IOException as exc:
             raise WarehouseError(f"cannot read a table of the warehouse: {exc}") from exc
+
+    def explain(self, exc: BaseException) -> str:
+        text = super().explain(exc)
+        # DuckDB raises its bare Error for what it cannot decode (a garbled page or footer of Parquet);
+        # the SQL's own mistakes have classes of their own (parser, binder, catalog, ...).
+        if type(exc) is duckdb.Error or any(sign in text for sign in _DAMAGED_FILE):
+            return (
+                f"{text} (a file of the warehouse may be damaged: `stedi verify` lists damaged tables, "
+                "`stedi run --full-refresh` rebuilds them)"
+            )
+        return text
 
     def close(self) -> None:
         self.con.close()

@@ -75,6 +75,35 @@ def test_a_damaged_landing_file_is_one_clear_error_and_a_full_refresh_repairs_it
     assert len(table_rows(Warehouse(warehouse), "accelerometer_landing")) == len(rows["accelerometer_landing"]) + 1
 
 
+@pytest.mark.parametrize("table", ["accelerometer_landing", "step_trainer_landing", "customer_quarantine"])
+@pytest.mark.parametrize("where", ["pages", "footer"])
+def test_a_garbled_file_of_rows_kept_is_one_clear_error_and_a_full_refresh_repairs_it(
+    tmp_path: Path, table: str, where: str
+) -> None:
+    # Rows kept from earlier runs are read from the tables' files, by the builds or, for a table no
+    # build reads (quarantine), only by its commit; the new file is of another source than two of them.
+    landing = small_landing(tmp_path / "landing")
+    (landing / "customer" / "landing" / "broken.json").write_text('{"email": "x@x.com", "serial\n')
+    warehouse = tmp_path / "wh"
+    run(Settings(landing=str(landing), warehouse=str(warehouse)))
+    data = _data_file(warehouse, table)
+    raw = bytearray(data.read_bytes())
+    if where == "pages":
+        raw[4:44] = b"\x07" * 40  # just after the magic bytes: the first page
+    else:
+        raw[-8:-4] = (len(raw) * 2).to_bytes(4, "little")  # the footer's length, beyond the file
+    data.write_bytes(bytes(raw))
+    (landing / "accelerometer" / "landing" / "more.json").write_text(phone("bob@x.com", 50) + "\n")
+    done = stedi("run", "--landing", str(landing), "--warehouse", str(warehouse))
+    assert done.returncode == 1
+    message = one_line_error(done)
+    assert "damaged" in message and "--full-refresh" in message
+    done = stedi("run", "--landing", str(landing), "--warehouse", str(warehouse), "--full-refresh")
+    assert done.returncode == 0, done.stderr
+    assert not any(t.damaged for t in verify(str(warehouse)))
+    assert len(table_rows(Warehouse(warehouse), "customer_quarantine")) == 1
+
+
 def test_missing_table_metadata_is_one_clear_error_and_a_full_refresh_rebuilds_the_table(
     built: tuple[Path, Path, dict],
 ) -> None:
