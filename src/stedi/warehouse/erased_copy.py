@@ -3,9 +3,9 @@ key's fingerprint, in a file at the warehouse's location (a folder, or a prefix 
 moves and is copied with the tables' files).
 
 A catalog restored from an older backup or replaced would no longer list erasures made since, and a
-rebuild would bring those people back. This file is written after every
-change of the ledger (so it never names someone the ledger does not), and a catalog whose ledger lacks
-anyone it names is refused as stale (see `stages.erasure.read_ledger`). Keyed hashes only: no email.
+rebuild would bring those people back. This file is written after every change of the ledger (so it
+never names someone the ledger does not), and a catalog whose ledger lacks anyone it names is refused
+as stale (see `stages.erasure.read_ledger`). Keyed hashes only: no email.
 """
 
 from __future__ import annotations
