@@ -136,3 +136,23 @@ def test_spark_suppresses_erased_people_like_the_embedded_engine(
         if name != "erasure_ledger":
             assert table_rows(built["spark"], name) == table_rows(built["duckdb"], name), name
     assert not any("cat@x.com" in str(r).lower() for r in table_rows(built["spark"], "customer_landing"))
+
+
+def test_both_engines_lower_case_addresses_by_unicode_rules(spark: Any, tmp_path: Path) -> None:
+    """A capital sigma ending a word is ς, and İ is i with a combining dot (Unicode's full lower-casing,
+    Java's and Python's); a per-character mapping would make οδοσ of ΟΔΟΣ and two people of one."""
+    from tests.support.landing import customer, phone, step, write_landing
+
+    landing = write_landing(
+        tmp_path / "landing",
+        customer=[customer("ΟΔΟΣ@X.COM", "S1"), customer(" İvan@X.com", "S2")],
+        accelerometer=[phone("ΟΔΟΣ@X.COM", 10), phone("οδος@x.com", 20), phone("İVAN@x.com", 10)],
+        step_trainer=[step("S1", 10), step("S1", 20), step("S2", 10)],
+    )
+    expected = {"\u03bf\u03b4\u03bf\u03c2@x.com", "i\u0307van@x.com"}  # οδος (final ς), i + U+0307
+    for engine in ("duckdb", "spark"):
+        wh = _build(landing, tmp_path / engine, engine, "all", "owner")
+        assert set(wh.read("customer_curated").column("email").to_pylist()) == expected, engine
+        users = sorted(wh.read("accelerometer_trusted").column("user").to_pylist())
+        assert users == sorted(["\u03bf\u03b4\u03bf\u03c2@x.com"] * 2 + ["i\u0307van@x.com"]), engine
+        assert wh.read("machine_learning_curated").num_rows == 3, engine

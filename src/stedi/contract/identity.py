@@ -10,15 +10,27 @@ Finding addresses in text (quarantined raw lines, landing file names) is linear 
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 TRIM_CHARS = " \t\r\n"
 EMAIL_MACRO = "normalised_email"
+_TRIMMED = "TRIM(BOTH ' ' || CHR(9) || CHR(10) || CHR(13) FROM x)"
 # The macro's body, over its one argument `x`.
-EMAIL_SQL = "LOWER(TRIM(BOTH ' ' || CHR(9) || CHR(10) || CHR(13) FROM x))"
+EMAIL_SQL = f"LOWER({_TRIMMED})"
+# Lower-casing is Unicode's full mapping, as Python's `str.lower` and Java's (Spark's) do it: a capital
+# sigma ending a word becomes ς, and İ becomes i and a combining dot. DuckDB's LOWER maps each
+# character alone (so ΟΔΟΣ would be οδοσ, not οδος), so DuckDB's macro hands text that is not ASCII
+# to a function that lower-cases it in Python (`UNICODE_LOWER`); ASCII, nearly every address, stays
+# in SQL (a string is ASCII when its bytes are as many as its characters).
+UNICODE_LOWER = "stedi_unicode_lower"
+EMAIL_SQL_DUCKDB = f"CASE WHEN strlen(x) = length(x) THEN {EMAIL_SQL} ELSE {UNICODE_LOWER}({_TRIMMED}) END"
 
 LOCAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._%+-")  # an address's local part, in text
 DOMAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
 MAX_LOCAL, MAX_DOMAIN = 64, 255  # RFC 5321: no address part is longer
 DATA_SUFFIXES = (".jsonl.gz", ".json.gz", ".jsonl", ".json")
+_JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})(?:\\u(d[c-f][0-9a-f]{2}))?", re.IGNORECASE)
 
 
 def normalise_email(email: str) -> str:
@@ -46,15 +58,39 @@ def addresses_in(text: str, *, truncate_domains: bool = False) -> set[str]:
     much harms no one), shorter candidates too: the local part after a `.`, `_`, `-` or `+`, and the
     domain before a dot or hyphen: `export-jane@x.com-2024` gives `jane@x.com`.
     """
+    found: set[str] = set()
+    if "\\u" in text:  # an address may be written with JSON escapes (`\u03a3`) in a raw line
+        found |= _addresses(_JSON_ESCAPE.sub(_unescaped, text), truncate_domains)
+    return found | _addresses(text, truncate_domains)
+
+
+def _unescaped(match: re.Match[str]) -> str:
+    """A JSON escape as its character: a pair of surrogates as one; a lone surrogate as written."""
+    code, low = int(match.group(1), 16), match.group(2)
+    if low is not None and 0xD800 <= code <= 0xDBFF:
+        return chr(0x10000 + ((code - 0xD800) << 10) + (int(low, 16) - 0xDC00))
+    first = match.group(0)[:6] if 0xD800 <= code <= 0xDFFF else chr(code)
+    return first + ("" if low is None else match.group(0)[6:])
+
+
+def _in_address(c: str, ascii_chars: frozenset[str]) -> bool:
+    """Whether `c` can be part of an address: the ASCII ones of `ascii_chars`, or a letter, digit or
+    combining mark beyond ASCII (international addresses: `οδος@x.gr`, `i̇van@x.com`)."""
+    if c < "\x80":
+        return c in ascii_chars
+    return c.isalnum() or unicodedata.category(c).startswith("M")
+
+
+def _addresses(text: str, truncate_domains: bool) -> set[str]:
     lowered = text.lower()
     found: set[str] = set()
     at = lowered.find("@")
     while at != -1:
         start = at
-        while start > 0 and at - start < MAX_LOCAL and lowered[start - 1] in LOCAL_CHARS:
+        while start > 0 and at - start < MAX_LOCAL and _in_address(lowered[start - 1], LOCAL_CHARS):
             start -= 1
         end = at + 1
-        while end < len(lowered) and end - at <= MAX_DOMAIN and lowered[end] in DOMAIN_CHARS:
+        while end < len(lowered) and end - at <= MAX_DOMAIN and _in_address(lowered[end], DOMAIN_CHARS):
             end += 1
         local, domain = lowered[start:at], lowered[at + 1 : end].rstrip(".-")
         if local and domain:

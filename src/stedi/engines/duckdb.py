@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
+from duckdb.func import PythonUDFType
+from duckdb.sqltypes import VARCHAR
 
-from stedi.contract.identity import EMAIL_MACRO, EMAIL_SQL
+from stedi.contract.identity import EMAIL_MACRO, EMAIL_SQL_DUCKDB, UNICODE_LOWER
 from stedi.contract.sources import QUARANTINE_SCHEMA, SOURCES
 from stedi.engines.base import Capabilities, Engine, TableWriter, publish_commits
 from stedi.errors import SettingsError, WarehouseError
@@ -75,6 +77,16 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # another user's process: alive
         pass
     return True
+
+
+def _unicode_lower(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Python's lower-casing (Unicode's full mapping, see `contract.identity`) of each value, once per
+    distinct value of the batch: readings repeat their user's address many times."""
+    import pyarrow.compute as pc
+
+    encoded = (values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values).dictionary_encode()
+    lowered = pa.array([text.lower() for text in encoded.dictionary.to_pylist()], pa.string())
+    return pc.take(lowered, encoded.indices)
 
 
 def _limit_bytes(con: duckdb.DuckDBPyConnection) -> float:
@@ -151,7 +163,10 @@ class DuckDBEngine(Engine):
             shutil.rmtree(self._spill, ignore_errors=True)
             limit = self._config.get("memory_limit")
             raise SettingsError(f"memory limit {limit!r}: {exc}" if limit else f"cannot start DuckDB: {exc}") from None
-        con.execute(f"CREATE OR REPLACE MACRO {EMAIL_MACRO}(x) AS {EMAIL_SQL}").fetchall()
+        con.create_function(
+            UNICODE_LOWER, _unicode_lower, [VARCHAR], VARCHAR, type=PythonUDFType.ARROW, side_effects=False
+        )
+        con.execute(f"CREATE OR REPLACE MACRO {EMAIL_MACRO}(x) AS {EMAIL_SQL_DUCKDB}").fetchall()
         return con
 
     @property

@@ -160,3 +160,37 @@ def test_forget_keeps_others_step_trainer_readings_of_a_shared_serial(tmp_path: 
     assert result.people[0].rows["step_trainer_landing"] == 1
     remaining = Warehouse(tmp_path / "wh").read("step_trainer_landing").to_pylist()
     assert [r["sensorReadingTime"] for r in remaining] == [20]
+
+
+def test_an_address_that_is_not_ascii_is_erased_whatever_its_case(tmp_path: Path) -> None:
+    # Lower-cased by Unicode's rules in SQL as in Python: ΟΔΟΣ is οδος (final sigma), İ is i + U+0307;
+    # quarantined lines holding the address, also spelt with JSON escapes, go too.
+    escaped = r"\u039f\u0394\u039f\u03a3@ODOS.GR"
+    landing = write_landing(
+        tmp_path / "landing",
+        customer=[
+            customer("ΟΔΟΣ@ODOS.GR", "S1"),
+            customer("İvan@x.com", "S2"),
+            customer("bob@x.com", "S3"),
+            '{"email": "ΟΔΟΣ@ODOS.GR", "serialNumber": "S1", "registrationDate": "soon", "lastUpdateDate": 1}',
+        ],
+        accelerometer=[
+            phone("ΟΔΟΣ@ODOS.GR", 10),
+            phone("οδος@odos.gr", 20),
+            phone("İvan@x.com", 10),
+            phone("bob@x.com", 10),
+            '{"user": "' + escaped + '", "timestamp": true, "x": 0, "y": 0, "z": 0}',
+        ],
+        step_trainer=[step("S1", 10), step("S2", 10), step("S3", 10)],
+    )
+    warehouse = tmp_path / "wh"
+    run(Settings(landing=str(landing), warehouse=str(warehouse)))
+    assert files_holding(warehouse / "stedi", "@odos.gr")  # the search finds the address where it is
+    forget(str(warehouse), ["οδος@odos.gr", "İVAN@X.COM"])
+    run(Settings(landing=str(landing), warehouse=str(warehouse)))
+    wh = Warehouse(warehouse)
+    assert wh.read("customer_trusted").column("email").to_pylist() == ["bob@x.com"]
+    assert wh.read("accelerometer_trusted").column("user").to_pylist() == ["bob@x.com"]
+    assert wh.read("machine_learning_curated").num_rows == 1
+    assert wh.read("customer_quarantine").num_rows == wh.read("accelerometer_quarantine").num_rows == 0
+    assert files_holding(warehouse / "stedi", "@odos.gr") == []

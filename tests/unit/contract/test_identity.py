@@ -28,6 +28,17 @@ def test_addresses_stand_whole_in_text() -> None:
     assert addresses_in("no address here") == set()
 
 
+def test_international_addresses_are_found_lower_cased_by_unicode_rules() -> None:
+    greek = "\u03bf\u03b4\u03bf\u03c2@x.com"  # οδος: a capital sigma ending a word is ς
+    assert addresses_in('{"email": "ΟΔΟΣ@X.COM", "n": 1}') == {greek}
+    assert addresses_in('{"user": "İvan@x.com"}') == {"i\u0307van@x.com"}  # İ: i and a combining dot
+    assert addresses_in("ünal@bücher.de") == {"\u00fcnal@b\u00fccher.de"}
+    # A raw line may spell an address with JSON escapes, as its parser reads it.
+    assert greek in addresses_in(r'{"email": "\u039f\u0394\u039F\u03a3@X.COM"}')
+    assert "jane@x.com" in addresses_in(r'{"user": "\u006aane@x.com"}')
+    assert addresses_in(r'"\ud83d\ude00 \udc00 \ud800 \u0041"') == set()  # surrogates, whole or lone
+
+
 def test_file_names_give_the_address_before_the_suffix_and_shorter_domains() -> None:
     assert "jane@x.com" in addresses_in_path("customer/landing/Jane@x.com.json")
     assert "jane@x.com" in addresses_in_path("customer/landing/jane@x.com-2024.jsonl.gz")
@@ -37,7 +48,7 @@ def test_file_names_give_the_address_before_the_suffix_and_shorter_domains() -> 
     )
 
 
-@pytest.mark.parametrize("unit", ["x", "@", "a" * 70 + "@", "["])
+@pytest.mark.parametrize("unit", ["x", "@", "a" * 70 + "@", "[", "\\u00e9@", "é@", "\\ud800"])
 def test_finding_addresses_is_linear_on_hostile_text(unit: str) -> None:
     def scan(size: int) -> float:
         text = unit * (size // len(unit))
