@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from stedi.engines.duckdb import DuckDBEngine
 
 
 @pytest.fixture
-def engine() -> DuckDBEngine:
+def engine() -> Iterator[DuckDBEngine]:
     made = DuckDBEngine(None)
     yield made
     made.close()
