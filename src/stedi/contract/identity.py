@@ -39,12 +39,14 @@ def normalise_email(email: str) -> str:
 
 def email_argument(text: str) -> str | None:
     """The normalised address, when `text` is an email address (one `@`, parts on both sides, no
-    white space or control characters); None otherwise."""
+    space or control character); None otherwise. Other white space (a no-break space) is kept: the
+    contract trims only space, tab, CR and LF, so a stored address may hold it, and its person must
+    be erasable by naming it."""
     email = normalise_email(text)
     local, at, domain = email.partition("@")
     if not at or not local or not domain or "@" in domain or len(email) > MAX_LOCAL + MAX_DOMAIN + 1:
         return None
-    if any(c.isspace() or ord(c) < 32 or c == "\x7f" for c in email):
+    if any(c == " " or ord(c) < 32 or c == "\x7f" for c in email):
         return None
     return email
 

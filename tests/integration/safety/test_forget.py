@@ -194,3 +194,23 @@ def test_an_address_that_is_not_ascii_is_erased_whatever_its_case(tmp_path: Path
     assert wh.read("machine_learning_curated").num_rows == 1
     assert wh.read("customer_quarantine").num_rows == wh.read("accelerometer_quarantine").num_rows == 0
     assert files_holding(warehouse / "stedi", "@odos.gr") == []
+
+
+def test_an_address_with_a_no_break_space_is_erased_when_named_with_it(tmp_path: Path) -> None:
+    # The contract trims space, tab, CR and LF only: "jane@x.com" + U+00A0 is an address of its own.
+    held = "jane@x.com\u00a0"
+    landing = write_landing(
+        tmp_path / "landing",
+        customer=[customer(held, "S1"), customer("bob@x.com", "S2")],
+        accelerometer=[phone(held, 10), phone("bob@x.com", 10)],
+        step_trainer=[step("S1", 10), step("S2", 10)],
+    )
+    warehouse = tmp_path / "wh"
+    run(Settings(landing=str(landing), warehouse=str(warehouse)))
+    assert sorted(Warehouse(warehouse).read("customer_trusted").column("email").to_pylist()) == ["bob@x.com", held]
+    done = stedi("forget", held, "--warehouse", str(warehouse))
+    assert done.returncode == 0, done.stderr
+    run(Settings(landing=str(landing), warehouse=str(warehouse)))
+    wh = Warehouse(warehouse)
+    assert wh.read("customer_trusted").column("email").to_pylist() == ["bob@x.com"]
+    assert wh.read("machine_learning_curated").num_rows == 1

@@ -21,6 +21,12 @@ def test_anything_but_one_whole_address_is_refused(text: str) -> None:
     assert email_argument(text) is None
 
 
+def test_an_address_holding_other_white_space_can_be_named() -> None:
+    # Only space, tab, CR and LF are trimmed: a stored address may end in a no-break space.
+    assert email_argument("Jane@X.com\u00a0") == "jane@x.com\u00a0"
+    assert email_argument("jane@x.com\u2028") == "jane@x.com\u2028"
+
+
 def test_addresses_stand_whole_in_text() -> None:
     text = '{"email":"Jane@X.com","note":"mail jimjane@x.com or jane@x.com.au, or jane@x.com."}'
     assert addresses_in(text) == {"jane@x.com", "jimjane@x.com", "jane@x.com.au"}
