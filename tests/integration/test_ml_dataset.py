@@ -115,3 +115,31 @@ def test_export_as_csv_with_a_condition_and_never_over_an_existing_file(tmp_path
     assert pcsv.read_csv(out).num_rows == 482
     refused = stedi(*args, "--overwrite", "--where", "1=1; DROP TABLE customer_trusted")
     assert refused.returncode == 2 and pcsv.read_csv(out).num_rows == 482
+
+
+def test_export_to_a_named_file_writes_one_file_in_the_format_its_suffix_names(tmp_path: Path) -> None:
+    _, warehouse = corpus_run("stedi-starter")
+    csv_out, ml_out, train_out = tmp_path / "customers.csv", tmp_path / "ml.parquet", tmp_path / "train.parquet"
+    assert stedi("export", "customer_curated", str(csv_out), "--warehouse", warehouse.location).returncode == 0
+    assert pcsv.read_csv(csv_out).num_rows == 482
+    assert stedi("export", "machine_learning_curated", str(ml_out), "--warehouse", warehouse.location).returncode == 0
+    assert ml_out.is_file()
+    whole = pq.read_table(ml_out)
+    assert whole.num_rows == 40_981 and sorted(set(whole.column("split").to_pylist())) == [
+        "test",
+        "train",
+        "validation",
+    ]
+    done = stedi(
+        "export", "machine_learning_curated", str(train_out), "--warehouse", warehouse.location, "--split", "train"
+    )
+    assert done.returncode == 0, done.stderr
+    assert train_out.is_file() and set(pq.read_table(train_out).column("split").to_pylist()) == {"train"}
+
+
+def test_export_refuses_a_format_its_file_name_contradicts(tmp_path: Path) -> None:
+    _, warehouse = corpus_run("stedi-starter")
+    out = tmp_path / "customers.csv"
+    refused = stedi("export", "customer_curated", str(out), "--warehouse", warehouse.location, "--format", "parquet")
+    assert refused.returncode == 2 and "--format is parquet" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and not out.exists()

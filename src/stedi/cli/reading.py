@@ -155,21 +155,22 @@ def ddl(dialect: str, landing: str | None, warehouse: str | None, catalog: str |
 @warehouse_option
 @catalog_option
 @as_of_option
-@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="parquet", show_default=True,
-              help="File format of the export.")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS),
+              help="File format of the export. Default: the one OUT's suffix names (.parquet, .csv, .jsonl, .json), "
+                   "else parquet.")  # fmt: skip
 @click.option("--where", metavar="CONDITION", help='Only the rows meeting this SQL condition (e.g. "x > 0").')
 @click.option("--split", type=click.Choice(SPLITS), help="Only this split of machine_learning_curated.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists (a file, or an earlier export's folder).")
 @outcome_format_option("--output-format", "output_format")
 @user_errors
 def export(
-    table: str, out: str, warehouse: str, catalog: str | None, as_of: str | None, fmt: str, where: str | None,
+    table: str, out: str, warehouse: str, catalog: str | None, as_of: str | None, fmt: str | None, where: str | None,
     split: str | None, overwrite: bool, output_format: str,
 ) -> None:  # fmt: skip
     """Write a table's rows to OUT as Parquet, CSV or JSON lines.
 
-    OUT is a file, or a folder with one subfolder per split (split=train, ...) for a table with a split
-    column. Example: stedi export machine_learning_curated ml --split train"""
+    OUT is a file; for a table with a split column, OUT without a file suffix is a folder with one
+    subfolder per split (split=train, ...). Example: stedi export machine_learning_curated ml --split train"""
     from stedi.pipeline.export import export as run_export
     from stedi.pipeline.history import as_of as snapshots_as_of
     from stedi.warehouse.catalog import Warehouse
@@ -180,8 +181,8 @@ def export(
     if output_format == "json":
         from stedi.cli.render import as_json
 
-        click.echo(as_json({"table": done.table, "rows": done.rows, "location": done.location, "format": fmt,
+        click.echo(as_json({"table": done.table, "rows": done.rows, "location": done.location, "format": done.format,
                             "partitioned": done.partitioned, "files": done.files}, indent=2))  # fmt: skip
         return
     shape = f"partitioned by split, {len(done.files)} file(s)" if done.partitioned else "1 file"
-    click.echo(f"exported {done.rows:,} rows of {done.table} to {done.location} ({fmt}, {shape})")
+    click.echo(f"exported {done.rows:,} rows of {done.table} to {done.location} ({done.format}, {shape})")

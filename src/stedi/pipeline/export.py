@@ -2,9 +2,11 @@
 
 The rows are selected in the same sealed DuckDB as `stedi sql` (a `--where` condition can read the
 warehouse's tables and nothing else) and streamed into the files by a second connection that only
-ever writes the one output path. A table with a `split` column (machine_learning_curated) is written
-partitioned by split, `OUT/split=train/...`, so training code reads one folder per split. The output
-appears whole or not at all: it is written beside OUT and renamed into place.
+ever writes the one output path. OUT's suffix names the format (`.csv` is CSV) unless `--format` does,
+and the two must agree. A table with a `split` column (machine_learning_curated) exported to a name
+without such a suffix is written partitioned by split, `OUT/split=train/...`, so training code reads
+one folder per split; to `ml.parquet` it is one file. The output appears whole or not at all: it is
+written beside OUT and renamed into place.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from stedi.storage import local_path, require_location, within
 from stedi.warehouse.catalog import Warehouse
 
 FORMATS = ("parquet", "csv", "jsonl")
+# A name ending so is a file of that format: written as one file, in that format unless told otherwise.
+SUFFIX_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+                  ".json": "jsonl"}  # fmt: skip
 _COPY_FORMAT = {"parquet": "FORMAT parquet, COMPRESSION zstd", "csv": "FORMAT csv, HEADER true", "jsonl": "FORMAT json"}
 PARTITION_COLUMN = "split"
 
@@ -37,21 +42,22 @@ class Exported:
     location: str
     files: list[str]
     partitioned: bool
+    format: str
 
 
 def export(
     warehouse: Warehouse,
     table: str,
     out: str,
-    fmt: str = "parquet",
+    fmt: str | None = None,
     where: str | None = None,
     split: str | None = None,
     snapshots: dict[str, int] | None = None,
     overwrite: bool = False,
 ) -> Exported:
-    """Write the rows of `table` (those meeting `where`, of one `split`) to `out`."""
-    if fmt not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    """Write the rows of `table` (those meeting `where`, of one `split`) to `out`, as `fmt` (by default
+    the format `out`'s suffix names, else Parquet)."""
+    fmt = format_for(out, fmt)
     if table not in warehouse.table_names() or (snapshots is not None and table not in snapshots):
         raise UsageError(f"no table {table} in warehouse {warehouse.location}; `stedi tables` lists them")
     target = Path(require_location(out, "output")).absolute()
@@ -63,8 +69,8 @@ def export(
     con = connect(warehouse, None, snapshots)
     try:
         columns = [c for (c,) in con.execute(f'SELECT column_name FROM (DESCRIBE "{table}")').fetchall()]
-        partitioned = PARTITION_COLUMN in columns
-        if split is not None and not partitioned:
+        partitioned = PARTITION_COLUMN in columns and Path(out).suffix.lower() not in SUFFIX_FORMATS
+        if split is not None and PARTITION_COLUMN not in columns:
             raise UsageError(f"--split applies to a table with a split column (machine_learning_curated), not {table}")
         if split is not None and split not in SPLITS:
             raise UsageError(f"--split must be one of {', '.join(SPLITS)}, not {split!r}")
@@ -76,7 +82,19 @@ def export(
         rows, files = _write(reader, target, fmt, partitioned, overwrite)
     finally:
         con.close()
-    return Exported(table, rows, str(target), files, partitioned)
+    return Exported(table, rows, str(target), files, partitioned, fmt)
+
+
+def format_for(out: str, fmt: str | None) -> str:
+    """The format to write: `fmt` when given (refused when `out`'s suffix names another), else the one
+    the suffix names, else Parquet."""
+    if fmt is not None and fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    suffix = Path(out).suffix.lower()
+    named = SUFFIX_FORMATS.get(suffix)
+    if fmt is not None and named is not None and named != fmt:
+        raise UsageError(f"{out} names a {named} file ({suffix}) but --format is {fmt}: rename OUT or drop --format")
+    return fmt or named or "parquet"
 
 
 def _refuse_unsafe_target(warehouse: Warehouse, target: Path, overwrite: bool) -> None:
