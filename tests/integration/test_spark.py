@@ -156,3 +156,31 @@ def test_both_engines_lower_case_addresses_by_unicode_rules(spark: Any, tmp_path
         users = sorted(wh.read("accelerometer_trusted").column("user").to_pylist())
         assert users == sorted(["\u03bf\u03b4\u03bf\u03c2@x.com"] * 2 + ["i\u0307van@x.com"]), engine
         assert wh.read("machine_learning_curated").num_rows == 3, engine
+
+
+def test_spark_lower_cases_by_unicode_rules_whatever_the_machines_locale(tmp_path: Path) -> None:
+    """Java lower-cases by the JVM's default locale: under a Turkish one İ would be i and I would be ı,
+    another person than DuckDB and `stedi forget` see. A Spark run in a JVM told it is Turkish
+    (JAVA_TOOL_OPTIONS, as a Turkish machine's settings would) still makes the address Unicode's, and
+    forget, naming the address as it landed, erases that person."""
+    from tests.support.cli import stedi_process
+    from tests.support.landing import customer, phone, step, write_landing
+
+    landing = write_landing(
+        tmp_path / "landing",
+        customer=[customer("DİLEK.I@X.COM", "S1")],
+        accelerometer=[phone("DİLEK.I@X.COM", 10)],
+        step_trainer=[step("S1", 10)],
+    )
+    warehouse = tmp_path / "wh"
+    turkish = {"JAVA_TOOL_OPTIONS": "-Duser.language=tr -Duser.country=TR"}
+    done = stedi_process(
+        "run", "--engine", "spark", "--landing", str(landing), "--warehouse", str(warehouse), env=turkish, timeout=900
+    )
+    assert done.returncode == 0, done.stderr
+    wh = Warehouse(warehouse)
+    assert wh.read("customer_curated").column("email").to_pylist() == ["di\u0307lek.i@x.com"]  # not dilek.ı
+    assert wh.read("machine_learning_curated").num_rows == 1
+    forgot = stedi_process("forget", "DİLEK.I@X.COM", "--warehouse", str(warehouse))
+    assert forgot.returncode == 0, forgot.stderr
+    assert Warehouse(warehouse).read("customer_landing").num_rows == 0

@@ -57,6 +57,13 @@ def _iceberg_jar() -> str | None:
     return found[-1] if found else None
 
 
+# Spark lower-cases text that is not ASCII with Java's String.toLowerCase(), which follows the JVM's
+# default locale: under a Turkish one, I becomes ı and İ becomes i, so an address would name another
+# person than DuckDB and `stedi forget` make of it. The engines and forget agree on Unicode's own rules.
+FIXED_LOCALE = "-Duser.language=en -Duser.country=US"
+JVM_OPTION_KEYS = ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions")
+
+
 def base_session(master: str | None = None, conf: dict[str, str] | None = None) -> SparkSession:
     """The process's SparkSession with Iceberg (created once; engines take new sessions from it).
 
@@ -100,11 +107,20 @@ def base_session(master: str | None = None, conf: dict[str, str] | None = None) 
         settings["spark.jars"] = ",".join(jars)
     if packages:
         settings["spark.jars.packages"] = ",".join(packages)
-    for key, value in {**settings, **(conf or {})}.items():
+    for key, value in merged_conf(settings, conf).items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def merged_conf(settings: dict[str, str], conf: dict[str, str] | None) -> dict[str, str]:
+    """The session's settings with the user's `conf` over them; the JVM options start with the fixed
+    locale, and a user's own options follow it (so theirs win)."""
+    merged = {**settings, **(conf or {})}
+    for key in JVM_OPTION_KEYS:
+        merged[key] = " ".join(filter(None, (FIXED_LOCALE, (conf or {}).get(key))))
+    return merged
 
 
 def _physical_memory_gib() -> int:
