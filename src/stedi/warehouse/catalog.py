@@ -46,7 +46,7 @@ def check_sqlite(path: Path) -> None:
     """A catalog file that is not a readable SQLite database is named as such (before pyiceberg
     meets it in some worse way)."""
     try:
-        with closing(sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=30)) as db:
+        with closing(sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=rw", uri=True, timeout=30)) as db:
             db.execute("SELECT name FROM sqlite_master").fetchall()
     except (sqlite3.Error, UnicodeError, ValueError) as exc:
         raise WarehouseError(

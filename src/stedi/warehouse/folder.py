@@ -29,7 +29,7 @@ def catalog_tables(catalog_file: Path) -> set[str] | None:
     if not catalog_file.is_file():
         return set()
     try:
-        with closing(sqlite3.connect(f"file:{quote(str(catalog_file.resolve()))}?mode=ro", uri=True, timeout=30)) as db:
+        with closing(sqlite3.connect(f"file:{quote(str(catalog_file.resolve()))}?mode=rw", uri=True, timeout=30)) as db:
             rows = db.execute(
                 "SELECT table_name FROM iceberg_tables WHERE table_namespace = ?", (NAMESPACE,)
             ).fetchall()

@@ -5,7 +5,10 @@ it from the tables' own metadata."""
 from __future__ import annotations
 
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
 from pathlib import Path
 
@@ -177,3 +180,34 @@ def test_another_warehouses_catalog_is_refused_and_that_warehouse_left_as_it_was
     (tmp_path / "copy" / "catalog.db").rename(tmp_path / "copy-catalog.db")
     done = stedi("tables", "--warehouse", str(tmp_path / "copy"), "--catalog", str(tmp_path / "copy-catalog.db"))
     assert done.returncode == 0, done.stderr
+
+
+# A commit of the catalog cut off by SIGKILL after SQLite wrote some of its pages: the file holds part
+# of the change, and its rollback journal (catalog.db-journal) the pages as they were.
+_KILLED_MID_COMMIT = """
+import os, signal, sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA cache_size = 1")
+db.execute("BEGIN IMMEDIATE")
+db.execute("UPDATE iceberg_tables SET metadata_location = metadata_location || ?", ("x" * 200_000,))
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_catalog_left_mid_commit_by_a_killed_process_is_rolled_back_and_used(tmp_path: Path) -> None:
+    """SQLite undoes such a commit from its journal when the file is next opened for writing; a
+    reader that opened it read-only could not, and would call a sound catalog damaged."""
+    landing, warehouse = small_landing(tmp_path / "landing"), tmp_path / "wh"
+    run(Settings(landing=str(landing), warehouse=str(warehouse)))
+    before = _rows(warehouse)
+    catalog = warehouse / "catalog.db"
+    killed = subprocess.run([sys.executable, "-c", _KILLED_MID_COMMIT, str(catalog)], check=False)
+    assert killed.returncode == -signal.SIGKILL
+    assert (warehouse / "catalog.db-journal").stat().st_size > 0
+    with closing(sqlite3.connect(f"file:{catalog}?mode=ro", uri=True)) as db, pytest.raises(sqlite3.OperationalError):
+        db.execute("SELECT COUNT(*) FROM iceberg_tables").fetchall()  # the journal is there to be undone
+    listed = stedi("tables", "--warehouse", str(warehouse))
+    assert listed.returncode == 0, listed.stderr
+    assert _rows(warehouse) == before
+    rerun = run(Settings(landing=str(landing), warehouse=str(warehouse)))
+    assert [s.files for s in rerun.sources] == [0, 0, 0]
