@@ -69,7 +69,7 @@ def export(
     con = connect(warehouse, None, snapshots)
     try:
         columns = [c for (c,) in con.execute(f'SELECT column_name FROM (DESCRIBE "{table}")').fetchall()]
-        partitioned = PARTITION_COLUMN in columns and Path(out).suffix.lower() not in SUFFIX_FORMATS
+        partitioned = PARTITION_COLUMN in columns and named_format(out) is None
         if split is not None and PARTITION_COLUMN not in columns:
             raise UsageError(f"--split applies to a table with a split column (machine_learning_curated), not {table}")
         if split is not None and split not in SPLITS:
@@ -90,11 +90,17 @@ def format_for(out: str, fmt: str | None) -> str:
     the suffix names, else Parquet."""
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    suffix = Path(out).suffix.lower()
-    named = SUFFIX_FORMATS.get(suffix)
+    named = named_format(out)
     if fmt is not None and named is not None and named != fmt:
-        raise UsageError(f"{out} names a {named} file ({suffix}) but --format is {fmt}: rename OUT or drop --format")
+        raise UsageError(
+            f"{out} names a {named} file ({Path(out).suffix.lower()}) but --format is {fmt}: rename OUT or drop --format"
+        )
     return fmt or named or "parquet"
+
+
+def named_format(out: str) -> str | None:
+    """The format `out`'s suffix names (then it is one file), if any."""
+    return SUFFIX_FORMATS.get(Path(out).suffix.lower())
 
 
 def _refuse_unsafe_target(warehouse: Warehouse, target: Path, overwrite: bool) -> None:

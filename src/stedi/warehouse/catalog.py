@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from stedi.errors import WarehouseError
 from stedi.storage import explain, iceberg_io_properties, is_remote, local_path, require_location, within
-from stedi.warehouse.folder import NAMESPACE, catalog_tables, refuse_lost_catalog
+from stedi.warehouse.folder import NAMESPACE, catalog_tables, open_sqlite, refuse_lost_catalog
 
 CATALOG_FILE = "catalog.db"
 ROOT_PROPERTY = "stedi.root"  # the logical root: where the warehouse was created
@@ -46,7 +46,7 @@ def check_sqlite(path: Path) -> None:
     """A catalog file that is not a readable SQLite database is named as such (before pyiceberg
     meets it in some worse way)."""
     try:
-        with closing(sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=rw", uri=True, timeout=30)) as db:
+        with closing(open_sqlite(path)) as db:
             db.execute("SELECT name FROM sqlite_master").fetchall()
     except (sqlite3.Error, UnicodeError, ValueError) as exc:
         raise WarehouseError(

@@ -22,6 +22,13 @@ _MAX_METADATA_BYTES = 64 << 20  # larger than any metadata file a warehouse writ
 _MAX_FILES = 1000  # metadata files read per table, highest version first
 
 
+def open_sqlite(path: Path) -> sqlite3.Connection:
+    """A connection to an existing SQLite catalog file (never creating one). Opened for writing where
+    the file allows it: a commit cut off by a kill leaves a journal that SQLite undoes on opening, which
+    a read-only connection cannot do (it would call a sound catalog unreadable)."""
+    return sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=rw", uri=True, timeout=30)
+
+
 def catalog_tables(catalog_file: Path) -> set[str] | None:
     """The tables of the namespace a SQLite catalog lists, read directly (milliseconds, no pyiceberg):
     none when the file is missing, empty or has no catalog schema yet (a catalog still being created);
@@ -29,7 +36,7 @@ def catalog_tables(catalog_file: Path) -> set[str] | None:
     if not catalog_file.is_file():
         return set()
     try:
-        with closing(sqlite3.connect(f"file:{quote(str(catalog_file.resolve()))}?mode=rw", uri=True, timeout=30)) as db:
+        with closing(open_sqlite(catalog_file)) as db:
             rows = db.execute(
                 "SELECT table_name FROM iceberg_tables WHERE table_namespace = ?", (NAMESPACE,)
             ).fetchall()
