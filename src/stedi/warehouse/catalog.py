@@ -12,7 +12,6 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from stedi.errors import WarehouseError
 from stedi.storage import explain, iceberg_io_properties, is_remote, local_path, require_location, within
@@ -145,11 +144,9 @@ def _catalog(location: str, spec: str | None, sqlite_file: Path | None, *, creat
     warehouse_uri = location if is_remote(location) else local_uri(location)
     props = iceberg_io_properties()
     if sqlite_file is not None:
-        from pyiceberg.catalog.sql import SqlCatalog  # heavy import, only when a warehouse is opened
+        from stedi.warehouse.sqlite_catalog import SqliteCatalog  # imports pyiceberg: only when a warehouse is opened
 
-        # timeout: wait for another process's catalog commit (Spark, a reader) instead of failing.
-        uri = f"sqlite:///{quote(str(sqlite_file.resolve()))}?timeout=30"
-        return SqlCatalog(NAMESPACE, uri=uri, warehouse=warehouse_uri, init_catalog_tables=str(create).lower(), **props)
+        return SqliteCatalog(NAMESPACE, sqlite_file.resolve(), create=create, warehouse=warehouse_uri, **props)
     if spec is not None and spec.startswith(("http://", "https://")):
         defaults = {"warehouse": warehouse_uri, **props}
         return _configured_catalog(URL_CATALOG_NAME, defaults, {"type": "rest", "uri": spec})
@@ -266,19 +263,13 @@ class Warehouse:
         return None
 
     def _catalog_metadata_location(self, name: str) -> str | None:
-        try:
-            engine = self.catalog.engine
-            from sqlalchemy import text
+        from stedi.warehouse.sqlite_catalog import SqliteCatalog
 
-            with engine.connect() as con:
-                row = con.execute(
-                    text(
-                        "SELECT metadata_location FROM iceberg_tables WHERE table_namespace = :ns AND table_name = :t"
-                    ),
-                    {"ns": NAMESPACE, "t": name},
-                ).first()
-            return str(row[0]) if row and row[0] else None
-        except Exception:  # another catalog kind, or an older schema: no inference
+        if not isinstance(self.catalog, SqliteCatalog):  # another catalog kind: no inference
+            return None
+        try:
+            return self.catalog.metadata_location((NAMESPACE, name))
+        except Exception:  # no such table, an older schema
             return None
 
     def namespace_properties(self) -> dict[str, str]:
