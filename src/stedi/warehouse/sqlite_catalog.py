@@ -64,7 +64,8 @@ class SqliteCatalog(MetastoreCatalog):
         self.path = path
         self._metadata: dict[str, TableMetadata] = {}  # by location: a metadata file is never rewritten
         with self._connection() as con:
-            if create:
+            present = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if create and not {"iceberg_tables", "iceberg_namespace_properties"} <= present:  # no write otherwise
                 for statement in SCHEMA:
                     con.execute(statement)
             columns = {row[1] for row in con.execute("PRAGMA table_info(iceberg_tables)")}
@@ -255,12 +256,15 @@ class SqliteCatalog(MetastoreCatalog):
         if self.namespace_exists(namespace):
             raise NamespaceAlreadyExistsError(f"Namespace {namespace} already exists")
         name = Catalog.namespace_to_string(namespace, NoSuchNamespaceError)
-        with self._connection() as con:
-            con.executemany(
-                "INSERT INTO iceberg_namespace_properties (catalog_name, namespace, property_key, property_value) "
-                "VALUES (?, ?, ?, ?)",
-                [(self.name, name, k, v) for k, v in (properties or MINIMAL_NAMESPACE_PROPERTIES).items()],
-            )
+        try:
+            with self._connection() as con:
+                con.executemany(
+                    "INSERT INTO iceberg_namespace_properties (catalog_name, namespace, property_key, property_value) "
+                    "VALUES (?, ?, ?, ?)",
+                    [(self.name, name, k, v) for k, v in (properties or MINIMAL_NAMESPACE_PROPERTIES).items()],
+                )
+        except sqlite3.IntegrityError as exc:  # another process made it since the test above
+            raise NamespaceAlreadyExistsError(f"Namespace {namespace} already exists") from exc
 
     def drop_namespace(self, namespace: str | Identifier) -> None:
         if not self.namespace_exists(namespace):

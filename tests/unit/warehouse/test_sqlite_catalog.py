@@ -158,3 +158,15 @@ def test_opening_and_writing_a_warehouse_imports_no_sqlalchemy(tmp_path: Path) -
     )
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_namespace_another_process_made_meanwhile_is_taken_as_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = ours(tmp_path), ours(tmp_path)
+    first.create_namespace("stedi")
+    first.update_namespace_properties("stedi", updates={"stedi.root": "file:///here"})
+    monkeypatch.setattr(second, "namespace_exists", lambda namespace: False)  # it looked before the other made it
+    second.create_namespace_if_not_exists("stedi")
+    monkeypatch.undo()
+    assert second.load_namespace_properties("stedi") == {"exists": "true", "stedi.root": "file:///here"}
