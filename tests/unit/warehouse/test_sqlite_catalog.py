@@ -97,6 +97,9 @@ def test_names_are_kept_apart_and_missing_things_are_named(tmp_path: Path) -> No
     assert catalog.namespace_exists("stedi") and not catalog.namespace_exists("sted_")  # LIKE's _ is escaped
     catalog.rename_table(("stedi", "t"), ("stedi", "renamed"))
     assert catalog.list_tables("stedi") == [("stedi", "renamed")]
+    catalog.create_table_transaction(("stedi", "staged"), ROWS.schema).commit_transaction()
+    assert sorted(catalog.list_tables("stedi")) == [("stedi", "renamed"), ("stedi", "staged")]
+    catalog.drop_table(("stedi", "staged"))
     catalog.drop_table(("stedi", "renamed"))
     with pytest.raises(NoSuchTableError):
         catalog.drop_table(("stedi", "renamed"))
