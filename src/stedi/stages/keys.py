@@ -10,6 +10,7 @@ from stedi.contract.privacy import KEY_INVARIANT
 from stedi.errors import PrivacyError, SubjectKeyError
 from stedi.storage import is_remote, within
 from stedi.subject_key import SubjectKey
+from stedi.warehouse import erased_copy
 from stedi.warehouse.catalog import KEY_PROPERTY, ROOT_PROPERTY, Warehouse
 
 HOW_TO_RESTORE = (
@@ -30,6 +31,16 @@ def check_location(location: str) -> None:
         )
 
 
+def _fingerprint_outside_the_catalog(warehouse: Warehouse) -> str | None:
+    """The key's fingerprint in the record of erased people, for a warehouse with tables whose catalog
+    has lost its own (properties deleted or replaced): taking whatever key is found instead would give
+    everyone a new subject_id, and the erased people, no longer recognised, would come back."""
+    if not warehouse.table_names():
+        return None
+    copy = erased_copy.read(warehouse.location)
+    return copy.key_fingerprint if copy else None
+
+
 def bind(warehouse: Warehouse, *, create: bool) -> tuple[SubjectKey, str | None]:
     """The warehouse's subject key, checked against the recorded fingerprint; and a note for the
     user when something was set up (a key generated, a fingerprint recorded).
@@ -42,20 +53,15 @@ def bind(warehouse: Warehouse, *, create: bool) -> tuple[SubjectKey, str | None]
     properties = warehouse.namespace_properties()
     recorded = properties.get(KEY_PROPERTY)
     if recorded is not None:
-        if key is None:
-            raise SubjectKeyError(
-                f"warehouse {warehouse.location} was built with a subject key (fingerprint {recorded[:12]}…) that "
-                f"was not found: nothing is set in {subject_key.where()}. {HOW_TO_RESTORE}"
-            )
-        if key.fingerprint != recorded:
-            raise SubjectKeyError(
-                f"the subject key in {key.origin} (fingerprint {key.fingerprint[:12]}…) is not the key of warehouse "
-                f"{warehouse.location} (fingerprint {recorded[:12]}…); nothing was written. {HOW_TO_RESTORE}"
-            )
-        return key, None
-    has_tables = bool(warehouse.table_names())
-    if key is None:
-        if has_tables:
+        return _checked(warehouse, key, recorded), None
+    kept = _fingerprint_outside_the_catalog(warehouse)
+    if kept is not None:
+        key = _checked(warehouse, key, kept)
+        note = (
+            f"recorded the subject key's fingerprint in the catalog again (it had lost it; {erased_copy.FILE} kept it)"
+        )
+    elif key is None:
+        if warehouse.table_names():
             raise SubjectKeyError(
                 f"warehouse {warehouse.location} has tables but no subject key was found in {subject_key.where()}; "
                 f"nothing was written. {HOW_TO_RESTORE}"
@@ -71,9 +77,25 @@ def bind(warehouse: Warehouse, *, create: bool) -> tuple[SubjectKey, str | None]
         )
     else:
         note = f"recorded the fingerprint of the subject key from {key.origin} in the warehouse"
-    if create:
-        updates = {KEY_PROPERTY: key.fingerprint}
-        if ROOT_PROPERTY not in properties:
-            updates[ROOT_PROPERTY] = warehouse.root
-        warehouse.set_namespace_properties(updates)
+    if not create:
+        return key, None
+    updates = {KEY_PROPERTY: key.fingerprint}
+    if ROOT_PROPERTY not in properties:
+        updates[ROOT_PROPERTY] = warehouse.root
+    warehouse.set_namespace_properties(updates)
     return key, note
+
+
+def _checked(warehouse: Warehouse, key: SubjectKey | None, recorded: str) -> SubjectKey:
+    """The key found, if it is the one whose fingerprint the warehouse recorded."""
+    if key is None:
+        raise SubjectKeyError(
+            f"warehouse {warehouse.location} was built with a subject key (fingerprint {recorded[:12]}…) that "
+            f"was not found: nothing is set in {subject_key.where()}. {HOW_TO_RESTORE}"
+        )
+    if key.fingerprint != recorded:
+        raise SubjectKeyError(
+            f"the subject key in {key.origin} (fingerprint {key.fingerprint[:12]}…) is not the key of warehouse "
+            f"{warehouse.location} (fingerprint {recorded[:12]}…); nothing was written. {HOW_TO_RESTORE}"
+        )
+    return key

@@ -4,6 +4,7 @@ nothing and says where the key was looked for."""
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from stedi.config import Settings
 from stedi.errors import SubjectKeyError
 from stedi.pipeline.run import run
+from stedi.warehouse import erased_copy
 from stedi.warehouse.catalog import KEY_PROPERTY, Warehouse
 from tests.support.cli import one_line_error, stedi
 from tests.support.corpora import snapshots
@@ -114,3 +116,21 @@ def test_the_key_from_the_environment_is_checked_too(tmp_path: Path, monkeypatch
     with pytest.raises(SubjectKeyError, match="STEDI_SUBJECT_KEY"):
         run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh")))
     assert os.environ["STEDI_SUBJECT_KEY"]  # untouched
+
+
+def test_a_catalog_that_lost_the_keys_fingerprint_still_refuses_another_key(
+    keyed: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    landing, warehouse = keyed
+    with sqlite3.connect(warehouse / "catalog.db") as catalog:  # its namespace properties deleted
+        catalog.execute("DELETE FROM iceberg_namespace_properties")
+    before = snapshots(warehouse)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "other-config"))
+    (tmp_path / "other-config" / "stedi").mkdir(parents=True)
+    (tmp_path / "other-config" / "stedi" / "subject.key").write_text("a-different-key-of-enough-length\n")
+    with pytest.raises(SubjectKeyError, match="is not the key of warehouse"):
+        run(Settings(landing=str(landing), warehouse=str(warehouse), full_refresh=True))
+    assert snapshots(warehouse) == before
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home-config"))  # the warehouse's own key
+    run(Settings(landing=str(landing), warehouse=str(warehouse)))
+    assert Warehouse(warehouse).namespace_properties()[KEY_PROPERTY] == erased_copy.read(str(warehouse)).key_fingerprint
