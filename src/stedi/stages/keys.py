@@ -3,10 +3,13 @@ command that writes or pseudonymises checks the key against it before it writes 
 
 from __future__ import annotations
 
+import functools
+import operator
 from pathlib import Path
 
 from stedi import subject_key
-from stedi.contract.privacy import KEY_INVARIANT
+from stedi.contract.privacy import KEY_INVARIANT, subject_id
+from stedi.contract.tables import Models, Table, load
 from stedi.errors import PrivacyError, SubjectKeyError
 from stedi.storage import is_remote, within
 from stedi.subject_key import SubjectKey
@@ -41,7 +44,7 @@ def _fingerprint_outside_the_catalog(warehouse: Warehouse) -> str | None:
     return copy.key_fingerprint if copy else None
 
 
-def bind(warehouse: Warehouse, *, create: bool) -> tuple[SubjectKey, str | None]:
+def bind(warehouse: Warehouse, *, create: bool, models: Models | None = None) -> tuple[SubjectKey, str | None]:
     """The warehouse's subject key, checked against the recorded fingerprint; and a note for the
     user when something was set up (a key generated, a fingerprint recorded).
 
@@ -76,6 +79,12 @@ def bind(warehouse: Warehouse, *, create: bool) -> tuple[SubjectKey, str | None]
             "with the warehouse (without it, later runs refuse to write)"
         )
     else:
+        if warehouse.table_names() and _made_the_pseudonyms(warehouse, key, models or load()) is False:
+            raise SubjectKeyError(
+                f"the subject key in {key.origin} (fingerprint {key.fingerprint[:12]}…) did not make the subject_ids "
+                f"of warehouse {warehouse.location}, whose catalog and {erased_copy.FILE} no longer record its key; "
+                f"nothing was written. {HOW_TO_RESTORE}"
+            )
         note = f"recorded the fingerprint of the subject key from {key.origin} in the warehouse"
     if not create:
         return key, None
@@ -99,3 +108,44 @@ def _checked(warehouse: Warehouse, key: SubjectKey | None, recorded: str) -> Sub
             f"{warehouse.location} (fingerprint {recorded[:12]}…); nothing was written. {HOW_TO_RESTORE}"
         )
     return key
+
+
+def _made_the_pseudonyms(warehouse: Warehouse, key: SubjectKey, models: Models) -> bool | None:
+    """Whether `key` made the pseudonyms the warehouse holds, told by the rows when no fingerprint is
+    left: one row of a table with a pseudonym against the keyed hash of the email of its input row
+    (the input rows with the same values in the columns both tables have). None: no row can tell."""
+    names = set(warehouse.table_names())
+    for table in models:
+        source = models[table.input] if table.pseudonym and table.input and table.input in models else None
+        emails = [p.column for p in source.person if p.kind == "email"] if source else []
+        if source is None or not emails or not {table.name, source.name} <= names:
+            continue
+        verdict = _one_row_tells(warehouse, table, source, emails[0], key)
+        if verdict is not None:
+            return verdict
+    return None
+
+
+def _one_row_tells(warehouse: Warehouse, table: Table, source: Table, email: str, key: SubjectKey) -> bool | None:
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    from stedi.warehouse.scan import dataset
+
+    assert table.pseudonym is not None
+    pseudonym = table.pseudonym.column
+    rows, inputs = dataset(warehouse, table.name), dataset(warehouse, source.name)
+    row = rows.head(1) if isinstance(rows, ds.Dataset) else rows.slice(0, 1)
+    shared = [c for c in row.column_names if c in inputs.schema.names and c not in (email, pseudonym)]
+    if not row.num_rows or not shared:
+        return None
+    condition = functools.reduce(operator.and_, (pc.field(c) == row[c][0].as_py() for c in shared))
+    found = (
+        inputs.to_table(filter=condition, columns=[email])
+        if isinstance(inputs, ds.Dataset)
+        else inputs.filter(condition)
+    )
+    if not found.num_rows:
+        return None
+    made = row[pseudonym][0].as_py()
+    return any(subject_id(key.secret, owner) == made for owner in found[email].to_pylist() if owner)

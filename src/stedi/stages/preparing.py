@@ -13,7 +13,7 @@ from stedi.warehouse.catalog import Warehouse
 def prepare(ctx: RunContext) -> None:
     settings = ctx.settings
     ctx.parameters = settings.parameters
-    key, note = ctx.session.run(lambda w: keys.bind(w, create=True))
+    key, note = ctx.session.run(lambda w: keys.bind(w, create=True, models=ctx.models))
     ctx.key = key
     if note:
         ctx.result.notes.append(note)

@@ -134,3 +134,24 @@ def test_a_catalog_that_lost_the_keys_fingerprint_still_refuses_another_key(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home-config"))  # the warehouse's own key
     run(Settings(landing=str(landing), warehouse=str(warehouse)))
     assert Warehouse(warehouse).namespace_properties()[KEY_PROPERTY] == erased_copy.read(str(warehouse)).key_fingerprint
+
+
+@pytest.mark.parametrize("key_text", ["a-different-key-of-enough-length", None])
+def test_with_no_fingerprint_left_the_rows_tell_whether_the_key_made_them(
+    keyed: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key_text: str | None
+) -> None:
+    landing, warehouse = keyed
+    with sqlite3.connect(warehouse / "catalog.db") as catalog:
+        catalog.execute("DELETE FROM iceberg_namespace_properties")
+    (warehouse / "erased.json").unlink()
+    if key_text is None:  # the warehouse's own key
+        run(Settings(landing=str(landing), warehouse=str(warehouse)))
+        assert Warehouse(warehouse).namespace_properties()[KEY_PROPERTY]
+        return
+    before = snapshots(warehouse)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "other-config"))
+    (tmp_path / "other-config" / "stedi").mkdir(parents=True)
+    (tmp_path / "other-config" / "stedi" / "subject.key").write_text(key_text + "\n")
+    with pytest.raises(SubjectKeyError, match="did not make the subject_ids"):
+        run(Settings(landing=str(landing), warehouse=str(warehouse), full_refresh=True))
+    assert snapshots(warehouse) == before
