@@ -38,8 +38,6 @@ def _fingerprint_outside_the_catalog(warehouse: Warehouse) -> str | None:
     """The key's fingerprint in the record of erased people, for a warehouse with tables whose catalog
     has lost its own (properties deleted or replaced): taking whatever key is found instead would give
     everyone a new subject_id, and the erased people, no longer recognised, would come back."""
-    if not warehouse.table_names():
-        return None
     copy = erased_copy.read(warehouse.location)
     return copy.key_fingerprint if copy else None
 
@@ -57,14 +55,15 @@ def bind(warehouse: Warehouse, *, create: bool, models: Models | None = None) ->
     recorded = properties.get(KEY_PROPERTY)
     if recorded is not None:
         return _checked(warehouse, key, recorded), None
-    kept = _fingerprint_outside_the_catalog(warehouse)
+    tables = set(warehouse.table_names())
+    kept = _fingerprint_outside_the_catalog(warehouse) if tables else None
     if kept is not None:
         key = _checked(warehouse, key, kept)
         note = (
             f"recorded the subject key's fingerprint in the catalog again (it had lost it; {erased_copy.FILE} kept it)"
         )
     elif key is None:
-        if warehouse.table_names():
+        if tables:
             raise SubjectKeyError(
                 f"warehouse {warehouse.location} has tables but no subject key was found in {subject_key.where()}; "
                 f"nothing was written. {HOW_TO_RESTORE}"
@@ -79,7 +78,7 @@ def bind(warehouse: Warehouse, *, create: bool, models: Models | None = None) ->
             "with the warehouse (without it, later runs refuse to write)"
         )
     else:
-        if warehouse.table_names() and _made_the_pseudonyms(warehouse, key, models or load()) is False:
+        if tables and _made_the_pseudonyms(warehouse, tables, key, models or load()) is False:
             raise SubjectKeyError(
                 f"the subject key in {key.origin} (fingerprint {key.fingerprint[:12]}…) did not make the subject_ids "
                 f"of warehouse {warehouse.location}, whose catalog and {erased_copy.FILE} no longer record its key; "
@@ -110,15 +109,14 @@ def _checked(warehouse: Warehouse, key: SubjectKey | None, recorded: str) -> Sub
     return key
 
 
-def _made_the_pseudonyms(warehouse: Warehouse, key: SubjectKey, models: Models) -> bool | None:
+def _made_the_pseudonyms(warehouse: Warehouse, tables: set[str], key: SubjectKey, models: Models) -> bool | None:
     """Whether `key` made the pseudonyms the warehouse holds, told by the rows when no fingerprint is
     left: one row of a table with a pseudonym against the keyed hash of the email of its input row
     (the input rows with the same values in the columns both tables have). None: no row can tell."""
-    names = set(warehouse.table_names())
     for table in models:
         source = models[table.input] if table.pseudonym and table.input and table.input in models else None
         emails = [p.column for p in source.person if p.kind == "email"] if source else []
-        if source is None or not emails or not {table.name, source.name} <= names:
+        if source is None or not emails or not {table.name, source.name} <= tables:
             continue
         verdict = _one_row_tells(warehouse, table, source, emails[0], key)
         if verdict is not None:

@@ -20,13 +20,14 @@ _VERSION = re.compile(r"^(\d+)-.*\.metadata\.json$")
 _TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,127}$")
 _MAX_METADATA_BYTES = 64 << 20  # larger than any metadata file a warehouse writes
 _MAX_FILES = 1000  # metadata files read per table, highest version first
+BUSY_TIMEOUT_S = 30.0  # wait for another process's catalog commit (Spark, a reader) instead of failing
 
 
 def open_sqlite(path: Path) -> sqlite3.Connection:
     """A connection to an existing SQLite catalog file (never creating one). Opened for writing where
     the file allows it: a commit cut off by a kill leaves a journal that SQLite undoes on opening, which
     a read-only connection cannot do (it would call a sound catalog unreadable)."""
-    return sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=rw", uri=True, timeout=30)
+    return sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=rw", uri=True, timeout=BUSY_TIMEOUT_S)
 
 
 def catalog_tables(catalog_file: Path) -> set[str] | None:

@@ -35,12 +35,13 @@ from pyiceberg.table.metadata import TableMetadata, new_table_metadata
 from pyiceberg.table.sorting import UNSORTED_SORT_ORDER, SortOrder
 from pyiceberg.typedef import EMPTY_DICT, Identifier, Properties
 
+from stedi.warehouse.folder import BUSY_TIMEOUT_S
+
 if TYPE_CHECKING:
     import pyarrow as pa
     from pyiceberg.schema import Schema
     from pyiceberg.table.update import TableRequirement, TableUpdate
 
-BUSY_TIMEOUT_S = 30.0  # wait for another process's commit (Spark, a reader) instead of failing
 TABLE_TYPE = "TABLE"
 # pyiceberg's schema, version 1 (with the column that tells tables from the views other writers keep).
 SCHEMA = (
@@ -54,6 +55,7 @@ SCHEMA = (
 )
 METADATA_CACHE_SIZE = 256  # a run reads about 50 metadata files
 MINIMAL_NAMESPACE_PROPERTIES = {"exists": "true"}
+INSERT_PROPERTY = "INSERT INTO iceberg_namespace_properties (catalog_name, namespace, property_key, property_value) VALUES (?, ?, ?, ?)"
 
 
 class SqliteCatalog(MetastoreCatalog):
@@ -259,8 +261,7 @@ class SqliteCatalog(MetastoreCatalog):
         try:
             with self._connection() as con:
                 con.executemany(
-                    "INSERT INTO iceberg_namespace_properties (catalog_name, namespace, property_key, property_value) "
-                    "VALUES (?, ?, ?, ?)",
+                    INSERT_PROPERTY,
                     [(self.name, name, k, v) for k, v in (properties or MINIMAL_NAMESPACE_PROPERTIES).items()],
                 )
         except sqlite3.IntegrityError as exc:  # another process made it since the test above
@@ -329,11 +330,7 @@ class SqliteCatalog(MetastoreCatalog):
         )
         with self._connection() as con:
             con.executemany(delete, [(self.name, name, key) for key in {*(removals or ()), *updates}])
-            con.executemany(
-                "INSERT INTO iceberg_namespace_properties (catalog_name, namespace, property_key, property_value) "
-                "VALUES (?, ?, ?, ?)",
-                [(self.name, name, key, value) for key, value in updates.items()],
-            )
+            con.executemany(INSERT_PROPERTY, [(self.name, name, key, value) for key, value in updates.items()])
         return summary
 
     def create_view(self, *args: Any, **kwargs: Any) -> Any:
