@@ -32,6 +32,7 @@ class Capabilities:
     stages_on_branch: bool  # staged rows are committed to the audit branch, kept there if checks fail
     checks_expected: bool  # a write is refused when another writer moved the table since planning
     appends: bool  # only the new rows of a landing table are written when the rest is unchanged
+    extends: bool = False  # tables after the landing tables are extended with new rows (see stages.extending)
 
 
 class TableWriter(ABC):

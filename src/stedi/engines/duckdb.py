@@ -99,7 +99,9 @@ def _limit_bytes(con: duckdb.DuckDBPyConnection) -> float:
 class IcebergWriter(TableWriter):
     """Stages tables on the audit branch through the run's warehouse session (in the background)."""
 
-    capabilities = Capabilities(skips_unchanged=True, stages_on_branch=True, checks_expected=True, appends=True)
+    capabilities = Capabilities(
+        skips_unchanged=True, stages_on_branch=True, checks_expected=True, appends=True, extends=True
+    )
 
     def __init__(self, engine: DuckDBEngine, session: Session, verify_current: bool = False) -> None:
         self.engine, self.session, self.verify_current = engine, session, verify_current

@@ -8,27 +8,40 @@ from stedi import faults
 from stedi.contract import privacy
 from stedi.contract.tables import PARAMETERS, SUBJECT_KEYS, Table
 from stedi.errors import PrivacyError
+from stedi.stages import extending
 from stedi.stages.context import RunContext
 
 
 def build(ctx: RunContext) -> None:
     engine, writer = ctx.engine, ctx.writer
     engine.load(PARAMETERS, ctx.parameters_table)
+    extension = extending.start(ctx)
     for table in ctx.models.transforms:
         if table.pseudonym is not None:
             source, column = table.pseudonym.source
             emails = [str(e) for (e,) in engine.rows(f"SELECT {column} FROM {source}")]
             assert ctx.key is not None
             engine.load(SUBJECT_KEYS, privacy.subject_keys(emails, ctx.key.secret, ctx.settings.split_shares))
+            if extension is not None:
+                extension.set_keys(SUBJECT_KEYS, source, column)
         ctx.say(f"building {table.name}")
         ctx.step = table.name
         started = time.perf_counter()
-        engine.build(table.name, table.sql or "", view=table.view)
+        if extension is not None:
+            new_rows = extension.build(table)
+        else:
+            engine.build(table.name, table.sql or "", view=table.view)
+            new_rows = None
         faults.point(f"build:{table.name}")
         if table.published:
             check_privacy(ctx, table)
-            writer.stage(table.name)
+            if new_rows is not None:
+                writer.stage(table.name, append_from=new_rows, expected=ctx.published_snapshots.get(table.name))
+            else:
+                writer.stage(table.name)
         ctx.build_seconds[table.name] = time.perf_counter() - started
+    if extension is not None and (note := extension.note()):
+        ctx.result.notes.append(note)
 
 
 def check_privacy(ctx: RunContext, table: Table) -> None:

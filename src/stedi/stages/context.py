@@ -49,6 +49,8 @@ class RunContext:
     build_seconds: dict[str, float] = field(default_factory=dict)
     commits: dict[str, Commit] = field(default_factory=dict)
     news: bool = True  # False: nothing new since the last run with these settings
+    landing_growth: dict[str, tuple[str, str]] = field(default_factory=dict)  # table -> (rows read, rows held)
+    erasure_rewrote: bool = False  # rows of erased people were dropped from the landing relations
     step: str | None = None  # what the current stage is doing (a table it builds), for errors
 
     @property

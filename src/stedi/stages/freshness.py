@@ -45,12 +45,45 @@ def inputs_stamp(ctx: RunContext, read: dict[str, dict[str, str | None]] | None 
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def basis(ctx: RunContext) -> str:
+    """The stamp of what the tables are built from but the landing files: the erasure ledger, the
+    run parameters, the key, the declarations and SQL, the version."""
+    assert ctx.key is not None
+    text = json.dumps(
+        [__version__, sorted(ctx.erased), ctx.parameters, ctx.key.fingerprint, repr(ctx.models.tables)],
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def built_from(warehouse: Warehouse) -> str | None:
     return warehouse.namespace_properties().get(BUILT_PROPERTY)
 
 
-def _record(stamp: str, snapshots: dict[str, int | None]) -> str:
-    return json.dumps({"stamp": stamp, "snapshots": snapshots}, sort_keys=True)
+def _record(stamp: str, snapshots: dict[str, int | None], basis: str) -> str:
+    return json.dumps({"stamp": stamp, "snapshots": snapshots, "basis": basis}, sort_keys=True)
+
+
+def built_by_the_last_run(ctx: RunContext) -> bool:
+    """True when every table is still as the last run that published left it, and that run built
+    them with what this run builds them with (all but the landing files): so the tables hold what
+    that run's landing files give, and new rows can be derived from them (see `extending`)."""
+    try:
+        record = json.loads(ctx.built_from or "")
+    except ValueError:
+        return False
+    if not isinstance(record, dict) or record.get("basis") != basis(ctx):
+        return False
+    names = _table_names(ctx)
+    snapshots = record.get("snapshots")
+    return isinstance(snapshots, dict) and all(
+        snapshots.get(name) is not None and snapshots.get(name) == ctx.published_snapshots.get(name) for name in names
+    )
+
+
+def _table_names(ctx: RunContext) -> list[str]:
+    return [t.name for t in ctx.models if t.sql is not None and t.published] + _source_tables(ctx)
 
 
 def nothing_new(ctx: RunContext) -> bool:
@@ -61,21 +94,20 @@ def nothing_new(ctx: RunContext) -> bool:
     stamp = inputs_stamp(ctx)
     if stamp is None:
         return False
-    names = [t.name for t in ctx.models if t.sql is not None and t.published] + [s for s in _source_tables(ctx)]
-    now = {name: ctx.published_snapshots.get(name) for name in names}
-    return _record(stamp, now) == ctx.built_from
+    now = {name: ctx.published_snapshots.get(name) for name in _table_names(ctx)}
+    return _record(stamp, now, basis(ctx)) == ctx.built_from
 
 
 def remember(ctx: RunContext) -> None:
     """After a run that published (or found every table current): what its tables were built from."""
     read = {source: {r.relative: r.digest for r in reads} for source, reads in ctx.reads.items()}
     stamp = inputs_stamp(ctx, read)
-    names = [t.name for t in ctx.models if t.sql is not None and t.published] + [s for s in _source_tables(ctx)]
+    names = _table_names(ctx)
     snapshots = {name: commit.snapshot_id for name, commit in ctx.commits.items()}
     if stamp is None or any(snapshots.get(name) is None for name in names):
         value = ""  # nothing to trust: the next run rebuilds
     else:
-        value = _record(stamp, {name: snapshots[name] for name in names})
+        value = _record(stamp, {name: snapshots[name] for name in names}, basis(ctx))
     with contextlib.suppress(WarehouseError):  # a catalog that keeps no properties: every run rebuilds
         ctx.session.run(lambda w: w.set_namespace_properties({BUILT_PROPERTY: value}))
 

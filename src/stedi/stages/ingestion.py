@@ -123,7 +123,7 @@ def read(ctx: RunContext) -> None:
             SourceResult(source.name, len(reads), records, bad, p.listing.skipped, seconds, len(p.files))
         )
     faults.point("read")
-    rewrite = _suppress_erased(ctx)
+    ctx.erasure_rewrote = rewrite = _suppress_erased(ctx)
     _stage_sources(ctx, rewrite)
 
 
@@ -138,6 +138,8 @@ def _merge_kept(ctx: RunContext, source: Source, table: str, p: SourcePlan) -> N
     else:
         current = engine.attach(f"current_{table}", *plan)
     listed = ", ".join(f'"{c}"' for c in columns)
+    if p.append_only[table]:
+        ctx.landing_growth[table] = (f"{table}__read", current)
     if p.append_only[table] and plan is not None and plan[0] and all(local_path(f) is not None for f in plan[0]):
         # The table holds exactly the kept files' rows: a view over its Parquet files and the rows
         # read, which the builds scan as fast as a copy, spares a pass that copies every kept row.

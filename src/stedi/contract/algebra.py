@@ -1,0 +1,70 @@
+"""The shape of a table's SQL, for deriving its new rows from its inputs' new rows.
+
+A select-project-join (SPJ) query is one SELECT (maybe DISTINCT) over relations combined by inner
+and cross joins, filtered by WHERE: no aggregate, window, subquery, outer join, set operation, CTE,
+ORDER BY or LIMIT. Such a query distributes over a union of its inputs' rows, which is what lets a
+run extend a table with the rows its inputs gained (see `stages.extending`).
+
+SQLGlot is imported only here, and only by runs that may extend tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+SOURCE_DIALECT = "duckdb"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """An SPJ query: the relations it reads, in order of appearance, and whether it is DISTINCT."""
+
+    relations: tuple[str, ...]
+    distinct: bool
+
+
+@cache
+def spj_shape(sql: str) -> Shape | None:
+    """The query's shape when it is SPJ and reads each relation once; None otherwise."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        trees = [t for t in sqlglot.parse(sql, read=SOURCE_DIALECT) if t is not None]
+    except sqlglot.errors.ParseError:
+        return None
+    if len(trees) != 1 or not isinstance(trees[0], exp.Select):
+        return None
+    select = trees[0]
+    if any(select.args.get(part) for part in ("with", "group", "having", "qualify", "order", "limit", "offset")):
+        return None
+    if len(list(select.find_all(exp.Select))) != 1:  # a subquery
+        return None
+    if any(True for _ in select.find_all(exp.AggFunc, exp.Window, exp.SetOperation, exp.Lateral, exp.Unnest)):
+        return None
+    for join in select.args.get("joins") or []:
+        if join.side or join.kind not in ("", "INNER", "CROSS") or join.args.get("using"):
+            return None
+    distinct = select.args.get("distinct")
+    if distinct is not None and distinct.args.get("on"):
+        return None  # DISTINCT ON picks one row per key: not a set of the rows
+    relations = tuple(t.name for t in select.find_all(exp.Table))
+    if not relations or len(set(relations)) != len(relations) or any(not t.name for t in select.find_all(exp.Table)):
+        return None
+    return Shape(relations, distinct is not None)
+
+
+def with_relations(sql: str, names: dict[str, str]) -> str:
+    """The query reading relation `names[r]` wherever it read `r` (under the alias it had, so the
+    columns it qualifies by the relation's name still resolve)."""
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(sql, read=SOURCE_DIALECT)
+    for table in list(tree.find_all(exp.Table)):
+        if table.name in names:
+            alias = table.alias or table.name
+            replacement = exp.Table(this=exp.to_identifier(names[table.name], quoted=True))
+            table.replace(exp.alias_(replacement, exp.to_identifier(alias, quoted=True), table=True))
+    return tree.sql(dialect=SOURCE_DIALECT)

@@ -1,0 +1,130 @@
+"""Runs whose news are new landing rows extend the tables after them: each table still equals a full
+rebuild, only the new rows are written, and a change that takes rows away rebuilds what it touches."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from stedi.pipeline.forget import forget
+from stedi.stages import extending
+from stedi.warehouse.catalog import Warehouse
+from tests.support.corpora import assert_same_tables, build, table_rows
+from tests.support.landing import customer, phone, sid, small_landing, step, write_landing
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small landing data takes the path of large landing data."""
+    monkeypatch.setattr(extending, "MIN_LANDING_BYTES", 0)
+    monkeypatch.setenv("STEDI_SUBJECT_KEY", "test-subject-key")
+
+
+def _files(warehouse: Path, name: str) -> set[str]:
+    """The data files holding the table's rows now."""
+    plan = Warehouse(warehouse).data_files(name)
+    assert plan is not None
+    return set(plan[0])
+
+
+def _note(notes: list[str]) -> str:
+    return next((n for n in notes if n.startswith(extending.NOTE_PREFIX)), "")
+
+
+def _rebuilt_equal(landing: Path, warehouse: Path, tmp_path: Path) -> None:
+    build(landing, tmp_path / "reference")
+    assert_same_tables(warehouse, tmp_path / "reference")
+
+
+@pytest.mark.usefixtures("at_any_size")
+def test_new_readings_are_appended_to_every_table_they_reach(tmp_path: Path) -> None:
+    landing = small_landing(tmp_path / "landing")
+    build(landing, tmp_path / "wh")
+    tables = ("accelerometer_trusted", "step_trainer_trusted", "machine_learning_curated")
+    files = {name: _files(tmp_path / "wh", name) for name in tables}
+    write_landing(
+        landing,
+        accelerometer={"later.json": "\n".join([phone("jane@x.com", 30), phone("bob@x.com", 30)]) + "\n"},
+        step_trainer={"later.json": step("S1", 30) + "\n"},
+    )
+    result = build(landing, tmp_path / "wh")
+
+    note = _note(result.notes)
+    for name in tables:
+        assert name in note
+        assert files[name] < _files(tmp_path / "wh", name)  # the files of before kept, one added
+    assert "customer_curated" not in note  # jane and bob were curated already
+    wh = Warehouse(tmp_path / "wh")
+    assert len(table_rows(wh, "accelerometer_trusted")) == 5  # jane 10, 20, 30; bob 10, 30
+    assert len(table_rows(wh, "step_trainer_trusted")) == 4  # S1 10, 20, 30 (jane); S2 30 (bob)
+    # jane's S1 at 10, 20, 30 with her phone then; bob's S2 at 30 with the phone reading he sent now
+    ml = {(r["subject_id"], r["sensorReadingTime"]) for r in wh.read("machine_learning_curated").to_pylist()}
+    assert ml == {(sid("jane@x.com"), 10), (sid("jane@x.com"), 20), (sid("jane@x.com"), 30), (sid("bob@x.com"), 30)}
+    _rebuilt_equal(landing, tmp_path / "wh", tmp_path)
+
+
+@pytest.mark.usefixtures("at_any_size")
+def test_a_withdrawn_consent_rebuilds_the_tables_it_takes_rows_from(tmp_path: Path) -> None:
+    landing = small_landing(tmp_path / "landing")
+    build(landing, tmp_path / "wh")
+    write_landing(landing, customer={"later.json": customer("bob@x.com", "S2", updated=2, consent=None) + "\n"})
+    result = build(landing, tmp_path / "wh")
+
+    note = _note(result.notes)
+    assert "rebuilt whole: customer_trusted, accelerometer_trusted, customer_curated, step_trainer_trusted" in note
+    wh = Warehouse(tmp_path / "wh")
+    assert [r["email"] for r in wh.read("customer_trusted").to_pylist()] == ["jane@x.com"]
+    assert "bob@x.com" not in str(table_rows(wh, "accelerometer_trusted"))
+    _rebuilt_equal(landing, tmp_path / "wh", tmp_path)
+
+
+@pytest.mark.usefixtures("at_any_size")
+def test_a_second_holder_of_a_serial_takes_readings_from_its_owner(tmp_path: Path) -> None:
+    landing = small_landing(tmp_path / "landing")
+    build(landing, tmp_path / "wh")
+    # dan also holds S1 and has a phone reading at 20: jane no longer owns S1's reading at 20
+    write_landing(
+        landing,
+        customer={"later.json": customer("dan@x.com", "S1") + "\n"},
+        accelerometer={"later.json": phone("dan@x.com", 20) + "\n"},
+    )
+    result = build(landing, tmp_path / "wh")
+
+    note = _note(result.notes)
+    assert "rebuilt whole: step_trainer_trusted, machine_learning_curated" in note
+    assert "customer_trusted" in note.partition("rebuilt whole")[0]  # dan appended
+    wh = Warehouse(tmp_path / "wh")
+    owned = {
+        (r["serialNumber"], r["sensorReadingTime"], r["email"]) for r in wh.read("step_trainer_trusted").to_pylist()
+    }
+    assert owned == {("S1", 10, "jane@x.com"), ("S2", 30, "bob@x.com")}
+    _rebuilt_equal(landing, tmp_path / "wh", tmp_path)
+
+
+@pytest.mark.usefixtures("at_any_size")
+def test_after_an_erasure_the_next_run_rebuilds_everything(tmp_path: Path) -> None:
+    landing = small_landing(tmp_path / "landing")
+    build(landing, tmp_path / "wh")
+    forget(str(tmp_path / "wh"), ["bob@x.com"])
+    write_landing(landing, accelerometer={"later.json": phone("jane@x.com", 30) + "\n"})
+    result = build(landing, tmp_path / "wh")
+
+    assert _note(result.notes) == ""
+    assert "bob@x.com" not in str(table_rows(Warehouse(tmp_path / "wh"), "customer_landing"))
+
+
+def test_small_landing_data_is_rebuilt_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STEDI_SUBJECT_KEY", "test-subject-key")
+    landing = small_landing(tmp_path / "landing")
+    build(landing, tmp_path / "wh")
+    before = _files(tmp_path / "wh", "accelerometer_trusted")
+    write_landing(landing, accelerometer={"later.json": phone("jane@x.com", 30) + "\n"})
+    result = build(landing, tmp_path / "wh")
+
+    assert _note(result.notes) == ""
+    assert not before & _files(tmp_path / "wh", "accelerometer_trusted")  # rewritten
+    assert os.path.getsize(landing / "accelerometer" / "landing" / "later.json") < extending.MIN_LANDING_BYTES

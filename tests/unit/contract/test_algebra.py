@@ -1,0 +1,68 @@
+"""The shape of the tables' SQL: which queries distribute over new rows, and renaming their relations."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from stedi.contract.algebra import Shape, spj_shape, with_relations
+from stedi.contract.tables import load
+
+
+def test_the_packages_tables_that_are_select_project_joins() -> None:
+    shapes = {t.name: spj_shape(t.sql or "") for t in load().transforms}
+    assert shapes == {
+        "accelerometer_readings": Shape(("accelerometer_landing",), False),
+        "customer_standing": None,  # a window (QUALIFY ROW_NUMBER)
+        "step_trainer_readings": Shape(("step_trainer_landing",), True),
+        "customer_trusted": Shape(("customer_standing",), False),
+        "step_trainer_owner": None,  # CTEs, a window, an aggregate
+        "accelerometer_trusted": Shape(("accelerometer_readings", "customer_trusted", "run_parameters"), True),
+        "customer_curated": None,  # a subquery
+        "step_trainer_trusted": Shape(("step_trainer_owner", "customer_curated", "run_parameters"), False),
+        "machine_learning_curated": Shape(
+            ("step_trainer_trusted", "accelerometer_trusted", "subject_keys", "run_parameters"), False
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT COUNT(*) FROM t",
+        "SELECT x, COUNT(*) FROM t GROUP BY x",
+        "SELECT x, ROW_NUMBER() OVER (ORDER BY x) FROM t",
+        "SELECT x FROM t WHERE x IN (SELECT x FROM u)",
+        "SELECT x FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.x = t.x)",
+        "SELECT t.x FROM t LEFT JOIN u ON u.x = t.x",
+        "SELECT t.x FROM t FULL OUTER JOIN u ON u.x = t.x",
+        "SELECT t.x FROM t ANTI JOIN u ON u.x = t.x",
+        "SELECT x FROM t UNION ALL SELECT x FROM u",
+        "SELECT x FROM t EXCEPT SELECT x FROM u",
+        "WITH v AS (SELECT x FROM t) SELECT x FROM v",
+        "SELECT DISTINCT ON (x) x, y FROM t",
+        "SELECT x FROM t ORDER BY x LIMIT 3",
+        "SELECT a.x FROM t AS a JOIN t AS b ON a.x = b.x",  # a self-join: one relation read twice
+        "SELECT x FROM t; SELECT x FROM u",
+        "SELECT * FROM read_parquet('f.parquet')",
+        "not sql at all (",
+    ],
+)
+def test_queries_that_do_not_distribute_over_new_rows_have_no_shape(sql: str) -> None:
+    assert spj_shape(sql) is None
+
+
+def test_inner_and_cross_joins_with_a_filter_keep_their_order() -> None:
+    sql = "SELECT DISTINCT a.x FROM t AS a JOIN u ON u.x = a.x CROSS JOIN p WHERE p.on = 1 OR a.x > 2"
+    assert spj_shape(sql) == Shape(("t", "u", "p"), True)
+
+
+def test_renamed_relations_keep_their_aliases_and_qualified_columns() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (1, 'a'), (2, 'b')) AS v(x, y)")
+    con.execute("CREATE TABLE t_new AS SELECT * FROM (VALUES (3, 'c')) AS v(x, y)")
+    con.execute("CREATE TABLE u AS SELECT * FROM (VALUES (1), (3)) AS v(x)")
+    sql = "SELECT t.y, k.x FROM t JOIN u AS k ON k.x = t.x WHERE t.x > 0"
+    renamed = with_relations(sql, {"t": "t_new"})
+    assert con.execute(sql).fetchall() == [("a", 1)]
+    assert con.execute(renamed).fetchall() == [("c", 3)]
