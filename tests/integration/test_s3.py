@@ -224,3 +224,26 @@ def test_a_catalog_restored_from_before_an_erasure_is_refused_for_a_warehouse_in
 def _objects(fs: pafs.FileSystem, base: str) -> dict[str, int | None]:
     infos = fs.get_file_info(pafs.FileSelector(base, recursive=True))
     return {i.path: i.size for i in infos if i.type == pafs.FileType.File}
+
+
+def test_tables_extended_with_new_rows_in_object_storage_equal_a_full_run(
+    s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows of before are read from the store (not a local view); only new rows are appended."""
+    from stedi.stages import extending
+    from tests.support.corpora import BATCHES, copy_files, corpus, empty_landing, starter_files
+
+    monkeypatch.setattr(extending, "MIN_LANDING_BYTES", 0)
+    landing = empty_landing(tmp_path / "landing")
+    warehouse, catalog = f"s3://{s3.bucket}/extended-wh", str(tmp_path / "catalog.db")
+    files = starter_files()
+    copy_files(files[: BATCHES[1].stop], corpus("stedi-starter"), landing)
+    run(Settings(landing=str(landing), warehouse=warehouse, catalog=catalog))
+    copy_files(files[BATCHES[2]], corpus("stedi-starter"), landing)
+    result = run(Settings(landing=str(landing), warehouse=warehouse, catalog=catalog))
+
+    assert any(n.startswith("incremental: appended only the new rows of") for n in result.notes), result.notes
+    remote = Warehouse(warehouse, catalog=catalog)
+    _, local = corpus_run("stedi-starter")
+    for name in data_tables(local):
+        assert table_rows(remote, name) == table_rows(local, name), name
