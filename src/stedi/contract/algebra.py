@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-SOURCE_DIALECT = "duckdb"
+from stedi.contract.tables import SOURCE_DIALECT
 
 
 @dataclass(frozen=True)

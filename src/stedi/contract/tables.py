@@ -103,6 +103,8 @@ class Table:
         return self.zone is not Zone.INTERNAL
 
 
+# The dialect the SQL files are written in (other engines get them transpiled by SQLGlot).
+SOURCE_DIALECT = "duckdb"
 # Relations the pipeline provides to the SQL besides tables: the run's settings and the pseudonyms.
 PARAMETERS, SUBJECT_KEYS = "run_parameters", "subject_keys"
 LEDGER_TABLE, HISTORY_TABLE, ERASURE_TABLE = "ingested_files", "run_history", "erasure_ledger"

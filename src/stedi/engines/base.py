@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from stedi.contract.identity import EMAIL_MACRO, EMAIL_SQL
+from stedi.contract.tables import SOURCE_DIALECT
 from stedi.warehouse.writes import ANY_SNAPSHOT
 
 if TYPE_CHECKING:
@@ -21,9 +22,6 @@ if TYPE_CHECKING:
     from stedi.reading.reader import FileRead
     from stedi.warehouse.session import Session
     from stedi.warehouse.writes import Commit
-
-# The dialect the SQL files are written in.
-SOURCE_DIALECT = "duckdb"
 
 
 @dataclass(frozen=True)

@@ -29,19 +29,13 @@ BUILT_PROPERTY = "stedi.built-from"
 def inputs_stamp(ctx: RunContext, read: dict[str, dict[str, str | None]] | None = None) -> str | None:
     """The stamp of this run's inputs; `read`: per source, the digests of the files read this run.
     None when a file's content is unknown (it was not read whole): such a run always rebuilds."""
-    assert ctx.key is not None
     files = []
     for p in ctx.plans:
         known = p.files_map((read or {}).get(p.source.name, {}))
         if any(k.digest is None for k in known.values()):
             return None
         files.append([p.source.name, sorted((path, k.digest) for path, k in known.items()), sorted(p.listing.skipped)])
-    declared = repr(ctx.models.tables)
-    text = json.dumps(
-        [__version__, files, sorted(ctx.erased), ctx.parameters, ctx.key.fingerprint, declared],
-        sort_keys=True,
-        default=str,
-    )
+    text = json.dumps([basis(ctx), files], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
