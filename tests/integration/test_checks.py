@@ -14,6 +14,7 @@ from stedi.pipeline.run import run
 from stedi.warehouse.catalog import Warehouse
 from stedi.warehouse.writes import AUDIT_BRANCH
 from tests.support.corpora import BATCHES, ROOT, copy_files, corpus, empty_landing, snapshots, starter_files
+from tests.support.landing import customer, models_folder, phone, small_landing, step, write_landing
 
 pytestmark = pytest.mark.slow
 
@@ -90,3 +91,58 @@ def test_cli_shows_the_failed_check_and_exits_1(tmp_path: Path) -> None:
     assert "FAIL  customer_trusted: row_count row count (expectations test) (482 rows, expected 1)" in result.output
     assert "NOT PUBLISHED" in result.output
     assert "error: 1 error check(s) failed, nothing was published" in result.output
+
+
+KEYED_BY_EMAIL = """/* @table
+zone = "curated"
+description = "Consenting phone users (a test table keyed by email)."
+input = "accelerometer_trusted"
+key = ["email"]
+person = [{kind = "email", column = "email"}]
+consent = "email"
+*/
+"""
+
+
+def _unique_check(result, table: str):  # -> CheckOutcome
+    (found,) = [c for c in result.checks if c.table == table and c.kind == "unique"]
+    return found
+
+
+def test_a_key_the_sql_makes_distinct_is_proven_from_the_size_at_which_runs_extend(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    landing = small_landing(tmp_path / "landing")
+    counted = run(Settings(landing=str(landing), warehouse=str(tmp_path / "small")))
+    assert _unique_check(counted, "accelerometer_trusted").detail == "ok"  # small data: counted
+    monkeypatch.setenv("STEDI_INCREMENTAL_FROM", "0")
+    result = run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh")))
+    proven = _unique_check(result, "accelerometer_trusted")
+    assert (proven.status, proven.value) == ("pass", 0)
+    assert "holds by construction (the table's SQL is SELECT DISTINCT" in proven.detail
+    # customer_trusted's SQL is no SELECT DISTINCT: its key is counted.
+    assert _unique_check(result, "customer_trusted").detail == "ok"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT user AS email, x FROM accelerometer_trusted",  # no DISTINCT
+        "SELECT DISTINCT user AS email, x FROM accelerometer_trusted",  # DISTINCT over more than the key
+    ],
+)
+def test_a_key_the_sql_does_not_make_distinct_is_counted_and_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sql: str
+) -> None:
+    monkeypatch.setenv("STEDI_INCREMENTAL_FROM", "0")
+    folder = models_folder(tmp_path / "sql", add={"phone_users": KEYED_BY_EMAIL + sql})
+    landing = write_landing(
+        tmp_path / "landing",
+        customer=[customer("jane@x.com", "S1")],
+        accelerometer=[phone("jane@x.com", 10, x=1.0), phone("jane@x.com", 20, x=2.0)],
+        step_trainer=[step("S1", 10)],
+    )
+    with pytest.raises(ChecksFailed) as failed:
+        run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh"), models=str(folder)))
+    check = _unique_check(failed.value.result, "phone_users")  # type: ignore[attr-defined]
+    assert (check.status, check.value) == ("fail", 1)

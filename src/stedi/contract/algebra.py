@@ -27,16 +27,11 @@ class Shape:
 @cache
 def spj_shape(sql: str) -> Shape | None:
     """The query's shape when it is SPJ and reads each relation once; None otherwise."""
-    import sqlglot
     from sqlglot import exp
 
-    try:
-        trees = [t for t in sqlglot.parse(sql, read=SOURCE_DIALECT) if t is not None]
-    except sqlglot.errors.ParseError:
+    select = _one_select(sql)
+    if select is None:
         return None
-    if len(trees) != 1 or not isinstance(trees[0], exp.Select):
-        return None
-    select = trees[0]
     if any(select.args.get(part) for part in ("with", "group", "having", "qualify", "order", "limit", "offset")):
         return None
     if len(list(select.find_all(exp.Select))) != 1:  # a subquery
@@ -55,6 +50,18 @@ def spj_shape(sql: str) -> Shape | None:
     return Shape(relations, distinct is not None)
 
 
+def _one_select(sql: str):  # -> sqlglot.exp.Select | None
+    """The query's tree when it is one SELECT (not a set operation, not several statements)."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        trees = [t for t in sqlglot.parse(sql, read=SOURCE_DIALECT) if t is not None]
+    except sqlglot.errors.ParseError:
+        return None
+    return trees[0] if len(trees) == 1 and isinstance(trees[0], exp.Select) else None
+
+
 def with_relations(sql: str, names: dict[str, str]) -> str:
     """The query reading relation `names[r]` wherever it read `r` (under the alias it had, so the
     columns it qualifies by the relation's name still resolve)."""
@@ -68,3 +75,18 @@ def with_relations(sql: str, names: dict[str, str]) -> str:
             replacement = exp.Table(this=exp.to_identifier(names[table.name], quoted=True))
             table.replace(exp.alias_(replacement, exp.to_identifier(alias, quoted=True), table=True))
     return tree.sql(dialect=SOURCE_DIALECT)
+
+
+@cache
+def distinct_columns(sql: str) -> tuple[str, ...] | None:
+    """The output columns of a query whose top level is one plain SELECT DISTINCT (no set operation,
+    no DISTINCT ON, no `*`): its rows are distinct over exactly these columns. None otherwise."""
+    select = _one_select(sql)
+    distinct = select.args.get("distinct") if select is not None else None
+    if select is None or distinct is None or distinct.args.get("on"):
+        return None
+    selects = select.expressions
+    names = tuple(e.alias_or_name for e in selects)
+    if any(e.is_star for e in selects) or "" in names:
+        return None
+    return names if len(set(names)) == len(names) else None

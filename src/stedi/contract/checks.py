@@ -30,6 +30,7 @@ class Check:
     expected: int | None = None  # row-count checks: the expected figure
     figure_sql: str | None = None  # the figure, when a query of its own gives it (else `sql`'s second column)
     figure: str = ""  # a number said beside the count (e.g. a median): a format string of `value`
+    columns: tuple[str, ...] = ()  # `unique` checks: the key
 
     @property
     def name(self) -> str:
@@ -61,6 +62,7 @@ def compile_check(spec: dict[str, Any]) -> Check:
         # summing per key group, the same count; NULLs form one key, as in GROUP BY).
         sql = f"SELECT (SELECT COUNT(*) FROM {t}) - (SELECT COUNT(*) FROM (SELECT DISTINCT {cols} FROM {t}) AS d)"
         text = f"({', '.join(spec['columns'])}) unique"
+        return Check(kind, table, severity, sql, text, columns=tuple(spec["columns"]))
     elif kind == "not_null":
         where = " OR ".join(f"{_q(c)} IS NULL" for c in spec["columns"])
         sql, text = f"SELECT COUNT(*) FROM {t} WHERE {where}", f"{', '.join(spec['columns'])} not null"

@@ -54,6 +54,11 @@ class RunContext:
     step: str | None = None  # what the current stage is doing (a table it builds), for errors
 
     @property
+    def landing_bytes(self) -> int:
+        """The size of every landing file of the run (read now or before): the data its tables hold."""
+        return sum(f.size for p in self.plans for f in p.files)
+
+    @property
     def parameters_table(self):  # -> pa.Table
         import pyarrow as pa
 

@@ -204,11 +204,10 @@ class Extension:
 def start(ctx: RunContext) -> Extension | None:
     """The extension of this run's build, or None when every table is to be rebuilt."""
     settings = ctx.settings
-    landing_bytes = sum(f.size for p in ctx.plans for f in p.files)
     if (
         settings.full_refresh
         or not ctx.writer.capabilities.extends
-        or landing_bytes < threshold()
+        or ctx.landing_bytes < threshold()
         or ctx.erasure_rewrote
         or not built_by_the_last_run(ctx)
     ):

@@ -109,7 +109,7 @@ def read(ctx: RunContext) -> None:
     dropped; the landing and quarantine tables staged."""
     engine, settings = ctx.engine, ctx.settings
     assert settings.landing is not None
-    engine.reserve(sum(f.size for p in ctx.plans for f in p.files))
+    engine.reserve(ctx.landing_bytes)
     for source, p in zip(SOURCES, ctx.plans, strict=True):
         ctx.say(f"reading {source.name}: {len(p.to_read)} of {len(p.files)} files are new or changed")
         started = time.perf_counter()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from stedi.contract.algebra import Shape, spj_shape, with_relations
+from stedi.contract.algebra import Shape, distinct_columns, spj_shape, with_relations
 from stedi.contract.tables import load
 
 
@@ -66,3 +66,32 @@ def test_renamed_relations_keep_their_aliases_and_qualified_columns() -> None:
     renamed = with_relations(sql, {"t": "t_new"})
     assert con.execute(sql).fetchall() == [("a", 1)]
     assert con.execute(renamed).fetchall() == [("c", 3)]
+
+
+@pytest.mark.parametrize(
+    ("sql", "columns"),
+    [
+        ("SELECT DISTINCT a, b FROM t", ("a", "b")),
+        ("SELECT DISTINCT t.a AS x, u.b FROM t JOIN u ON u.k = t.k WHERE t.a > 0", ("x", "b")),
+        ("SELECT DISTINCT a, COUNT(*) AS n FROM t GROUP BY a", ("a", "n")),  # any query under the DISTINCT
+        ("SELECT a, b FROM t", None),
+        ("SELECT DISTINCT * FROM t", None),
+        ("SELECT DISTINCT t.* FROM t", None),
+        ("SELECT DISTINCT a + 1 FROM t", None),  # an unnamed column
+        ("SELECT DISTINCT a, a FROM t", None),
+        ("SELECT DISTINCT ON (a) a, b FROM t", None),
+        ("SELECT DISTINCT a FROM t UNION ALL SELECT DISTINCT a FROM u", None),
+        ("SELECT DISTINCT a FROM t; SELECT a FROM u", None),
+        ("not sql at all (", None),
+    ],
+)
+def test_the_columns_a_select_distinct_makes_distinct(sql: str, columns: tuple[str, ...] | None) -> None:
+    assert distinct_columns(sql) == columns
+
+
+def test_the_packages_tables_whose_rows_are_distinct_by_their_sql() -> None:
+    found = {t.name: columns for t in load().transforms if (columns := distinct_columns(t.sql or ""))}
+    assert found == {
+        "step_trainer_readings": ("sensorReadingTime", "serialNumber", "distanceFromObject"),
+        "accelerometer_trusted": ("user", "timestamp", "x", "y", "z"),
+    }
