@@ -19,11 +19,10 @@ def build(ctx: RunContext) -> None:
     for table in ctx.models.transforms:
         if table.pseudonym is not None:
             source, column = table.pseudonym.source
-            emails = [str(e) for (e,) in engine.rows(f"SELECT {column} FROM {source}")]
-            assert ctx.key is not None
-            engine.load(SUBJECT_KEYS, privacy.subject_keys(emails, ctx.key.secret, ctx.settings.split_shares))
-            if extension is not None:
-                extension.set_keys(SUBJECT_KEYS, source, column)
+            if extension is None or not extension.set_keys(SUBJECT_KEYS, source, column):
+                emails = [str(e) for (e,) in engine.rows(f"SELECT {column} FROM {source}")]
+                assert ctx.key is not None
+                engine.load(SUBJECT_KEYS, privacy.subject_keys(emails, ctx.key.secret, ctx.settings.split_shares))
         ctx.say(f"building {table.name}")
         ctx.step = table.name
         started = time.perf_counter()

@@ -71,20 +71,28 @@ class Extension:
     def state(self, relation: str) -> State:
         return self.states.get(relation, CHANGED)
 
-    def set_keys(self, relation: str, source: str, column: str) -> None:
-        """The state of the pseudonym relation made from `source.column` (one row per email)."""
+    def set_keys(self, relation: str, source: str, column: str) -> bool:
+        """The state of the pseudonym relation made from `source.column` (one row per email); when
+        `source` grew, the relation itself too, from the keys of its rows of before and of its new
+        rows (True: it is loaded)."""
+        import pyarrow as pa
+
         from stedi.contract import privacy
 
         state = self.state(source)
-        if isinstance(state, Grown):
-            ctx = self.ctx
-            assert ctx.key is not None
-            for part, origin in (("delta", state.delta), ("before", state.before)):
-                emails = [str(e) for (e,) in ctx.engine.rows(f'SELECT "{column}" FROM "{origin}"')]
-                keys = privacy.subject_keys(emails, ctx.key.secret, ctx.settings.split_shares)
-                ctx.engine.load(f"{relation}__{part}", keys)
-            state = Grown(f"{relation}__delta", f"{relation}__before")
         self.states[relation] = state
+        if not isinstance(state, Grown):
+            return False
+        ctx = self.ctx
+        assert ctx.key is not None
+        parts = []
+        for part, origin in (("before", state.before), ("delta", state.delta)):
+            emails = [str(e) for (e,) in ctx.engine.rows(f'SELECT "{column}" FROM "{origin}"')]
+            parts.append(privacy.subject_keys(emails, ctx.key.secret, ctx.settings.split_shares))
+            ctx.engine.load(f"{relation}__{part}", parts[-1])
+        ctx.engine.load(relation, pa.concat_tables(parts))
+        self.states[relation] = Grown(f"{relation}__delta", f"{relation}__before")
+        return True
 
     def build(self, table: Table) -> str | None:
         """Build `table` (extended where it can be, else whole); the relation of its new rows when

@@ -42,3 +42,18 @@ def test_the_split_depends_on_the_key() -> None:
 def test_shares_that_do_not_add_up_are_refused(text: str) -> None:
     with pytest.raises(SettingsError, match="--split"):
         parse_split(text)
+
+
+@pytest.mark.parametrize(
+    "key", [b"k", KEY, bytes(range(64)), bytes(range(200))]
+)  # shorter, as long, longer than a block
+def test_the_keys_of_many_emails_are_the_standard_hmac_of_each(key: bytes) -> None:
+    import hashlib
+    import hmac
+
+    emails = ["jane@x.com", "", "zoë@exämple.com", "a" * 300 + "@x.com"]
+    shares = parse_split("80/10/10")
+    keys = subject_keys(emails, key, shares).to_pylist()
+    expected_ids = [hmac.new(key, e.encode(), hashlib.sha256).hexdigest() for e in emails]
+    assert [k["subject_id"] for k in keys] == expected_ids
+    assert [k["split"] for k in keys] == [split_of(key, s, shares) for s in expected_ids]
