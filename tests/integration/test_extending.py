@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from stedi.errors import ChecksFailed
 from stedi.pipeline.forget import forget
+from stedi.results import RunResult
 from stedi.stages import extending
 from stedi.warehouse.catalog import Warehouse
 from tests.support.corpora import assert_same_tables, build, table_rows
-from tests.support.landing import customer, phone, sid, small_landing, step, write_landing
+from tests.support.landing import customer, models_folder, phone, sid, small_landing, step, write_landing
 
 pytestmark = pytest.mark.slow
 
@@ -35,9 +37,16 @@ def _note(notes: list[str]) -> str:
     return next((n for n in notes if n.startswith(extending.NOTE_PREFIX)), "")
 
 
-def _rebuilt_equal(landing: Path, warehouse: Path, tmp_path: Path) -> None:
-    build(landing, tmp_path / "reference")
+def _outcomes(result: RunResult) -> list[tuple]:
+    return [(c.table, c.kind, c.description, c.status, c.value, c.detail) for c in result.checks]
+
+
+def _rebuilt_equal(landing: Path, warehouse: Path, tmp_path: Path, extended: RunResult | None = None) -> None:
+    """The tables equal a full rebuild's; so do the extending run's checks, when given."""
+    reference = build(landing, tmp_path / "reference")
     assert_same_tables(warehouse, tmp_path / "reference")
+    if extended is not None:
+        assert _outcomes(extended) == _outcomes(reference)
 
 
 @pytest.mark.usefixtures("at_any_size")
@@ -64,7 +73,7 @@ def test_new_readings_are_appended_to_every_table_they_reach(tmp_path: Path) -> 
     # jane's S1 at 10, 20, 30 with her phone then; bob's S2 at 30 with the phone reading he sent now
     ml = {(r["subject_id"], r["sensorReadingTime"]) for r in wh.read("machine_learning_curated").to_pylist()}
     assert ml == {(sid("jane@x.com"), 10), (sid("jane@x.com"), 20), (sid("jane@x.com"), 30), (sid("bob@x.com"), 30)}
-    _rebuilt_equal(landing, tmp_path / "wh", tmp_path)
+    _rebuilt_equal(landing, tmp_path / "wh", tmp_path, result)
 
 
 @pytest.mark.usefixtures("at_any_size")
@@ -128,3 +137,41 @@ def test_small_landing_data_is_rebuilt_whole(tmp_path: Path, monkeypatch: pytest
     assert _note(result.notes) == ""
     assert not before & _files(tmp_path / "wh", "accelerometer_trusted")  # rewritten
     assert os.path.getsize(landing / "accelerometer" / "landing" / "later.json") < extending.MIN_LANDING_BYTES
+
+
+ONE_USER_PER_INSTANT = """/* @table
+zone = "curated"
+description = "Phone readings by instant (a test table: one user per instant)."
+input = "accelerometer_trusted"
+person = [{kind = "email", column = "email"}]
+consent = "email"
+
+[[check]]
+kind = "cardinality"
+columns = ["timestamp"]
+of = "email"
+max = 1
+*/
+SELECT a.user AS email, a.timestamp FROM accelerometer_trusted AS a
+"""
+
+
+@pytest.mark.usefixtures("at_any_size")
+def test_an_error_check_counted_where_the_new_rows_are_fails_on_them(tmp_path: Path) -> None:
+    """A check of error severity on a table that grew is counted over the groups its new rows join;
+    new rows that break it there fail the run, as a full run would."""
+    folder = models_folder(tmp_path / "sql", add={"phone_instants": ONE_USER_PER_INSTANT})
+    landing = write_landing(
+        tmp_path / "landing",
+        customer=[customer("jane@x.com", "S1"), customer("bob@x.com", "S2")],
+        accelerometer=[phone("jane@x.com", 10), phone("jane@x.com", 20), phone("bob@x.com", 15)],
+        step_trainer=[step("S1", 10)],
+    )
+    build(landing, tmp_path / "wh", models=str(folder))
+    write_landing(landing, accelerometer={"later.json": phone("bob@x.com", 20) + "\n"})
+    with pytest.raises(ChecksFailed) as failed:
+        build(landing, tmp_path / "wh", models=str(folder))
+    result = failed.value.result  # type: ignore[attr-defined]
+    assert "phone_instants" in _note(result.notes)  # extended: its new row is bob's reading at 20
+    (check,) = [c for c in result.checks if c.table == "phone_instants"]
+    assert (check.kind, check.status, check.value) == ("cardinality", "fail", 1)

@@ -31,6 +31,10 @@ class Check:
     figure_sql: str | None = None  # the figure, when a query of its own gives it (else `sql`'s second column)
     figure: str = ""  # a number said beside the count (e.g. a median): a format string of `value`
     columns: tuple[str, ...] = ()  # `unique` checks: the key
+    # Counts the violations among the groups of rows that share a key with the rows of `{new_rows}`:
+    # all of them, for a table whose other rows passed the check before (only groups new rows join
+    # can break it).
+    scope: str | None = None
 
     @property
     def name(self) -> str:
@@ -76,11 +80,16 @@ def compile_check(spec: dict[str, Any]) -> Check:
         text = f"every {spec['column']} is a {spec['to_table']}.{spec['to_column']}"
     elif kind == "cardinality":
         cols = ", ".join(_q(c) for c in spec["columns"])
-        sql = (
-            f"SELECT COUNT(*) FROM (SELECT {cols} FROM {t} GROUP BY {cols}"
-            f" HAVING COUNT(DISTINCT {_q(spec['of'])}) > {int(spec['max'])})"
-        )
+        grouped = f"GROUP BY {cols} HAVING COUNT(DISTINCT {_q(spec['of'])}) > {int(spec['max'])}"
+        sql = f"SELECT COUNT(*) FROM (SELECT {cols} FROM {t} {grouped})"
         text = f"at most {spec['max']} {spec['of']} per ({', '.join(spec['columns'])})"
+        # NULLs form one key, as in GROUP BY: the groups are matched with IS NOT DISTINCT FROM.
+        same = " AND ".join(f"n.{_q(c)} IS NOT DISTINCT FROM a.{_q(c)}" for c in spec["columns"])
+        scope = (
+            f"SELECT COUNT(*) FROM (SELECT {cols} FROM {t} AS a WHERE EXISTS "
+            f"(SELECT 1 FROM {{new_rows}} AS n WHERE {same}) {grouped})"
+        )
+        return Check(kind, table, severity, sql, text, columns=tuple(spec["columns"]), scope=scope)
     elif kind == "funnel":
         source = _q(spec["from"])
         sql = f"SELECT GREATEST((SELECT COUNT(*) FROM {t}) - (SELECT COUNT(*) FROM {source}), 0)"

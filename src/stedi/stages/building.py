@@ -39,8 +39,10 @@ def build(ctx: RunContext) -> None:
             else:
                 writer.stage(table.name)
         ctx.build_seconds[table.name] = time.perf_counter() - started
-    if extension is not None and (note := extension.note()):
-        ctx.result.notes.append(note)
+    if extension is not None:
+        ctx.kept_rows = extension.kept_rows()
+        if note := extension.note():
+            ctx.result.notes.append(note)
 
 
 def check_privacy(ctx: RunContext, table: Table) -> None:

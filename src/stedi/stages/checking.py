@@ -105,8 +105,18 @@ def why_empty(ctx: RunContext, name: str) -> str:
 
 
 def _measure(ctx: RunContext, check: Check) -> tuple[int, float | None]:
-    """A check's count of violations and its figure: `sql`'s second column, or `figure_sql`'s value."""
-    ((count, *rest),) = ctx.engine.rows(check.sql)
+    """A check's count of violations and its figure: `sql`'s second column, or `figure_sql`'s value.
+
+    An error check with a scope, on a table that holds every row the last run published, is counted
+    only where the new rows are: the last run published those rows, so they passed it (a failed
+    error check publishes nothing), and with no new rows there is nothing to count."""
+    sql = check.sql
+    if check.scope is not None and check.severity == "error" and check.table in ctx.kept_rows:
+        new_rows = ctx.kept_rows[check.table]
+        if new_rows is None:
+            return 0, None
+        sql = check.scope.format(new_rows=f'"{new_rows}"')
+    ((count, *rest),) = ctx.engine.rows(sql)
     figure = rest[0] if rest else None
     if check.figure_sql:
         ((figure, *_),) = ctx.engine.rows(check.figure_sql)

@@ -51,6 +51,9 @@ class RunContext:
     news: bool = True  # False: nothing new since the last run with these settings
     landing_growth: dict[str, tuple[str, str]] = field(default_factory=dict)  # table -> (rows read, rows held)
     erasure_rewrote: bool = False  # rows of erased people were dropped from the landing relations
+    # Published tables that still hold every row the last run published (see `extending`): the
+    # relation of their new rows, None when they have none.
+    kept_rows: dict[str, str | None] = field(default_factory=dict)
     step: str | None = None  # what the current stage is doing (a table it builds), for errors
 
     @property

@@ -199,6 +199,16 @@ class Extension:
         self.ctx.engine.build(f"{table.name}__before", f'SELECT * FROM "{held}"')
         return f"{table.name}__before"
 
+    def kept_rows(self) -> dict[str, str | None]:
+        """The published tables that hold every row they held, with the relation of their new rows
+        (None: they have none)."""
+        found: dict[str, str | None] = {}
+        for table in self.ctx.models.transforms:
+            state = self.state(table.name)
+            if table.published and state != CHANGED:
+                found[table.name] = state.delta if isinstance(state, Grown) else None
+        return found
+
     def note(self) -> str | None:
         """What the run did instead of rebuilding, for its result (None: every table was unchanged)."""
         parts = []

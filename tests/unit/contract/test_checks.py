@@ -114,3 +114,37 @@ def test_sensor_checks_count_gaps_conflicts_and_outliers() -> None:
         (1, 1.5)
     ]  # 900: the median is 11.5, the median absolute deviation 1.5
     assert outliers.severity == "error"  # declared checks say warn themselves
+
+
+@pytest.mark.parametrize(
+    ("new_rows", "violations"),
+    [
+        ([], 0),  # no new rows: nothing to count
+        ([("s1", 1, "b")], 1),  # a second owner of an old instant
+        ([("s9", 5, "a"), ("s9", 5, "b"), ("s9", 5, "b"), ("s1", 2, "b")], 2),  # a new and an old instant
+        ([(None, 1, "b"), (None, 1, "c")], 1),  # NULLs form one key, as in GROUP BY
+        ([(None, None, "z")], 1),  # an old NULL key gets another owner
+        ([("s2", 2, "c"), ("s3", 3, "c")], 0),  # new rows that break nothing
+    ],
+)
+def test_a_scoped_cardinality_check_counts_what_the_whole_table_check_counts(
+    new_rows: list[tuple], violations: int
+) -> None:
+    """Over rows that passed (each instant one owner), the count among the groups the new rows touch
+    is the count over the whole table."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE held (serial VARCHAR, t BIGINT, owner VARCHAR)")
+    con.execute(
+        "INSERT INTO held VALUES ('s1', 1, 'a'), ('s1', 2, 'a'), ('s2', 2, 'c'), (NULL, 1, 'a'), (NULL, NULL, 'y')"
+    )
+    con.execute("CREATE TABLE fresh (serial VARCHAR, t BIGINT, owner VARCHAR)")
+    if new_rows:
+        con.executemany("INSERT INTO fresh VALUES (?, ?, ?)", new_rows)
+    con.execute("CREATE VIEW owned AS SELECT * FROM held UNION ALL SELECT * FROM fresh")
+    check = compile_check(
+        {"kind": "cardinality", "table": "owned", "columns": ["serial", "t"], "of": "owner", "max": 1}
+    )
+    assert check.scope is not None
+    ((whole,),) = con.execute(check.sql).fetchall()
+    ((scoped,),) = con.execute(check.scope.format(new_rows='"fresh"')).fetchall()
+    assert scoped == whole == violations
