@@ -18,6 +18,7 @@ from stedi.errors import SettingsError
 from stedi.results import CheckOutcome
 
 SEVERITIES = ("warn", "error")
+NEW_ROWS = "__new_rows__"  # where a scoped check names the relation of a table's new rows
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,15 @@ class Check:
     figure_sql: str | None = None  # the figure, when a query of its own gives it (else `sql`'s second column)
     figure: str = ""  # a number said beside the count (e.g. a median): a format string of `value`
     columns: tuple[str, ...] = ()  # `unique` checks: the key
-    # Counts the violations among the groups of rows that share a key with the rows of `{new_rows}`:
-    # all of them, for a table whose other rows passed the check before (only groups new rows join
-    # can break it).
+    # Counts the violations among the groups of rows that share a key with the rows of NEW_ROWS: all
+    # of them, for a table whose other rows passed the check before (only groups new rows join can
+    # break it). See `scoped`.
     scope: str | None = None
+
+    def scoped(self, new_rows: str) -> str:
+        """`scope` over the relation `new_rows`."""
+        assert self.scope is not None
+        return self.scope.replace(NEW_ROWS, _q(new_rows))
 
     @property
     def name(self) -> str:
@@ -87,7 +93,7 @@ def compile_check(spec: dict[str, Any]) -> Check:
         same = " AND ".join(f"n.{_q(c)} IS NOT DISTINCT FROM a.{_q(c)}" for c in spec["columns"])
         scope = (
             f"SELECT COUNT(*) FROM (SELECT {cols} FROM {t} AS a WHERE EXISTS "
-            f"(SELECT 1 FROM {{new_rows}} AS n WHERE {same}) {grouped})"
+            f"(SELECT 1 FROM {NEW_ROWS} AS n WHERE {same}) {grouped})"
         )
         return Check(kind, table, severity, sql, text, columns=tuple(spec["columns"]), scope=scope)
     elif kind == "funnel":

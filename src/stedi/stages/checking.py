@@ -115,7 +115,7 @@ def _measure(ctx: RunContext, check: Check) -> tuple[int, float | None]:
         new_rows = ctx.kept_rows[check.table]
         if new_rows is None:
             return 0, None
-        sql = check.scope.format(new_rows=f'"{new_rows}"')
+        sql = check.scoped(new_rows)
     ((count, *rest),) = ctx.engine.rows(sql)
     figure = rest[0] if rest else None
     if check.figure_sql:

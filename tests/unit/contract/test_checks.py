@@ -146,5 +146,5 @@ def test_a_scoped_cardinality_check_counts_what_the_whole_table_check_counts(
     )
     assert check.scope is not None
     ((whole,),) = con.execute(check.sql).fetchall()
-    ((scoped,),) = con.execute(check.scope.format(new_rows='"fresh"')).fetchall()
+    ((scoped,),) = con.execute(check.scoped("fresh")).fetchall()
     assert scoped == whole == violations
