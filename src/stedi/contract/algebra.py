@@ -57,7 +57,7 @@ def _one_select(sql: str):  # -> sqlglot.exp.Select | None
 
     try:
         trees = [t for t in sqlglot.parse(sql, read=SOURCE_DIALECT) if t is not None]
-    except sqlglot.errors.ParseError:
+    except (sqlglot.errors.SqlglotError, RecursionError):  # SQL the engine ran but SQLGlot cannot read
         return None
     return trees[0] if len(trees) == 1 and isinstance(trees[0], exp.Select) else None
 

@@ -83,6 +83,8 @@ def test_renamed_relations_keep_their_aliases_and_qualified_columns() -> None:
         ("SELECT DISTINCT a FROM t UNION ALL SELECT DISTINCT a FROM u", None),
         ("SELECT DISTINCT a FROM t; SELECT a FROM u", None),
         ("not sql at all (", None),
+        ("SELECT DISTINCT 'a string never closed", None),  # SQLGlot's tokenizer gives up
+        ("SELECT DISTINCT a FROM t WHERE " + "(" * 5000 + "1" + ")" * 5000, None),  # too deep for SQLGlot
     ],
 )
 def test_the_columns_a_select_distinct_makes_distinct(sql: str, columns: tuple[str, ...] | None) -> None:
