@@ -24,11 +24,13 @@ PROVEN = "ok: holds by construction (the table's SQL is SELECT DISTINCT over the
 def check(ctx: RunContext) -> None:
     ctx.say("counting")
     ctx.funnel = funnel(ctx)
-    ctx.commits = ctx.writer.staged()
-    stage_ledger(ctx)
-    ctx.commits = ctx.writer.staged()
     ctx.say("checking")
-    ctx.result.checks = run_checks(ctx)
+    outcomes = run_checks(ctx)  # the engine counts while the warehouse's worker finishes the commits
+    ctx.commits = ctx.writer.staged()
+    stage_ledger(ctx)  # the landing tables' snapshots name where each file's rows are
+    ctx.commits = ctx.writer.staged()
+    ctx.result.checks = [replace(o, detail=f"{o.detail}: {why_empty(ctx, o.table)}")
+                         if o.kind == "min_rows" and o.status != "pass" else o for o in outcomes]  # fmt: skip
     ctx.result.refusals = shrink_refusals(ctx)
     if failures(ctx.result.checks):
         ctx.result.outcome = FAILED
@@ -57,7 +59,7 @@ def funnel(ctx: RunContext) -> dict[str, Funnel]:
 
 
 def run_checks(ctx: RunContext) -> list[CheckOutcome]:
-    """Every declared check, and the row counts of `--expect`, on the staged relations."""
+    """Every declared check, and the row counts of `--expect`, on the relations the run built."""
     settings = ctx.settings
     checks = declared_checks(ctx.models)
     if settings.expect:
@@ -65,9 +67,7 @@ def run_checks(ctx: RunContext) -> list[CheckOutcome]:
     if settings.require_rows:
         checks = [replace(c, severity="error") if c.kind == "min_rows" else c for c in checks]
     proven = _proven(ctx, checks)
-    outcomes = [replace(outcome(c, 0), detail=PROVEN) if c in proven else outcome(c, *_measure(ctx, c)) for c in checks]
-    return [replace(o, detail=f"{o.detail}: {why_empty(ctx, o.table)}") if o.kind == "min_rows" and o.status != "pass"
-            else o for o in outcomes]  # fmt: skip
+    return [replace(outcome(c, 0), detail=PROVEN) if c in proven else outcome(c, *_measure(ctx, c)) for c in checks]
 
 
 def _proven(ctx: RunContext, checks: list[Check]) -> list[Check]:
