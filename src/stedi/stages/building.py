@@ -20,9 +20,7 @@ def build(ctx: RunContext) -> None:
         if table.pseudonym is not None:
             source, column = table.pseudonym.source
             if extension is None or not extension.set_keys(SUBJECT_KEYS, source, column):
-                emails = [str(e) for (e,) in engine.rows(f"SELECT {column} FROM {source}")]
-                assert ctx.key is not None
-                engine.load(SUBJECT_KEYS, privacy.subject_keys(emails, ctx.key.secret, ctx.settings.split_shares))
+                engine.load(SUBJECT_KEYS, ctx.subject_keys_of(source, column))
         ctx.say(f"building {table.name}")
         ctx.step = table.name
         started = time.perf_counter()

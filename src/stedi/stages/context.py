@@ -66,3 +66,12 @@ class RunContext:
         import pyarrow as pa
 
         return pa.table({name: [value] for name, value in self.parameters.items()})
+
+    def subject_keys_of(self, relation: str, column: str):  # -> pa.Table
+        """The pseudonym relation (email, subject_id, split) of the emails in `relation.column`,
+        under the run's subject key and split."""
+        from stedi.contract import privacy
+
+        assert self.key is not None
+        emails = [str(e) for (e,) in self.engine.rows(f'SELECT "{column}" FROM "{relation}"')]
+        return privacy.subject_keys(emails, self.key.secret, self.settings.split_shares)

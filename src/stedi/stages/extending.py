@@ -77,20 +77,15 @@ class Extension:
         rows (True: it is loaded)."""
         import pyarrow as pa
 
-        from stedi.contract import privacy
-
         state = self.state(source)
         self.states[relation] = state
         if not isinstance(state, Grown):
             return False
-        ctx = self.ctx
-        assert ctx.key is not None
         parts = []
         for part, origin in (("before", state.before), ("delta", state.delta)):
-            emails = [str(e) for (e,) in ctx.engine.rows(f'SELECT "{column}" FROM "{origin}"')]
-            parts.append(privacy.subject_keys(emails, ctx.key.secret, ctx.settings.split_shares))
-            ctx.engine.load(f"{relation}__{part}", parts[-1])
-        ctx.engine.load(relation, pa.concat_tables(parts))
+            parts.append(self.ctx.subject_keys_of(origin, column))
+            self.ctx.engine.load(f"{relation}__{part}", parts[-1])
+        self.ctx.engine.load(relation, pa.concat_tables(parts))
         self.states[relation] = Grown(f"{relation}__delta", f"{relation}__before")
         return True
 
