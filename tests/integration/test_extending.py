@@ -175,3 +175,32 @@ def test_an_error_check_counted_where_the_new_rows_are_fails_on_them(tmp_path: P
     assert "phone_instants" in _note(result.notes)  # extended: its new row is bob's reading at 20
     (check,) = [c for c in result.checks if c.table == "phone_instants"]
     assert (check.kind, check.status, check.value) == ("cardinality", "fail", 1)
+
+
+NULL_FIRST_COLUMN = """/* @table
+zone = "curated"
+description = "Users with phone readings, behind a column that is always null (a test table)."
+input = "accelerometer_trusted"
+person = [{kind = "email", column = "email"}]
+consent = "email"
+*/
+SELECT DISTINCT CAST(NULL AS VARCHAR) AS nothing, a.user AS email FROM accelerometer_trusted AS a
+"""
+
+
+@pytest.mark.usefixtures("at_any_size")
+def test_a_distinct_table_gains_no_row_it_holds_when_its_first_column_is_null(tmp_path: Path) -> None:
+    """New rows of a SELECT DISTINCT table are those its rows of before do not hold, compared whole
+    (NULL equal to NULL), however the comparison is narrowed."""
+    folder = models_folder(tmp_path / "sql", add={"users_seen": NULL_FIRST_COLUMN})
+    landing = small_landing(tmp_path / "landing")
+    build(landing, tmp_path / "wh", models=str(folder))
+    write_landing(landing, accelerometer={"later.json": phone("jane@x.com", 30) + "\n"})
+    result = build(landing, tmp_path / "wh", models=str(folder))
+
+    assert "accelerometer_trusted" in _note(result.notes)  # extended, not rebuilt
+    rows = table_rows(Warehouse(tmp_path / "wh"), "users_seen")  # (email, nothing)
+    assert rows == [("bob@x.com", None), ("jane@x.com", None)]  # jane's row not added again
+    reference = build(landing, tmp_path / "reference", models=str(folder))
+    assert_same_tables(tmp_path / "wh", tmp_path / "reference")
+    assert _outcomes(result) == _outcomes(reference)
