@@ -137,11 +137,15 @@ class Engine(ABC):
 
     def counts(self, queries: list[str]) -> list[int]:
         """The integers that count queries (source dialect) return."""
-        return [int(row[0]) if row and row[0] is not None else 0 for row in (self.rows(q)[0] for q in queries)]
+        return [int(rows[0][0]) if rows and rows[0][0] is not None else 0 for rows in self.rows_of_each(queries)]
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         """Every row of a (small) query in the source dialect."""
         return self.fetch_rows(self.translate(sql))
+
+    def rows_of_each(self, queries: list[str]) -> list[list[tuple[Any, ...]]]:
+        """Every row of each (small) query, in order; an engine may run them side by side."""
+        return [self.rows(q) for q in queries]
 
     @abstractmethod
     def fetch_rows(self, sql: str) -> list[tuple[Any, ...]]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 DEFAULT_MEMORY_SHARE = 0.5
 DUCKDB_MEMORY_SHARE = 0.8
 FILE_DATABASE_BYTES = 64 << 20  # landing data beyond which a run keeps its tables in a file (see reserve)
+QUERIES_AT_ONCE = 2  # small answers (checks, reason counts) computed side by side (see rows_of_each)
 # Tables whose contract declares required fields (DuckDB's own tables report every column nullable).
 DECLARED = {
     name: schema
@@ -125,6 +128,13 @@ class IcebergWriter(TableWriter):
 
     def publish_staged(self) -> dict[str, Commit]:
         return publish_commits(self.session, self.session.wait())
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
+    try:
+        return [tuple(r) for r in con.execute(sql).fetchall()]
+    except duckdb.IOException as exc:
+        raise WarehouseError(f"cannot read a table of the warehouse: {exc}") from exc
 
 
 class DuckDBEngine(Engine):
@@ -295,10 +305,31 @@ class DuckDBEngine(Engine):
         return list(self.con.table(name).columns)
 
     def fetch_rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return _fetch(self.con, sql)
+
+    def rows_of_each(self, queries: list[str]) -> list[list[tuple[Any, ...]]]:
+        # Checks and reason counts are many small answers over large tables, and the medians and
+        # windows among them finish on one thread: two at a time keep both cores busy (scale 100:
+        # 1.26-1.48 s one after another, 1.07-1.15 s two at a time). Each runs on a cursor of its
+        # own, which sees the tables and views but not what was registered on `con`.
+        if len(queries) < 2:
+            return super().rows_of_each(queries)
+        arrow, local, cursors = dict(self._arrow), threading.local(), []
+
+        def answer(sql: str) -> list[tuple[Any, ...]]:
+            if not hasattr(local, "cursor"):
+                local.cursor = self.con.cursor()
+                cursors.append(local.cursor)
+                for name, data in arrow.items():
+                    local.cursor.register(name, data)
+            return _fetch(local.cursor, self.translate(sql))
+
         try:
-            return [tuple(r) for r in self.con.execute(sql).fetchall()]
-        except duckdb.IOException as exc:
-            raise WarehouseError(f"cannot read a table of the warehouse: {exc}") from exc
+            with ThreadPoolExecutor(max_workers=QUERIES_AT_ONCE, thread_name_prefix="stedi-query") as pool:
+                return list(pool.map(answer, queries))
+        finally:
+            for cursor in cursors:
+                cursor.close()
 
     def explain(self, exc: BaseException) -> str:
         text = super().explain(exc)

@@ -9,6 +9,7 @@ lose the data. `--allow-shrink` lets it through.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from stedi.contract.checks import Check, declared_checks, failures, load_expectations, outcome, row_count_checks
 from stedi.contract.tables import LEDGER_TABLE, Zone
@@ -67,7 +68,16 @@ def run_checks(ctx: RunContext) -> list[CheckOutcome]:
     if settings.require_rows:
         checks = [replace(c, severity="error") if c.kind == "min_rows" else c for c in checks]
     proven = _proven(ctx, checks)
-    return [replace(outcome(c, 0), detail=PROVEN) if c in proven else outcome(c, *_measure(ctx, c)) for c in checks]
+    counting = {c: sql for c in checks if c not in proven and (sql := _counting_sql(ctx, c)) is not None}
+    figured = [c for c in counting if c.figure_sql]
+    # One batch, so that the engine may count several at a time.
+    answers = ctx.engine.rows_of_each(list(counting.values()) + [c.figure_sql or "" for c in figured])
+    counted = dict(zip(counting, answers, strict=False))
+    figures = dict(zip(figured, answers[len(counting) :], strict=True))
+    return [
+        replace(outcome(c, 0), detail=PROVEN) if c in proven else outcome(c, *_measured(counted.get(c), figures.get(c)))
+        for c in checks
+    ]
 
 
 def _proven(ctx: RunContext, checks: list[Check]) -> list[Check]:
@@ -104,22 +114,29 @@ def why_empty(ctx: RunContext, name: str) -> str:
     return "no rows reached it"
 
 
-def _measure(ctx: RunContext, check: Check) -> tuple[int, float | None]:
-    """A check's count of violations and its figure: `sql`'s second column, or `figure_sql`'s value.
+def _counting_sql(ctx: RunContext, check: Check) -> str | None:
+    """The query that counts a check's violations (None: there are none to count).
 
     An error check with a scope, on a table that holds every row the last run published, is counted
     only where the new rows are: the last run published those rows, so they passed it (a failed
     error check publishes nothing), and with no new rows there is nothing to count."""
-    sql = check.sql
     if check.scope is not None and check.severity == "error" and check.table in ctx.kept_rows:
         new_rows = ctx.kept_rows[check.table]
-        if new_rows is None:
-            return 0, None
-        sql = check.scoped(new_rows)
-    ((count, *rest),) = ctx.engine.rows(sql)
+        return None if new_rows is None else check.scoped(new_rows)
+    return check.sql
+
+
+def _measured(
+    counted: list[tuple[Any, ...]] | None, figure_rows: list[tuple[Any, ...]] | None
+) -> tuple[int, float | None]:
+    """A check's count of violations and its figure (`sql`'s second column, or `figure_sql`'s value)
+    from the rows of its queries (None: not counted)."""
+    if counted is None:
+        return 0, None
+    ((count, *rest),) = counted
     figure = rest[0] if rest else None
-    if check.figure_sql:
-        ((figure, *_),) = ctx.engine.rows(check.figure_sql)
+    if figure_rows is not None:
+        ((figure, *_),) = figure_rows
     return int(count or 0), None if figure is None else float(figure)
 
 

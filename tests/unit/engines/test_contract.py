@@ -132,3 +132,33 @@ def test_nulls_in_a_required_column_are_refused(engine: tuple[Engine, Session]) 
     with pytest.raises(WarehouseError, match="required column email holds nulls"):
         e.writer.publish_staged()
     assert session.run(lambda w: w.describe("table_r").rows) == 1
+
+
+def test_many_small_queries_answer_in_order_what_each_answers_alone(engine: tuple[Engine, Session]) -> None:
+    """An engine may run a batch side by side: every relation (loaded, built, a view, the email
+    macro on text that is not ASCII) is seen by each query, and the answers come in order."""
+    e, _ = engine
+    e.load("people", pa.table({"email": [" A@X.com", "ΟΔΟΣ@x.com", None], "n": pa.array([1, 2, 3], pa.int64())}))
+    e.build("numbers", "SELECT n * 10 AS m FROM people")
+    e.build("normalised", "SELECT normalised_email(email) AS email, n FROM people", view=True)
+    queries = [
+        "SELECT COUNT(*) FROM people",
+        "SELECT SUM(m) FROM numbers",
+        "SELECT email FROM normalised WHERE n = 2",
+        "SELECT MEDIAN(n), MAX(n) FROM people",
+        "SELECT COUNT(*) FROM people WHERE n > 9",
+        "SELECT email FROM normalised ORDER BY n",
+    ]
+    expected = [[(3,)], [(60,)], [("οδος@x.com",)], [(2.0, 3)], [(0,)], [("a@x.com",), ("οδος@x.com",), (None,)]]
+    assert e.rows_of_each(queries) == expected
+    assert [e.rows(q) for q in queries] == expected
+    assert e.counts(queries[:2] + queries[4:5]) == [3, 60, 0]
+
+
+def test_a_query_of_a_batch_that_fails_raises_what_it_raises_alone(engine: tuple[Engine, Session]) -> None:
+    e, _ = engine
+    e.load("people", PEOPLE)
+    with pytest.raises(Exception) as alone:
+        e.rows("SELECT COUNT(*) FROM no_such_table")
+    with pytest.raises(type(alone.value)):
+        e.rows_of_each(["SELECT COUNT(*) FROM people", "SELECT COUNT(*) FROM no_such_table", "SELECT 1"])
