@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -324,10 +324,20 @@ class DuckDBEngine(Engine):
                     local.cursor.register(name, data)
             return _fetch(local.cursor, self.translate(sql))
 
+        pool = ThreadPoolExecutor(max_workers=QUERIES_AT_ONCE, thread_name_prefix="stedi-query")
         try:
-            with ThreadPoolExecutor(max_workers=QUERIES_AT_ONCE, thread_name_prefix="stedi-query") as pool:
-                return list(pool.map(answer, queries))
+            futures = [pool.submit(answer, sql) for sql in queries]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            if failed := next((f for f in futures if f in done and f.exception() is not None), None):
+                failed.result()  # raises it, before waiting for queries still under way
+            return [future.result() for future in futures]
+        except BaseException:  # a failed query, or Ctrl-C: no other starts, and those under way stop
+            pool.shutdown(wait=False, cancel_futures=True)
+            for cursor in list(cursors):
+                cursor.interrupt()
+            raise
         finally:
+            pool.shutdown(wait=True)
             for cursor in cursors:
                 cursor.close()
 
