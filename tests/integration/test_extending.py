@@ -4,6 +4,7 @@ rebuild, only the new rows are written, and a change that takes rows away rebuil
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,77 @@ def test_a_distinct_table_gains_no_row_it_holds_when_its_first_column_is_null(tm
     reference = build(landing, tmp_path / "reference", models=str(folder))
     assert_same_tables(tmp_path / "wh", tmp_path / "reference")
     assert _outcomes(result) == _outcomes(reference)
+
+
+def _recording_wrong_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every run records the figure of each answer that has one (its second column: a median, a
+    deviation) as 4321 (a mutation no real run makes): a later run that shows it took it from the record."""
+    from stedi.stages import answers
+
+    real = answers.record
+
+    def wrong(ctx):  # type: ignore[no-untyped-def]
+        ctx.answers = {k: [[row[0], 4321.0, *row[2:]] if len(row) > 1 else row for row in rows]
+                       for k, rows in ctx.answers.items()}  # fmt: skip
+        return real(ctx)
+
+    monkeypatch.setattr(answers, "record", wrong)
+
+
+@pytest.mark.usefixtures("at_any_size")
+def test_checks_over_unchanged_tables_take_the_last_runs_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new step-trainer reading leaves the phone and customer tables as they were: their checks are
+    the last run's answers; those of the tables that grew are counted again."""
+    landing = small_landing(tmp_path / "landing")
+    with monkeypatch.context() as patched:
+        _recording_wrong_figures(patched)
+        build(landing, tmp_path / "wh")
+    write_landing(landing, step_trainer={"later.json": step("S1", 30) + "\n"})
+    result = build(landing, tmp_path / "wh")
+
+    reference = build(landing, tmp_path / "reference")
+    assert_same_tables(tmp_path / "wh", tmp_path / "reference")
+    details = {(c.table, c.description): c.detail for c in result.checks}
+    for column in "xyz":  # accelerometer_trusted did not change: its figures are the record's
+        assert details["accelerometer_trusted", f"{column} within 6 median absolute deviations of its median"] == (
+            f"ok; {column}: median absolute deviation 4.32e+03"
+        )
+    # step_trainer_trusted grew: its figures were counted, as a full rebuild counts them
+    grown = [c for c in result.checks if c.table == "step_trainer_trusted"]
+    assert any(c.kind == "gaps" for c in grown)
+    assert _outcomes_of(grown) == _outcomes_of([c for c in reference.checks if c.table == "step_trainer_trusted"])
+    assert [(c.table, c.status, c.value) for c in result.checks] == [
+        (c.table, c.status, c.value) for c in reference.checks
+    ]
+    assert "check and reason counts read only tables unchanged" in " ".join(result.notes)
+
+
+@pytest.mark.usefixtures("at_any_size")
+def test_answers_recorded_against_other_snapshots_are_not_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record that names other snapshots than the tables have (a run that published only part of
+    its tables, a table changed by another tool) is not used: every answer is counted."""
+    from stedi.stages import answers
+
+    landing = small_landing(tmp_path / "landing")
+    with monkeypatch.context() as patched:
+        _recording_wrong_figures(patched)
+        real = answers.record
+
+        def elsewhere(ctx):  # type: ignore[no-untyped-def]
+            ctx.commits = {name: replace(c, snapshot_id=(c.snapshot_id or 0) + 1) for name, c in ctx.commits.items()}
+            return real(ctx)
+
+        patched.setattr(answers, "record", elsewhere)
+        build(landing, tmp_path / "wh")
+    write_landing(landing, step_trainer={"later.json": step("S1", 30) + "\n"})
+    result = build(landing, tmp_path / "wh")
+    _rebuilt_equal(landing, tmp_path / "wh", tmp_path, result)
+    assert "check and reason counts read only tables unchanged" not in " ".join(result.notes)
+
+
+def _outcomes_of(checks: list) -> list[tuple]:  # type: ignore[type-arg]
+    return [(c.table, c.kind, c.description, c.status, c.value, c.detail) for c in checks]

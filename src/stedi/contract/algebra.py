@@ -32,7 +32,9 @@ def spj_shape(sql: str) -> Shape | None:
     select = _one_select(sql)
     if select is None:
         return None
-    if any(select.args.get(part) for part in ("with", "group", "having", "qualify", "order", "limit", "offset")):
+    if any(select.args.get(part) for part in ("group", "having", "qualify", "order", "limit", "offset")):
+        return None
+    if select.find(exp.With) is not None:
         return None
     if len(list(select.find_all(exp.Select))) != 1:  # a subquery
         return None
@@ -90,3 +92,33 @@ def distinct_columns(sql: str) -> tuple[str, ...] | None:
     if any(e.is_star for e in selects) or "" in names:
         return None
     return names if len(set(names)) == len(names) else None
+
+
+@cache
+def relations_read(sql: str) -> frozenset[str] | None:
+    """Every relation a query reads (the tables and views it names, not its CTEs); None when that
+    cannot be told: SQL SQLGlot cannot read, several statements, a table function or a name with a
+    schema or catalog."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        trees = [t for t in sqlglot.parse(sql, read=SOURCE_DIALECT) if t is not None]
+    except (sqlglot.errors.SqlglotError, RecursionError):
+        return None
+    if len(trees) != 1:
+        return None
+    withs = list(trees[0].find_all(exp.With))
+    if len(withs) > 1 or any(w.args.get("recursive") or w.parent is not trees[0] for w in withs):
+        return None  # CTEs inside a subquery, nested or recursive: which name is which is not told here
+    ctes: list[str] = [cte.alias_or_name for cte in withs[0].expressions] if withs else []
+    for i, cte in enumerate(withs[0].expressions if withs else []):
+        if any(t.name in ctes[i:] for t in cte.find_all(exp.Table)):
+            return None  # a CTE named like a relation it (or one before it) reads
+    names = set()
+    for table in trees[0].find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier) or table.args.get("db") or table.args.get("catalog"):
+            return None
+        if table.name not in ctes:
+            names.add(table.name)
+    return frozenset(names)

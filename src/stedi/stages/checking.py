@@ -14,6 +14,7 @@ from typing import Any
 from stedi.contract.checks import Check, declared_checks, failures, load_expectations, outcome, row_count_checks
 from stedi.contract.tables import LEDGER_TABLE, Zone
 from stedi.results import FAILED, PUBLISHED, REFUSED, UNCHANGED, CheckOutcome
+from stedi.stages import answers, extending
 from stedi.stages.context import Funnel, RunContext
 from stedi.stages.extending import threshold
 from stedi.stages.ingestion import stage_ledger
@@ -33,6 +34,11 @@ def check(ctx: RunContext) -> None:
     ctx.result.checks = [replace(o, detail=f"{o.detail}: {why_empty(ctx, o.table)}")
                          if o.kind == "min_rows" and o.status != "pass" else o for o in outcomes]  # fmt: skip
     ctx.result.refusals = shrink_refusals(ctx)
+    if ctx.carried_answers:
+        ctx.result.notes.append(
+            f"{extending.NOTE_PREFIX} {ctx.carried_answers} check and reason counts read only tables unchanged since "
+            "the last run: their answers were taken from it, not counted again"
+        )
     if failures(ctx.result.checks):
         ctx.result.outcome = FAILED
     elif ctx.result.refusals:
@@ -50,7 +56,7 @@ def funnel(ctx: RunContext) -> dict[str, Funnel]:
     for t in tables:
         queries.append(f"SELECT COUNT(*) FROM {t.input}")
         queries += [drop.sql for drop in t.drops if drop.applies(ctx.parameters)]
-    values = iter(ctx.engine.counts(queries))
+    values = iter(answers.counts(ctx, queries))
     found = {}
     for t in tables:
         rows_in = next(values)
@@ -71,9 +77,9 @@ def run_checks(ctx: RunContext) -> list[CheckOutcome]:
     counting = {c: sql for c in checks if c not in proven and (sql := _counting_sql(ctx, c)) is not None}
     figured = [c for c in counting if c.figure_sql]
     # One batch, so that the engine may count several at a time.
-    answers = ctx.engine.rows_of_each(list(counting.values()) + [c.figure_sql or "" for c in figured])
-    counted = dict(zip(counting, answers, strict=False))
-    figures = dict(zip(figured, answers[len(counting) :], strict=True))
+    found = answers.answer(ctx, list(counting.values()) + [c.figure_sql or "" for c in figured])
+    counted = dict(zip(counting, found, strict=False))
+    figures = dict(zip(figured, found[len(counting) :], strict=True))
     return [
         replace(outcome(c, 0), detail=PROVEN) if c in proven else outcome(c, *_measured(counted.get(c), figures.get(c)))
         for c in checks

@@ -54,6 +54,12 @@ class RunContext:
     # Published tables that still hold every row the last run published (see `extending`): the
     # relation of their new rows, None when they have none.
     kept_rows: dict[str, str | None] = field(default_factory=dict)
+    # Relations of the build equal to what the last run that published left (see `extending`), and
+    # the answers that run recorded, taken where a query reads only those (see `answers`).
+    unchanged: frozenset[str] = frozenset()
+    answers_before: str | None = None
+    answers: dict[str, list[list[object]]] = field(default_factory=dict)  # this run's, for the next run
+    carried_answers: int = 0
     step: str | None = None  # what the current stage is doing (a table it builds), for errors
 
     @property

@@ -213,6 +213,10 @@ class Extension:
                 found[table.name] = state.delta if isinstance(state, Grown) else None
         return found
 
+    def unchanged(self) -> frozenset[str]:
+        """The relations of the build equal to what the last run that published left."""
+        return frozenset(name for name, state in self.states.items() if state == UNCHANGED)
+
     def note(self) -> str | None:
         """What the run did instead of rebuilding, for its result (None: every table was unchanged)."""
         parts = []

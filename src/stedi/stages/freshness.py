@@ -69,14 +69,15 @@ def built_by_the_last_run(ctx: RunContext) -> bool:
         return False
     if not isinstance(record, dict) or record.get("basis") != basis(ctx):
         return False
-    names = _table_names(ctx)
+    names = table_names(ctx)
     snapshots = record.get("snapshots")
     return isinstance(snapshots, dict) and all(
         snapshots.get(name) is not None and snapshots.get(name) == ctx.published_snapshots.get(name) for name in names
     )
 
 
-def _table_names(ctx: RunContext) -> list[str]:
+def table_names(ctx: RunContext) -> list[str]:
+    """The tables a run's record names the snapshots of: the published SQL tables and the source tables."""
     return [t.name for t in ctx.models if t.sql is not None and t.published] + _source_tables(ctx)
 
 
@@ -88,7 +89,7 @@ def nothing_new(ctx: RunContext) -> bool:
     stamp = inputs_stamp(ctx)
     if stamp is None:
         return False
-    now = {name: ctx.published_snapshots.get(name) for name in _table_names(ctx)}
+    now = {name: ctx.published_snapshots.get(name) for name in table_names(ctx)}
     return _record(stamp, now, basis(ctx)) == ctx.built_from
 
 
@@ -96,7 +97,7 @@ def remember(ctx: RunContext) -> None:
     """After a run that published (or found every table current): what its tables were built from."""
     read = {source: {r.relative: r.digest for r in reads} for source, reads in ctx.reads.items()}
     stamp = inputs_stamp(ctx, read)
-    names = _table_names(ctx)
+    names = table_names(ctx)
     snapshots = {name: commit.snapshot_id for name, commit in ctx.commits.items()}
     if stamp is None or any(snapshots.get(name) is None for name in names):
         value = ""  # nothing to trust: the next run rebuilds

@@ -1,4 +1,5 @@
 """`run_history`: every run's table counts, drop reasons, check outcomes and published snapshots.
+Its snapshot also carries the run's answers to its checks and reason counts (see `answers`).
 
 One row per fact, so that the report, `stedi sql` and `stedi history` can show what changed since the
 last run and trends over runs. It is appended directly to the main branch, also for a run that was
@@ -14,6 +15,7 @@ import pyarrow as pa
 
 from stedi.contract.tables import HISTORY_TABLE
 from stedi.results import RunResult
+from stedi.stages import answers
 from stedi.stages.context import RunContext
 from stedi.stages.freshness import remember
 from stedi.warehouse.writes import append_rows
@@ -65,6 +67,9 @@ def history_rows(result: RunResult, extra: list[tuple[object, ...]] | None = Non
 def record(ctx: RunContext) -> None:
     """Stage `record`: the run's facts appended to run_history."""
     rows = history_rows(ctx.result)
-    ctx.session.run(lambda w: append_rows(w, HISTORY_TABLE, rows))
+    # The answers of the checks and reason counts, for the next run (see `answers`); a run that
+    # found nothing new passes on those of the run that built the tables.
+    recorded = answers.record(ctx) if ctx.news else ctx.answers_before or ""
+    ctx.session.run(lambda w: append_rows(w, HISTORY_TABLE, rows, {answers.ANSWERS_PROPERTY: recorded}))
     if ctx.news and ctx.result.published:
         remember(ctx)

@@ -13,9 +13,10 @@ import pyarrow as pa
 
 from stedi import faults
 from stedi.contract.sources import QUARANTINE_SCHEMA, SOURCES, Source
-from stedi.contract.tables import LEDGER_TABLE, Zone
+from stedi.contract.tables import HISTORY_TABLE, LEDGER_TABLE, Zone
 from stedi.errors import LandingError, WarehouseError
 from stedi.results import UNCHANGED, SourceResult, TableResult
+from stedi.stages.answers import ANSWERS_PROPERTY
 from stedi.stages.context import RunContext
 from stedi.stages.erasure import find, keep_sql, path_redactor
 from stedi.stages.freshness import built_from, nothing_new
@@ -100,6 +101,8 @@ def _states(ctx: RunContext, warehouse: Warehouse) -> None:
                 raise
             continue
         ctx.published_rows[name], ctx.published_snapshots[name] = rows, snapshot_id
+        if name == HISTORY_TABLE:
+            ctx.answers_before = properties.get(ANSWERS_PROPERTY)
         if name in SOURCE_TABLES:
             ctx.states[name] = TableState(snapshot_id, decode_files(properties.get(FILES_PROPERTY)))
 

@@ -379,12 +379,15 @@ def publish(warehouse: Warehouse, name: str, snapshot_id: int, *, staged: bool =
     faults.point(f"published:{name}")
 
 
-def append_rows(warehouse: Warehouse, name: str, rows: pa.Table) -> None:
-    """Append rows to a log-like table (created on first use), in one commit."""
+def append_rows(warehouse: Warehouse, name: str, rows: pa.Table, properties: dict[str, str] | None = None) -> None:
+    """Append rows to a log-like table (created on first use), in one commit (`properties`: stored
+    on its snapshot)."""
     table = _evolved(_load_or_create(warehouse, name, rows.schema), rows.schema)
     added = Rows.of(rows)
     try:
-        table.append(added.reader(_declared_schema(added, table.schema().as_arrow())))
+        table.append(
+            added.reader(_declared_schema(added, table.schema().as_arrow())), snapshot_properties=properties or {}
+        )
     except OSError as exc:
         raise WarehouseError(f"cannot write table {name}: {explain(exc, warehouse.location)}") from exc
     except ValueError as exc:

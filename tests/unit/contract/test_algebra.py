@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from stedi.contract.algebra import Shape, distinct_columns, spj_shape, with_relations
+from stedi.contract.algebra import Shape, distinct_columns, relations_read, spj_shape, with_relations
 from stedi.contract.tables import load
 
 
@@ -97,3 +97,40 @@ def test_the_packages_tables_whose_rows_are_distinct_by_their_sql() -> None:
         "step_trainer_readings": ("sensorReadingTime", "serialNumber", "distanceFromObject"),
         "accelerometer_trusted": ("user", "timestamp", "x", "y", "z"),
     }
+
+
+@pytest.mark.parametrize(
+    ("sql", "relations"),
+    [
+        ("SELECT COUNT(*) FROM t WHERE x NOT IN (SELECT e FROM u)", {"t", "u"}),
+        ("SELECT (SELECT COUNT(*) FROM a) - (SELECT COUNT(*) FROM b)", {"a", "b"}),
+        ('SELECT COUNT(*) FROM "a table" AS v CROSS JOIN c', {"a table", "c"}),
+        ("WITH c AS (SELECT * FROM t), d AS (SELECT * FROM c JOIN u ON true) SELECT * FROM d", {"t", "u"}),
+        ("SELECT COUNT(*) FROM (SELECT x - LAG(x) OVER (PARTITION BY k ORDER BY x) AS step FROM t) AS s", {"t"}),
+        ("SELECT normalised_email(e) FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.e = t.e)", {"t", "u"}),
+        ("SELECT 1", set()),
+        # What is read cannot be told: None, never a set that leaves a relation out.
+        ("WITH t AS (SELECT * FROM t) SELECT * FROM t", None),  # a CTE named like the table it reads
+        ("WITH c AS (SELECT * FROM d), d AS (SELECT 1) SELECT * FROM c", None),  # d is a table in c
+        ("WITH RECURSIVE c AS (SELECT 1) SELECT * FROM c", None),
+        ("SELECT * FROM (WITH c AS (SELECT * FROM t) SELECT * FROM c) AS s", None),  # a WITH inside
+        ("SELECT * FROM read_parquet(['x.parquet'])", None),
+        ("SELECT * FROM other.t", None),
+        ("SELECT 1; SELECT 2", None),
+        ("SELECT FROM WHERE", None),
+    ],
+)
+def test_the_relations_a_query_reads(sql: str, relations: set[str] | None) -> None:
+    found = relations_read(sql)
+    assert found == (None if relations is None else frozenset(relations))
+
+
+def test_every_check_and_reason_of_the_package_reads_relations_that_can_be_told() -> None:
+    from stedi.contract.checks import declared_checks
+
+    models = load()
+    queries = [d.sql for t in models.transforms for d in t.drops] + [c.sql for c in declared_checks(models)]
+    names = {t.name for t in models} | {"run_parameters", "subject_keys"}
+    for sql in queries:
+        found = relations_read(sql)
+        assert found is not None and found and found <= names, sql

@@ -1,0 +1,101 @@
+"""Answers a run takes from the last one: the counts and figures of queries over relations that did not change.
+
+The checks and reason counts are small answers over whole relations: a run that extends its tables
+(see `extending`) would count most of them again over rows it did not touch. That run knows which
+relations of its build are unchanged, equal to what the last run that published left, and a query
+that reads only unchanged relations answers what it answered then (the SQL is deterministic).
+
+So every run records the answers of its checks and reason counts on the snapshot it appends to
+`run_history` (property `stedi.answers`), with the snapshot of every table as the run left it, the
+engine, and the basis of the build (settings, key, erasures, SQL, version; see
+`freshness.basis`). A later run takes an answer from there only when the record is of the tables as
+they are now (the same snapshots, basis and engine), the query is the same text, and every relation
+it reads (told by SQLGlot) is one the extension found unchanged. Anything else is counted.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import zlib
+from typing import Any
+
+from stedi.stages.context import RunContext
+from stedi.stages.freshness import basis, table_names
+
+ANSWERS_PROPERTY = "stedi.answers"
+_PLAIN = (int, float, str, bool, type(None))
+
+Rows = list[tuple[Any, ...]]
+
+
+def answer(ctx: RunContext, queries: list[str]) -> list[Rows]:
+    """Every row of each query, in order: taken from the last run's record where that is exact (see
+    the module), counted by the engine otherwise; this run's record gets them all."""
+    known = _usable(ctx)
+    found: list[Rows | None] = []
+    for sql in queries:
+        carried = known.get(_digest(sql)) if known and _reads_only_unchanged(ctx, sql) else None
+        found.append([tuple(row) for row in carried] if carried is not None else None)
+    todo = [i for i, rows in enumerate(found) if rows is None]
+    for i, counted in zip(todo, ctx.engine.rows_of_each([queries[i] for i in todo]), strict=True):
+        found[i] = counted
+    ctx.carried_answers += len(queries) - len(todo)
+    for sql, rows in zip(queries, found, strict=True):
+        if rows is not None and all(isinstance(v, _PLAIN) for row in rows for v in row):
+            ctx.answers[_digest(sql)] = [list(row) for row in rows]
+    return [rows or [] for rows in found]
+
+
+def counts(ctx: RunContext, queries: list[str]) -> list[int]:
+    """The integers that count queries return (as `Engine.counts`), through `answer`."""
+    return [int(rows[0][0]) if rows and rows[0][0] is not None else 0 for rows in answer(ctx, queries)]
+
+
+def record(ctx: RunContext) -> str:
+    """The property value that records this run's answers, against the snapshots of its tables
+    (`ctx.commits`: published, or staged by a run that published nothing, whose record then names
+    snapshots no table has); empty when a table has no snapshot to name."""
+    snapshots = {name: commit.snapshot_id for name, commit in ctx.commits.items()}
+    names = table_names(ctx)
+    if any(snapshots.get(name) is None for name in names):
+        return ""
+    text = json.dumps(
+        {"engine": ctx.engine.name, "basis": basis(ctx), "snapshots": {n: snapshots[n] for n in names},
+         "answers": ctx.answers},
+        sort_keys=True,
+    )  # fmt: skip
+    return base64.b64encode(zlib.compress(text.encode(), 9)).decode("ascii")
+
+
+def _usable(ctx: RunContext) -> dict[str, list[list[Any]]]:
+    """The last run's answers when its record is of the tables as they are now; else none."""
+    if not ctx.unchanged or not ctx.answers_before:
+        return {}
+    try:
+        found = json.loads(zlib.decompress(base64.b64decode(ctx.answers_before)))
+    except (ValueError, zlib.error):
+        return {}  # unreadable: everything is counted
+    if not isinstance(found, dict) or not isinstance(found.get("answers"), dict):
+        return {}
+    now = {name: ctx.published_snapshots.get(name) for name in table_names(ctx)}
+    if (
+        found.get("engine") != ctx.engine.name
+        or found.get("basis") != basis(ctx)
+        or found.get("snapshots") != now
+        or any(snapshot is None for snapshot in now.values())
+    ):
+        return {}
+    return {k: v for k, v in found["answers"].items() if isinstance(v, list) and all(isinstance(r, list) for r in v)}
+
+
+def _reads_only_unchanged(ctx: RunContext, sql: str) -> bool:
+    from stedi.contract.algebra import relations_read
+
+    relations = relations_read(sql)
+    return relations is not None and bool(relations) and relations <= ctx.unchanged
+
+
+def _digest(sql: str) -> str:
+    return hashlib.sha256(sql.encode()).hexdigest()[:32]
