@@ -108,17 +108,17 @@ def _contents(con: duckdb.DuckDBPyConnection, run: list[dict[str, Any]]) -> dict
     by_split = con.execute(
         f"SELECT {split} AS split, COUNT(*), COUNT(DISTINCT subject_id) FROM {ML_TABLE} GROUP BY 1 ORDER BY 1"
     ).fetchall()
-    first, last = con.execute(f"SELECT MIN(sensorReadingTime), MAX(sensorReadingTime) FROM {ML_TABLE}").fetchall()[0]
-    rows = _one(con, f"SELECT COUNT(*) FROM {ML_TABLE}")
-    devices, per_subject = con.execute(
-        f"SELECT COUNT(DISTINCT serialNumber), (SELECT MEDIAN(n) FROM (SELECT COUNT(*) AS n FROM {ML_TABLE} "
+    # One pass for the figures of the whole table (a large table: each pass reads its files again).
+    first, last, rows, subjects, devices, per_subject = con.execute(
+        f"SELECT MIN(sensorReadingTime), MAX(sensorReadingTime), COUNT(*), COUNT(DISTINCT subject_id), "
+        f"COUNT(DISTINCT serialNumber), (SELECT MEDIAN(n) FROM (SELECT COUNT(*) AS n FROM {ML_TABLE} "
         f"GROUP BY subject_id)) FROM {ML_TABLE}"
     ).fetchall()[0]
     step_rows = next((f["value"] for f in run if f["kind"] == "table" and f["table_name"] == "step_trainer_trusted"), 0)
     interval = next((f.get("detail") or "" for f in run if f["kind"] == "check" and f["code"] == "gaps"), "")
     return {
         "rows": int(rows),
-        "subjects": int(_one(con, f"SELECT COUNT(DISTINCT subject_id) FROM {ML_TABLE}")),
+        "subjects": int(subjects),
         "splits": {
             name: {"rows": int(n), "subjects": int(k)} for name, n, k in sorted(by_split, key=lambda r: _order(r[0]))
         },

@@ -25,6 +25,7 @@ from stedi.stages.context import RunContext
 from stedi.stages.freshness import basis, table_names
 
 ANSWERS_PROPERTY = "stedi.answers"
+MAX_RECORD_BYTES = 4 << 20  # a record is a few kilobytes: a few dozen queries' numbers
 # Numbers only: a record outlives erasures in the history's snapshots, so it never holds text.
 _PLAIN = (int, float, bool, type(None))
 
@@ -75,7 +76,11 @@ def _usable(ctx: RunContext) -> dict[str, list[list[Any]]]:
     if not ctx.unchanged or not ctx.answers_before:
         return {}
     try:
-        found = json.loads(zlib.decompress(base64.b64decode(ctx.answers_before)))
+        inflater = zlib.decompressobj()
+        text = inflater.decompress(base64.b64decode(ctx.answers_before), MAX_RECORD_BYTES)
+        if inflater.unconsumed_tail:
+            return {}  # far larger than any run records: not a record of this program's
+        found = json.loads(text)
     except (ValueError, zlib.error):
         return {}  # unreadable: everything is counted
     if not isinstance(found, dict) or not isinstance(found.get("answers"), dict):
