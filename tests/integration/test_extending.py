@@ -39,7 +39,11 @@ def _note(notes: list[str]) -> str:
 
 
 def _outcomes(result: RunResult) -> list[tuple]:
-    return [(c.table, c.kind, c.description, c.status, c.value, c.detail) for c in result.checks]
+    return _outcomes_of(result.checks)
+
+
+def _outcomes_of(checks: list) -> list[tuple]:  # type: ignore[type-arg]
+    return [(c.table, c.kind, c.description, c.status, c.value, c.detail) for c in checks]
 
 
 def _rebuilt_equal(landing: Path, warehouse: Path, tmp_path: Path, extended: RunResult | None = None) -> None:
@@ -275,7 +279,3 @@ def test_answers_recorded_against_other_snapshots_are_not_taken(
     result = build(landing, tmp_path / "wh")
     _rebuilt_equal(landing, tmp_path / "wh", tmp_path, result)
     assert "check and reason counts read only tables unchanged" not in " ".join(result.notes)
-
-
-def _outcomes_of(checks: list) -> list[tuple]:  # type: ignore[type-arg]
-    return [(c.table, c.kind, c.description, c.status, c.value, c.detail) for c in checks]

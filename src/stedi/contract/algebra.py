@@ -54,14 +54,21 @@ def spj_shape(sql: str) -> Shape | None:
 
 def _one_select(sql: str):  # -> sqlglot.exp.Select | None
     """The query's tree when it is one SELECT (not a set operation, not several statements)."""
-    import sqlglot
     from sqlglot import exp
+
+    tree = _one_statement(sql)
+    return tree if isinstance(tree, exp.Select) else None
+
+
+def _one_statement(sql: str):  # -> sqlglot.exp.Expression | None
+    """The tree of the one statement `sql` holds; None for several, or SQL SQLGlot cannot read."""
+    import sqlglot
 
     try:
         trees = [t for t in sqlglot.parse(sql, read=SOURCE_DIALECT) if t is not None]
     except (sqlglot.errors.SqlglotError, RecursionError):  # SQL the engine ran but SQLGlot cannot read
         return None
-    return trees[0] if len(trees) == 1 and isinstance(trees[0], exp.Select) else None
+    return trees[0] if len(trees) == 1 else None
 
 
 def with_relations(sql: str, names: dict[str, str]) -> str:
@@ -99,24 +106,20 @@ def relations_read(sql: str) -> frozenset[str] | None:
     """Every relation a query reads (the tables and views it names, not its CTEs); None when that
     cannot be told: SQL SQLGlot cannot read, several statements, a table function or a name with a
     schema or catalog."""
-    import sqlglot
     from sqlglot import exp
 
-    try:
-        trees = [t for t in sqlglot.parse(sql, read=SOURCE_DIALECT) if t is not None]
-    except (sqlglot.errors.SqlglotError, RecursionError):
+    tree = _one_statement(sql)
+    if tree is None:
         return None
-    if len(trees) != 1:
-        return None
-    withs = list(trees[0].find_all(exp.With))
-    if len(withs) > 1 or any(w.args.get("recursive") or w.parent is not trees[0] for w in withs):
+    withs = list(tree.find_all(exp.With))
+    if len(withs) > 1 or any(w.args.get("recursive") or w.parent is not tree for w in withs):
         return None  # CTEs inside a subquery, nested or recursive: which name is which is not told here
     ctes: list[str] = [cte.alias_or_name for cte in withs[0].expressions] if withs else []
     for i, cte in enumerate(withs[0].expressions if withs else []):
         if any(t.name in ctes[i:] for t in cte.find_all(exp.Table)):
             return None  # a CTE named like a relation it (or one before it) reads
     names = set()
-    for table in trees[0].find_all(exp.Table):
+    for table in tree.find_all(exp.Table):
         if not isinstance(table.this, exp.Identifier) or table.args.get("db") or table.args.get("catalog"):
             return None
         if table.name not in ctes:

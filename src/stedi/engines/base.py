@@ -79,6 +79,11 @@ def publish_commits(session: Session, commits: dict[str, Commit]) -> dict[str, C
     return {name: replace(commit, staged=False) for name, commit in commits.items()}
 
 
+def count_of(rows: list[tuple[Any, ...]]) -> int:
+    """The integer a count query answers (its first value; 0 for none or NULL)."""
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+
 class Engine(ABC):
     name: str
     dialect: str  # SQLGlot dialect the engine speaks
@@ -137,7 +142,7 @@ class Engine(ABC):
 
     def counts(self, queries: list[str]) -> list[int]:
         """The integers that count queries (source dialect) return."""
-        return [int(rows[0][0]) if rows and rows[0][0] is not None else 0 for rows in self.rows_of_each(queries)]
+        return [count_of(rows) for rows in self.rows_of_each(queries)]
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         """Every row of a (small) query in the source dialect."""

@@ -15,14 +15,13 @@ it reads (told by SQLGlot) is one the extension found unchanged. Anything else i
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
-import zlib
 from typing import Any
 
+from stedi.engines.base import count_of
 from stedi.stages.context import RunContext
-from stedi.stages.freshness import basis, table_names
+from stedi.stages.freshness import basis, committed_snapshots, table_names
+from stedi.stages.packed import packed, unpacked
 
 ANSWERS_PROPERTY = "stedi.answers"
 MAX_RECORD_BYTES = 4 << 20  # a record is a few kilobytes: a few dozen queries' numbers
@@ -36,53 +35,42 @@ def answer(ctx: RunContext, queries: list[str]) -> list[Rows]:
     """Every row of each query, in order: taken from the last run's record where that is exact (see
     the module), counted by the engine otherwise; this run's record gets them all."""
     known = _usable(ctx)
+    digests = [_digest(sql) for sql in queries]
     found: list[Rows | None] = []
-    for sql in queries:
-        carried = known.get(_digest(sql)) if known and _reads_only_unchanged(ctx, sql) else None
+    for sql, digest in zip(queries, digests, strict=True):
+        carried = known.get(digest) if known and _reads_only_unchanged(ctx, sql) else None
         found.append([tuple(row) for row in carried] if carried is not None else None)
     todo = [i for i, rows in enumerate(found) if rows is None]
     for i, counted in zip(todo, ctx.engine.rows_of_each([queries[i] for i in todo]), strict=True):
         found[i] = counted
     ctx.carried_answers += len(queries) - len(todo)
-    for sql, rows in zip(queries, found, strict=True):
+    for digest, rows in zip(digests, found, strict=True):
         if rows is not None and all(isinstance(v, _PLAIN) for row in rows for v in row):
-            ctx.answers[_digest(sql)] = [list(row) for row in rows]
+            ctx.answers[digest] = [list(row) for row in rows]
     return [rows or [] for rows in found]
 
 
 def counts(ctx: RunContext, queries: list[str]) -> list[int]:
     """The integers that count queries return (as `Engine.counts`), through `answer`."""
-    return [int(rows[0][0]) if rows and rows[0][0] is not None else 0 for rows in answer(ctx, queries)]
+    return [count_of(rows) for rows in answer(ctx, queries)]
 
 
 def record(ctx: RunContext) -> str:
     """The property value that records this run's answers, against the snapshots of its tables
     (`ctx.commits`: published, or staged by a run that published nothing, whose record then names
     snapshots no table has); empty when a table has no snapshot to name."""
-    snapshots = {name: commit.snapshot_id for name, commit in ctx.commits.items()}
-    names = table_names(ctx)
-    if any(snapshots.get(name) is None for name in names):
+    snapshots = committed_snapshots(ctx)
+    if snapshots is None:
         return ""
-    text = json.dumps(
-        {"engine": ctx.engine.name, "basis": basis(ctx), "snapshots": {n: snapshots[n] for n in names},
-         "answers": ctx.answers},
-        sort_keys=True,
-    )  # fmt: skip
-    return base64.b64encode(zlib.compress(text.encode(), 9)).decode("ascii")
+    return packed({"engine": ctx.engine.name, "basis": basis(ctx), "snapshots": snapshots, "answers": ctx.answers})
 
 
 def _usable(ctx: RunContext) -> dict[str, list[list[Any]]]:
     """The last run's answers when its record is of the tables as they are now; else none."""
     if not ctx.unchanged or not ctx.answers_before:
         return {}
-    try:
-        inflater = zlib.decompressobj()
-        text = inflater.decompress(base64.b64decode(ctx.answers_before), MAX_RECORD_BYTES)
-        if inflater.unconsumed_tail:
-            return {}  # far larger than any run records: not a record of this program's
-        found = json.loads(text)
-    except (ValueError, zlib.error):
-        return {}  # unreadable: everything is counted
+    # Unreadable, or far larger than any run records (not a record of this program's): everything is counted.
+    found = unpacked(ctx.answers_before, MAX_RECORD_BYTES)
     if not isinstance(found, dict) or not isinstance(found.get("answers"), dict):
         return {}
     now = {name: ctx.published_snapshots.get(name) for name in table_names(ctx)}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from collections.abc import Mapping
 
 from stedi import __version__
 from stedi.errors import WarehouseError
@@ -55,7 +56,7 @@ def built_from(warehouse: Warehouse) -> str | None:
     return warehouse.namespace_properties().get(BUILT_PROPERTY)
 
 
-def _record(stamp: str, snapshots: dict[str, int | None], basis: str) -> str:
+def _record(stamp: str, snapshots: Mapping[str, int | None], basis: str) -> str:
     return json.dumps({"stamp": stamp, "snapshots": snapshots, "basis": basis}, sort_keys=True)
 
 
@@ -81,6 +82,13 @@ def table_names(ctx: RunContext) -> list[str]:
     return [t.name for t in ctx.models if t.sql is not None and t.published] + _source_tables(ctx)
 
 
+def committed_snapshots(ctx: RunContext) -> dict[str, int] | None:
+    """The snapshot the run's commits left each of `table_names` at; None when one has none."""
+    committed, names = {name: commit.snapshot_id for name, commit in ctx.commits.items()}, table_names(ctx)
+    snapshots = {name: snapshot for name in names if (snapshot := committed.get(name)) is not None}
+    return snapshots if len(snapshots) == len(names) else None
+
+
 def nothing_new(ctx: RunContext) -> bool:
     """True when every table the run would build already holds what it would build."""
     settings = ctx.settings
@@ -97,12 +105,9 @@ def remember(ctx: RunContext) -> None:
     """After a run that published (or found every table current): what its tables were built from."""
     read = {source: {r.relative: r.digest for r in reads} for source, reads in ctx.reads.items()}
     stamp = inputs_stamp(ctx, read)
-    names = table_names(ctx)
-    snapshots = {name: commit.snapshot_id for name, commit in ctx.commits.items()}
-    if stamp is None or any(snapshots.get(name) is None for name in names):
-        value = ""  # nothing to trust: the next run rebuilds
-    else:
-        value = _record(stamp, {name: snapshots[name] for name in names}, basis(ctx))
+    snapshots = committed_snapshots(ctx)
+    # Empty: nothing to trust, the next run rebuilds.
+    value = "" if stamp is None or snapshots is None else _record(stamp, snapshots, basis(ctx))
     with contextlib.suppress(WarehouseError):  # a catalog that keeps no properties: every run rebuilds
         ctx.session.run(lambda w: w.set_namespace_properties({BUILT_PROPERTY: value}))
 

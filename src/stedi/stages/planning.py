@@ -18,12 +18,9 @@ and a run that died between two commits is completed by the next one.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import os
 import time
-import zlib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +30,7 @@ import pyarrow.fs as pafs
 
 from stedi.contract.sources import Source
 from stedi.reading.landing import LandingFile, Listing, Redact, discover, open_root
+from stedi.stages.packed import packed, unpacked
 
 FILES_PROPERTY = "stedi.files"
 HASH_CHUNK = 8 << 20
@@ -115,20 +113,15 @@ class SourcePlan:
 
 def encode_files(files: dict[str, Known]) -> str:
     """The map as a compact snapshot property (it is stored once per snapshot)."""
-    plain = {path: [k.digest, *k.signature, int(k.racy)] for path, k in files.items()}
-    text = json.dumps(plain, sort_keys=True, separators=(",", ":")).encode()
-    return base64.b64encode(zlib.compress(text, 9)).decode("ascii")
+    return packed({path: [k.digest, *k.signature, int(k.racy)] for path, k in files.items()})
 
 
 def decode_files(value: str | None) -> dict[str, Known] | None:
     if not value:
         return None
-    try:
-        files = json.loads(zlib.decompress(base64.b64decode(value)))
-    except (ValueError, zlib.error):
-        return None  # unreadable map: the table is rebuilt from every file
+    files = unpacked(value)
     if not isinstance(files, dict):
-        return None
+        return None  # unreadable map: the table is rebuilt from every file
     known = {}
     for path, entry in files.items():
         if isinstance(entry, str):  # the map of an older version: digests only
