@@ -109,6 +109,9 @@ class Engine(ABC):
     def reserve(self, landing_bytes: int) -> None:  # noqa: B027 - optional hook
         """Told before reading: the landing data of the run is `landing_bytes` (the tables are built from it)."""
 
+    def settle(self) -> None:  # noqa: B027 - optional hook
+        """Told after reading, before anything is built or written: the landing relations are complete."""
+
     @abstractmethod
     def ingest(self, root: str, source: Source, files: list[LandingFile]) -> list[FileRead]:
         """Read the given landing files of a source into relations `<source>_landing` and

@@ -127,6 +127,7 @@ def read(ctx: RunContext) -> None:
         )
     faults.point("read")
     ctx.erasure_rewrote = rewrite = _suppress_erased(ctx)
+    engine.settle()
     _stage_sources(ctx, rewrite)
 
 

@@ -53,12 +53,27 @@ def test_the_default_limit_stays_when_the_database_moves_to_a_file() -> None:
         engine.close()
 
 
-@pytest.mark.parametrize(("landing_bytes", "in_a_file"), [(10 << 20, False), (100 << 20, True)])
-def test_tables_of_large_landing_data_are_kept_compressed_in_a_file(landing_bytes: int, in_a_file: bool) -> None:
-    engine = DuckDBEngine(None, memory_limit="8GB")  # far above both sizes: the size alone decides
+def _string_compression(engine: DuckDBEngine) -> str:
+    ((compression,),) = engine.con.execute(
+        "SELECT DISTINCT compression FROM pragma_storage_info('probe') WHERE segment_type = 'VARCHAR'"
+    ).fetchall()
+    return str(compression)
+
+
+@pytest.mark.parametrize(
+    ("landing_bytes", "in_a_file", "compressed"),
+    [(10 << 20, False, False), (100 << 20, False, True), (10**15, True, True)],
+)
+def test_tables_of_large_landing_data_are_compressed_once_read(
+    landing_bytes: int, in_a_file: bool, compressed: bool
+) -> None:
+    engine = DuckDBEngine(None, memory_limit="8GB")  # far above the first two sizes: the size alone decides
     try:
         engine.reserve(landing_bytes)
+        engine.con.execute("CREATE TABLE probe AS SELECT 'the same text ' || (i % 3) AS s FROM range(1000000) t(i)")
+        engine.settle()
         assert _in_a_file(engine.con) is in_a_file
+        assert (_string_compression(engine) != "Uncompressed") is compressed
     finally:
         engine.close()
 
