@@ -117,6 +117,32 @@ def test_sensor_checks_count_gaps_conflicts_and_outliers() -> None:
 
 
 @pytest.mark.parametrize(
+    ("rows", "conflicting"),
+    [
+        ([("a", 1, 5.0, "x"), ("a", 1, 5.0, "x")], 0),  # read twice alike
+        ([("a", 1, None, "x"), ("a", 1, 5.0, "x")], 1),  # NULL is a value of its own, as DISTINCT counts it
+        ([("a", 1, None, "x"), ("a", 1, None, "x")], 0),
+        ([("a", 1, 1.0, "y"), ("a", 1, 2.0, "x")], 1),  # both columns differ
+        ([("a", 1, 1.0, None), ("a", 1, 1.0, "x"), ("b", 1, 1.0, "x"), ("b", 2, 9.0, "x")], 1),
+        ([("a", 1, 0.0, "x"), ("a", 1, -0.0, "x")], 0),  # equal numbers, as DISTINCT groups them
+        ([(None, 1, 1.0, "x"), (None, 1, 2.0, "x")], 1),  # NULL keys form one key, as in GROUP BY
+    ],
+)
+def test_conflicts_are_keys_whose_rows_hold_more_than_one_set_of_values(rows, conflicting) -> None:
+    import duckdb
+
+    from stedi.contract.checks import compile_check
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE r (serial VARCHAR, instant BIGINT, distance DOUBLE, unit VARCHAR)")
+    con.executemany("INSERT INTO r VALUES (?, ?, ?, ?)", rows)
+    check = compile_check(
+        {"kind": "conflicts", "table": "r", "columns": ["serial", "instant"], "values": ["distance", "unit"]}
+    )
+    assert _count(con, check.sql) == conflicting
+
+
+@pytest.mark.parametrize(
     ("new_rows", "violations"),
     [
         ([], 0),  # no new rows: nothing to count
