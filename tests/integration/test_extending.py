@@ -11,6 +11,7 @@ import pytest
 
 from stedi.errors import ChecksFailed
 from stedi.pipeline.forget import forget
+from stedi.pipeline.verify import verify
 from stedi.results import RunResult
 from stedi.stages import extending
 from stedi.warehouse.catalog import Warehouse
@@ -78,6 +79,8 @@ def test_new_readings_are_appended_to_every_table_they_reach(tmp_path: Path) -> 
     # jane's S1 at 10, 20, 30 with her phone then; bob's S2 at 30 with the phone reading he sent now
     ml = {(r["subject_id"], r["sensorReadingTime"]) for r in wh.read("machine_learning_curated").to_pylist()}
     assert ml == {(sid("jane@x.com"), 10), (sid("jane@x.com"), 20), (sid("jane@x.com"), 30), (sid("bob@x.com"), 30)}
+    # The appended tables' fingerprints (the rows held plus the rows appended) are those of their files.
+    assert [(h.name, h.problems) for h in verify(str(tmp_path / "wh")) if h.damaged] == []
     _rebuilt_equal(landing, tmp_path / "wh", tmp_path, result)
 
 

@@ -18,6 +18,7 @@ from stedi import faults
 from stedi.errors import WarehouseError
 from stedi.storage import explain, local_path
 from stedi.warehouse.catalog import NAMESPACE, Warehouse
+from stedi.warehouse.fingerprints import ROW_HASH, appended, fingerprint, row_hash
 from stedi.warehouse.rows import Rows
 
 if TYPE_CHECKING:
@@ -42,31 +43,6 @@ class Commit:
     changed: bool = True  # False: the table already held these rows, no snapshot was added
     seconds: float = 0.0
     staged: bool = False  # committed to the audit branch, not yet published (see publish)
-
-
-def hash_text(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-_UTC = {"Etc/UTC", "+00:00", "UTC", "Z"}
-
-
-def _schema_text(schema: pa.Schema) -> str:
-    """The schema as the fingerprint sees it: names, types and nullability (any spelling of UTC is UTC)."""
-    fields = []
-    for f in schema:
-        kind = f.type
-        if pa.types.is_timestamp(kind) and kind.tz in _UTC:
-            kind = pa.timestamp(kind.unit, tz="UTC")
-        fields.append(f"{f.name}: {kind}{'' if f.nullable else ' not null'}")
-    return "\n".join(fields)
-
-
-def fingerprint(rows: Rows, schema: pa.Schema) -> str:
-    """A fingerprint of the rows' schema and multiset of rows (row order does not matter)."""
-    return f"{rows.measure.count}:{rows.measure.digest}:{hash_text(_schema_text(schema))}"
 
 
 def _declared_schema(rows: Rows, declared: pa.Schema) -> pa.Schema:
@@ -190,21 +166,36 @@ def write(
     if expected is not ANY_SNAPSHOT and (current.snapshot_id if current else None) != expected:
         raise overtaken(name)
     declared = table.schema().as_arrow()
-    schema = _declared_schema(rows, declared)
     summary = dict(current.summary.additional_properties) if current and current.summary else {}
+    appending = append is not None and current is not None  # the caller knows the table holds the rest
+    added = (append if isinstance(append, Rows) else Rows.of(append)) if appending else rows
+    hashed = row_hash(rows)
+    extend = appending and not verify_current and summary.get(ROW_HASH) == hashed
+    found, count = _measured(rows, added if extend else None, declared, summary)
     props = {k: v for k, v in summary.items() if k.startswith("stedi.")} if properties is None else properties
-    props = {**props, FINGERPRINT: fingerprint(rows, schema)}
-    unchanged = current is not None and all(summary.get(k) == v for k, v in props.items())
+    props = {**props, FINGERPRINT: found}
+    unchanged = current is not None and all(summary.get(k) == v for k, v in props.items() if k != ROW_HASH)
     if unchanged and verify_current:
         unchanged = current_fingerprint(warehouse, name) == props[FINGERPRINT]
     if unchanged and not force:
-        return Commit(name, rows.measure.count, current.snapshot_id, False, time.perf_counter() - started)
-    appending = append is not None and current is not None  # the caller knows the table holds the rest
-    added = append if appending else rows
+        return Commit(name, count, current.snapshot_id, False, time.perf_counter() - started)
+    props[ROW_HASH] = hashed
     snapshot_id = _commit(
         warehouse, table, name, added, declared, props, stage=stage, replace=current is not None and not appending
     )
-    return Commit(name, rows.measure.count, snapshot_id, True, time.perf_counter() - started, staged=stage)
+    return Commit(name, count, snapshot_id, True, time.perf_counter() - started, staged=stage)
+
+
+def _measured(rows: Rows, added: Rows | None, declared: pa.Schema, summary: dict[str, str]) -> tuple[str, int]:
+    """The rows' fingerprint (with their schema as written) and their count. With `added` (the rows
+    appended to a table that holds the rest), from the current snapshot's fingerprint and the added
+    rows alone where it fingerprints rows of this schema: the table's required columns hold no
+    nulls in the rows it holds, so the added rows decide the schema."""
+    if added is not None and (added.schema.names, added.schema.types) == (rows.schema.names, rows.schema.types):
+        extended = appended(summary.get(FINGERPRINT), added, _declared_schema(added, declared))
+        if extended is not None:
+            return extended
+    return fingerprint(rows, _declared_schema(rows, declared)), rows.measure.count
 
 
 def _commit(

@@ -61,3 +61,63 @@ def test_a_moved_warehouse_writes_its_files_at_its_new_place(tmp_path: Path) -> 
     write(moved, "t", _rows("SELECT range AS id FROM range(5)"))
     assert not (tmp_path / "old").exists()
     assert moved.load("t").scan().to_arrow().num_rows == 5
+
+
+def _old_and_new(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE TABLE old AS SELECT range AS id, 'n' || range AS name FROM range(1000)")
+    con.execute("CREATE TABLE new AS SELECT range AS id, NULL::VARCHAR AS name FROM range(1000, 1010)")
+    con.execute("CREATE TABLE whole AS SELECT * FROM old UNION ALL SELECT * FROM new")
+
+
+def test_an_append_fingerprints_the_rows_it_adds_to_the_rows_held(tmp_path: Path) -> None:
+    from stedi.warehouse.writes import FINGERPRINT, current_fingerprint
+
+    warehouse = Warehouse(tmp_path / "wh", create=True)
+    con = duckdb.connect()
+    _old_and_new(con)
+    write(warehouse, "t", Rows(con, "old"))
+    whole = Rows(con, "whole")
+
+    commit = write(warehouse, "t", whole, append=Rows(con, "new"))
+
+    assert "measure" not in whole.__dict__  # the rows held were not counted and hashed again
+    assert commit.changed and commit.rows == 1010
+    stored = warehouse.load("t").current_snapshot().summary.additional_properties[FINGERPRINT]
+    assert stored == current_fingerprint(warehouse, "t")  # what `stedi verify` computes from the files
+    assert stored.split(":")[0] == "1010"
+    nothing_new = write(warehouse, "t", Rows(con, "whole"), append=_rows("SELECT 1 AS id, 'x' AS name LIMIT 0"))
+    assert not nothing_new.changed and nothing_new.rows == 1010
+
+
+def test_an_append_to_a_snapshot_summed_with_an_unknown_row_hash_measures_every_row(tmp_path: Path) -> None:
+    from stedi.warehouse.writes import FINGERPRINT, current_fingerprint, fingerprint
+
+    warehouse = Warehouse(tmp_path / "wh", create=True)
+    con = duckdb.connect()
+    _old_and_new(con)
+    old = Rows(con, "old")
+    table = warehouse.catalog.create_table(("stedi", "t"), schema=old.schema)
+    # Written without a record of its row hash (by an older version, or another DuckDB).
+    table.append(con.table("old").to_arrow_table(), snapshot_properties={FINGERPRINT: fingerprint(old, old.schema)})
+    whole = Rows(con, "whole")
+
+    commit = write(warehouse, "t", whole, append=Rows(con, "new"))
+
+    assert "measure" in whole.__dict__
+    assert commit.rows == 1010
+    assert warehouse.load("t").current_snapshot().summary.additional_properties[FINGERPRINT] == current_fingerprint(
+        warehouse, "t"
+    )
+
+
+def test_a_fingerprint_of_another_engine_or_schema_is_not_extended() -> None:
+    from stedi.warehouse.fingerprints import appended, hash_text, schema_text
+
+    added = _rows("SELECT range AS id FROM range(3)")
+    schema = added.schema
+    ours = hash_text(schema_text(schema))
+    assert appended(None, added, schema) is None
+    assert appended("spark:3:12:struct<id:bigint>", added, schema) is None  # another engine's
+    assert appended("3:12:0123456789abcdef", added, schema) is None  # another schema's
+    assert appended(f"x:12:{ours}", added, schema) is None
+    assert appended(f"2:12:{ours}", added, schema) == (f"5:{12 + added.measure.digest}:{ours}", 5)
