@@ -8,6 +8,7 @@ appends to a table measures only the rows it appends, not the whole table again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import pyarrow as pa
@@ -43,9 +44,12 @@ def fingerprint(rows: Rows, schema: pa.Schema) -> str:
     return f"{rows.measure.count}:{rows.measure.digest}:{hash_text(schema_text(schema))}"
 
 
-def row_hash(rows: Rows) -> str:
-    """What the row hash of the rows' connection makes of a known row (see ROW_HASH)."""
-    ((answer,),) = rows.con.execute(_KNOWN_ROW).fetchall()
+@functools.cache
+def row_hash() -> str:
+    """What this process's DuckDB row hash makes of a known row (see ROW_HASH); asked once."""
+    import duckdb
+
+    ((answer,),) = duckdb.connect().execute(_KNOWN_ROW).fetchall()
     return str(answer)
 
 

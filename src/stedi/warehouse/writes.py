@@ -169,8 +169,7 @@ def write(
     summary = dict(current.summary.additional_properties) if current and current.summary else {}
     appending = append is not None and current is not None  # the caller knows the table holds the rest
     added = (append if isinstance(append, Rows) else Rows.of(append)) if appending else rows
-    hashed = row_hash(rows)
-    extend = appending and not verify_current and summary.get(ROW_HASH) == hashed
+    extend = appending and not verify_current and summary.get(ROW_HASH) == row_hash()
     found, count = _measured(rows, added if extend else None, declared, summary)
     props = {k: v for k, v in summary.items() if k.startswith("stedi.")} if properties is None else properties
     props = {**props, FINGERPRINT: found}
@@ -179,7 +178,7 @@ def write(
         unchanged = current_fingerprint(warehouse, name) == props[FINGERPRINT]
     if unchanged and not force:
         return Commit(name, count, current.snapshot_id, False, time.perf_counter() - started)
-    props[ROW_HASH] = hashed
+    props[ROW_HASH] = row_hash()
     snapshot_id = _commit(
         warehouse, table, name, added, declared, props, stage=stage, replace=current is not None and not appending
     )
@@ -202,20 +201,19 @@ def _commit(
     warehouse: Warehouse,
     table: Table,
     name: str,
-    rows: Rows | pa.Table,
+    added: Rows,
     declared: pa.Schema,
     props: dict[str, str],
     *,
     stage: bool,
     replace: bool,
 ) -> int | None:
-    """Add `rows` (replacing every row the table holds when `replace`) in one commit, written with the
+    """Add the rows `added` (replacing every row the table holds when `replace`) in one commit, written with the
     table's `declared` schema; the id of the snapshot made (staged: the audit branch's, None for a
     table's first staged snapshot)."""
     from pyiceberg.exceptions import CommitFailedException
 
     current = table.current_snapshot()
-    added = rows if isinstance(rows, Rows) else Rows.of(rows)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Delete operation did not match any records")
         try:
