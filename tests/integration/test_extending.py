@@ -12,7 +12,7 @@ import pytest
 from stedi.errors import ChecksFailed
 from stedi.pipeline.forget import forget
 from stedi.pipeline.verify import verify
-from stedi.results import RunResult
+from stedi.results import UNCHANGED, RunResult
 from stedi.stages import extending
 from stedi.warehouse.catalog import Warehouse
 from tests.support.corpora import assert_same_tables, build, table_rows
@@ -45,6 +45,19 @@ def _outcomes(result: RunResult) -> list[tuple]:
 
 def _outcomes_of(checks: list) -> list[tuple]:  # type: ignore[type-arg]
     return [(c.table, c.kind, c.description, c.status, c.value, c.detail) for c in checks]
+
+
+def _compared_tables(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The published tables the runs from now on build whole and compare with their rows of before."""
+    compared: list[str] = []
+    real = extending.Extension._compared
+
+    def spied(self, table, before):  # type: ignore[no-untyped-def]
+        compared.append(table.name)
+        return real(self, table, before)
+
+    monkeypatch.setattr(extending.Extension, "_compared", spied)
+    return compared
 
 
 def _rebuilt_equal(landing: Path, warehouse: Path, tmp_path: Path, extended: RunResult | None = None) -> None:
@@ -120,6 +133,65 @@ def test_a_second_holder_of_a_serial_takes_readings_from_its_owner(tmp_path: Pat
     }
     assert owned == {("S1", 10, "jane@x.com"), ("S2", 30, "bob@x.com")}
     _rebuilt_equal(landing, tmp_path / "wh", tmp_path)
+
+
+@pytest.mark.usefixtures("at_any_size")
+def test_new_phone_readings_that_move_no_owner_extend_the_step_trainer_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dora's device has readings but her phone had none: she was not curated. Her first phone
+    reading curates her. The owners of step-trainer readings (rebuilt whole: not a select-project-
+    join) are as they were, so step_trainer_trusted gains dora's readings by its SQL over the new
+    curated customer, without being rebuilt and compared with what it held."""
+    landing = small_landing(tmp_path / "landing")
+    write_landing(
+        landing,
+        customer={"dora.json": customer("dora@x.com", "S4") + "\n"},
+        step_trainer={"dora.json": step("S4", 40) + "\n" + step("S4", 50) + "\n"},
+    )
+    build(landing, tmp_path / "wh")
+    write_landing(landing, accelerometer={"dora.json": phone("dora@x.com", 40) + "\n"})
+    compared = _compared_tables(monkeypatch)
+    result = build(landing, tmp_path / "wh")
+
+    assert "step_trainer_trusted" not in compared  # customer_curated is (a subquery: not a join)
+    assert "step_trainer_trusted" in _note(result.notes)
+    owned = {(r["serialNumber"], r["sensorReadingTime"], r["email"])
+             for r in Warehouse(tmp_path / "wh").read("step_trainer_trusted").to_pylist()}  # fmt: skip
+    assert {("S4", 40, "dora@x.com"), ("S4", 50, "dora@x.com")} <= owned
+    _rebuilt_equal(landing, tmp_path / "wh", tmp_path, result)
+
+
+@pytest.mark.usefixtures("at_any_size")
+def test_owners_recorded_by_another_row_hash_are_rebuilt_and_compared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fingerprints summed with another row hash (another DuckDB) tell nothing: the owners are taken
+    as changed, and step_trainer_trusted is built whole and compared."""
+    from stedi.stages import freshness
+
+    landing = small_landing(tmp_path / "landing")
+    with monkeypatch.context() as patched:
+        patched.setattr(freshness, "row_hash", lambda: "another row hash")
+        build(landing, tmp_path / "wh")
+    write_landing(landing, accelerometer={"later.json": phone("jane@x.com", 30) + "\n"})
+    compared = _compared_tables(monkeypatch)
+    result = build(landing, tmp_path / "wh")
+
+    assert "step_trainer_trusted" in compared
+    _rebuilt_equal(landing, tmp_path / "wh", tmp_path, result)
+
+
+@pytest.mark.usefixtures("at_any_size")
+def test_a_rerun_after_a_run_that_can_be_extended_finds_nothing_new(tmp_path: Path) -> None:
+    """The record of what the tables were built from holds the owners' fingerprints too; a run with
+    no landing change still stops after planning."""
+    landing = small_landing(tmp_path / "landing")
+    build(landing, tmp_path / "wh")
+    result = build(landing, tmp_path / "wh")
+
+    assert result.outcome == UNCHANGED
+    assert any(n.startswith("nothing new since the last run") for n in result.notes)
 
 
 @pytest.mark.usefixtures("at_any_size")

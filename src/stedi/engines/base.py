@@ -143,6 +143,11 @@ class Engine(ABC):
     def columns(self, name: str) -> list[str]:
         """The column names of a relation."""
 
+    def fingerprint(self, name: str) -> str | None:
+        """A fingerprint of the relation's rows (`warehouse.fingerprints`: its schema and multiset of
+        rows); None from an engine that makes none."""
+        return None
+
     def counts(self, queries: list[str]) -> list[int]:
         """The integers that count queries (source dialect) return."""
         return [count_of(rows) for rows in self.rows_of_each(queries)]

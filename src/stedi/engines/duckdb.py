@@ -26,6 +26,7 @@ from stedi.errors import SettingsError, WarehouseError
 from stedi.reading.files import DEFAULT_MAX_RECORD
 from stedi.reading.reader import FileRead, read_chunks
 from stedi.storage import local_path
+from stedi.warehouse import fingerprints
 from stedi.warehouse.rows import Rows
 from stedi.warehouse.writes import ANY_SNAPSHOT
 
@@ -324,6 +325,13 @@ class DuckDBEngine(Engine):
 
     def columns(self, name: str) -> list[str]:
         return list(self.con.table(name).columns)
+
+    def fingerprint(self, name: str) -> str | None:
+        rows = self.rows_of(name)
+        try:
+            return fingerprints.fingerprint(rows, rows.schema)
+        finally:
+            rows.con.close()
 
     def fetch_rows(self, sql: str) -> list[tuple[Any, ...]]:
         return _fetch(self.con, sql)

@@ -28,6 +28,7 @@ def build(ctx: RunContext) -> None:
             new_rows = extension.build(table)
         else:
             engine.build(table.name, table.sql or "", view=table.view)
+            extending.keep_fingerprint(ctx, table)
             new_rows = None
         faults.point(f"build:{table.name}")
         if table.published:

@@ -16,8 +16,10 @@ grows by that SQL over their new rows. With R' = R ⊎ ΔR for each relation it 
     Δ(R1 ⋈ … ⋈ Rn) = ⊎ᵢ R1' ⋈ … ⋈ Rᵢ₋₁' ⋈ ΔRᵢ ⋈ Rᵢ₊₁ ⋈ … ⋈ Rn
 
 which is exact for multisets of rows; under DISTINCT the new rows are those of the result it did not
-hold. Any other published table is built whole and compared with the rows it held: when they are all
-still there, it has grown by the rest. A grown published table is appended to: only its new rows are
+hold. An internal relation that is not a select-project-join is built whole; when its fingerprint
+(count and sum of row hashes) is the one the last run recorded for it, it is unchanged. Any other
+published table is built whole and compared with the rows it held: when they are all still there, it
+has grown by the rest. A grown published table is appended to: only its new rows are
 written, and the tables after it are derived from them the same way. Every table still equals a full
 rebuild; an internal table that is not a select-project-join, or a published one that lost rows, is
 built whole, and so is everything after it that cannot be derived.
@@ -36,7 +38,7 @@ from stedi.config import parse_size
 from stedi.contract.algebra import Shape, spj_shape, with_relations
 from stedi.contract.tables import PARAMETERS, Table, Zone
 from stedi.stages.context import RunContext
-from stedi.stages.freshness import built_by_the_last_run
+from stedi.stages.freshness import built_by_the_last_run, recorded_fingerprints
 from stedi.storage import local_path
 
 # Landing data (bytes of landing files) below which a run rebuilds every table: there a rebuild costs
@@ -64,6 +66,7 @@ class Extension:
 
     ctx: RunContext
     states: dict[str, State] = field(default_factory=dict)
+    fingerprints_before: dict[str, str] = field(default_factory=dict)  # see `fingerprinted`
     plans: Future[dict[str, tuple[list[str], Any] | None]] | None = None  # published tables' files now
     extended: list[str] = field(default_factory=list)  # tables given their new rows only
     rebuilt: list[str] = field(default_factory=list)  # published tables that could not be
@@ -97,6 +100,7 @@ class Extension:
         if all(self.state(r) == UNCHANGED for r in table.depends):
             engine.build(table.name, sql, view=table.view)
             self.states[table.name] = UNCHANGED
+            self._as_before(table, unchanged=True)
             return None
         if shape is not None and all(self.state(r) != CHANGED for r in shape.relations):
             if not table.published:
@@ -105,12 +109,24 @@ class Extension:
             if (before := self._before(table)) is not None:
                 return self._extend_published(table, shape, before)
         engine.build(table.name, sql, view=table.view)
-        self.states[table.name] = CHANGED
+        self.states[table.name] = UNCHANGED if self._as_before(table) else CHANGED
         if table.published and (before := self._before(table)) is not None:
             return self._compared(table, before)
         if table.published:
             self.rebuilt.append(table.name)
         return None
+
+    def _as_before(self, table: Table, *, unchanged: bool = False) -> bool:
+        """Whether a relation only ever rebuilt whole (see `fingerprinted`), just built, holds the rows
+        it held in the last run's build, by their fingerprints; its fingerprint is kept for the next
+        run. One built from unchanged relations is unchanged: the last run's fingerprint is carried."""
+        if not fingerprinted(self.ctx, table):
+            return False
+        before = self.fingerprints_before.get(table.name)
+        now = before if unchanged and before else self.ctx.engine.fingerprint(table.name)
+        if now is not None:
+            self.ctx.relation_fingerprints[table.name] = now
+        return now is not None and now == before
 
     def _extend_internal(self, table: Table, shape: Shape) -> None:
         """An internal table is built whole (the tables after it read it); its new rows are derived
@@ -241,7 +257,7 @@ def start(ctx: RunContext) -> Extension | None:
     published = [t.name for t in ctx.models.transforms if t.published]
     # Asked now, answered by the warehouse's worker while the first tables are built.
     plans = ctx.session.call(lambda w: {name: w.data_files(name) for name in published})
-    extension = Extension(ctx, {PARAMETERS: UNCHANGED}, plans)
+    extension = Extension(ctx, {PARAMETERS: UNCHANGED}, recorded_fingerprints(ctx), plans)
     for p in ctx.plans:
         table = p.source.landing_table
         grown = ctx.landing_growth.get(table)
@@ -252,6 +268,27 @@ def start(ctx: RunContext) -> Extension | None:
         (rows,) = ctx.engine.counts([f'SELECT COUNT(*) FROM "{delta}"'])
         extension.states[table] = Grown(delta, before) if rows else UNCHANGED
     return extension
+
+
+def fingerprinted(ctx: RunContext, table: Table) -> bool:
+    """Whether the run keeps the fingerprint of `table`: an internal relation an extension can only
+    rebuild whole (not a select-project-join), in a run whose tables the next run may extend. When
+    new rows leave it as it was (new phone readings of a customer who shares no serial leave the
+    owners of step-trainer readings as they were), the tables after it are extended, not rebuilt."""
+    return (
+        not table.published
+        and not table.view
+        and table.sql is not None
+        and ctx.writer.capabilities.extends
+        and ctx.landing_bytes >= threshold()
+        and spj_shape(table.sql) is None
+    )
+
+
+def keep_fingerprint(ctx: RunContext, table: Table) -> None:
+    """After building `table` whole in a run that extends nothing: its fingerprint, for the next run."""
+    if fingerprinted(ctx, table) and (found := ctx.engine.fingerprint(table.name)) is not None:
+        ctx.relation_fingerprints[table.name] = found
 
 
 def threshold() -> int:

@@ -4,9 +4,11 @@ After a run publishes, the warehouse records (catalog property `stedi.built-from
 everything its tables depend on, with the snapshot each table was left at. The stamp hashes the
 content of every landing file (by path and SHA-256), the entries skipped, the people in the
 erasure ledger, the run parameters, the table declarations and SQL, the subject key's fingerprint
-and the version of stedi. The SQL is deterministic: when the landing folder's stamp now equals the
-recorded one and every table is still at its recorded snapshot, a rebuild would give exactly the
-tables there are, so the run stops after planning (no engine work, no commit but its history row).
+and the version of stedi; beside it, the fingerprints of the internal relations a run can only
+rebuild whole, for the next run to tell whether a rebuild changed them (see `extending`). The SQL
+is deterministic: when the landing folder's stamp now equals the recorded one and every table is
+still at its recorded snapshot, a rebuild would give exactly the tables there are, so the run stops
+after planning (no engine work, no commit but its history row).
 
 Anything else (a table changed since by `stedi forget`, a rollback or another tool, a stamp of an
 older version, a file whose content is unknown) rebuilds: the shortcut can only save work.
@@ -17,14 +19,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 
 from stedi import __version__
 from stedi.errors import WarehouseError
 from stedi.stages.context import RunContext
 from stedi.warehouse.catalog import Warehouse
+from stedi.warehouse.fingerprints import row_hash
 
 BUILT_PROPERTY = "stedi.built-from"
+_FINGERPRINT = re.compile(r"^[0-9]+:[0-9]+:[0-9a-f]{16}$")
 
 
 def inputs_stamp(ctx: RunContext, read: dict[str, dict[str, str | None]] | None = None) -> str | None:
@@ -56,19 +61,45 @@ def built_from(warehouse: Warehouse) -> str | None:
     return warehouse.namespace_properties().get(BUILT_PROPERTY)
 
 
-def _record(stamp: str, snapshots: Mapping[str, int | None], basis: str) -> str:
-    return json.dumps({"stamp": stamp, "snapshots": snapshots, "basis": basis}, sort_keys=True)
+def _record(stamp: str, snapshots: Mapping[str, int | None], basis: str, relations: Mapping[str, str]) -> str:
+    record: dict[str, object] = {"stamp": stamp, "snapshots": snapshots, "basis": basis}
+    if relations:  # summed with this process's row hash: comparable only with fingerprints of the same hash
+        record["relations"] = {"row_hash": row_hash(), "fingerprints": dict(relations)}
+    return json.dumps(record, sort_keys=True)
+
+
+def _parsed(text: str | None) -> dict[str, object] | None:
+    try:
+        record = json.loads(text or "")
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def fingerprints_in(text: str | None, hash_answer: str) -> dict[str, str]:
+    """The fingerprints of internal relations a built-from record holds, when they were summed with
+    the row hash that answers `hash_answer` (see `fingerprints.ROW_HASH`); none otherwise."""
+    relations = (_parsed(text) or {}).get("relations")
+    if not isinstance(relations, dict) or relations.get("row_hash") != hash_answer:
+        return {}
+    found = relations.get("fingerprints")
+    if not isinstance(found, dict):
+        return {}
+    return {name: value for name, value in found.items() if isinstance(value, str) and _FINGERPRINT.match(value)}
+
+
+def recorded_fingerprints(ctx: RunContext) -> dict[str, str]:
+    """The fingerprints of internal relations recorded by the run that built the published tables
+    (trusted only where `built_by_the_last_run` holds)."""
+    return fingerprints_in(ctx.built_from, row_hash())
 
 
 def built_by_the_last_run(ctx: RunContext) -> bool:
     """True when every table is still as the last run that published left it, and that run built
     them with what this run builds them with (all but the landing files): so the tables hold what
     that run's landing files give, and new rows can be derived from them (see `extending`)."""
-    try:
-        record = json.loads(ctx.built_from or "")
-    except ValueError:
-        return False
-    if not isinstance(record, dict) or record.get("basis") != basis(ctx):
+    record = _parsed(ctx.built_from)
+    if record is None or record.get("basis") != basis(ctx):
         return False
     names = table_names(ctx)
     snapshots = record.get("snapshots")
@@ -98,7 +129,13 @@ def nothing_new(ctx: RunContext) -> bool:
     if stamp is None:
         return False
     now = {name: ctx.published_snapshots.get(name) for name in table_names(ctx)}
-    return _record(stamp, now, basis(ctx)) == ctx.built_from
+    record = _parsed(ctx.built_from)
+    return (
+        record is not None
+        and record.get("stamp") == stamp
+        and record.get("snapshots") == now
+        and record.get("basis") == basis(ctx)
+    )
 
 
 def remember(ctx: RunContext) -> None:
@@ -107,7 +144,9 @@ def remember(ctx: RunContext) -> None:
     stamp = inputs_stamp(ctx, read)
     snapshots = committed_snapshots(ctx)
     # Empty: nothing to trust, the next run rebuilds.
-    value = "" if stamp is None or snapshots is None else _record(stamp, snapshots, basis(ctx))
+    value = (
+        "" if stamp is None or snapshots is None else _record(stamp, snapshots, basis(ctx), ctx.relation_fingerprints)
+    )
     with contextlib.suppress(WarehouseError):  # a catalog that keeps no properties: every run rebuilds
         ctx.session.run(lambda w: w.set_namespace_properties({BUILT_PROPERTY: value}))
 
