@@ -60,9 +60,10 @@ class RunContext:
     answers_before: str | None = None
     answers: dict[str, list[list[object]]] = field(default_factory=dict)  # this run's, for the next run
     carried_answers: int = 0
-    # Fingerprints of the internal relations only ever rebuilt whole, as this run built them: the
-    # next run that extends the tables finds one it rebuilds equal to before by them (see `extending`).
-    relation_fingerprints: dict[str, str] = field(default_factory=dict)
+    # Digests of the fingerprints of the internal relations only ever rebuilt whole, as this run built
+    # them: the next run that extends the tables finds one it rebuilds equal to before by them (see
+    # `extending` and `freshness.relation_digest`).
+    relation_digests: dict[str, str] = field(default_factory=dict)
     step: str | None = None  # what the current stage is doing (a table it builds), for errors
 
     @property

@@ -38,7 +38,7 @@ from stedi.config import parse_size
 from stedi.contract.algebra import Shape, spj_shape, with_relations
 from stedi.contract.tables import PARAMETERS, Table, Zone
 from stedi.stages.context import RunContext
-from stedi.stages.freshness import built_by_the_last_run, recorded_fingerprints
+from stedi.stages.freshness import built_by_the_last_run, recorded_digests, relation_digest
 from stedi.storage import local_path
 
 # Landing data (bytes of landing files) below which a run rebuilds every table: there a rebuild costs
@@ -66,7 +66,7 @@ class Extension:
 
     ctx: RunContext
     states: dict[str, State] = field(default_factory=dict)
-    fingerprints_before: dict[str, str] = field(default_factory=dict)  # see `fingerprinted`
+    digests_before: dict[str, str] = field(default_factory=dict)  # see `fingerprinted`
     plans: Future[dict[str, tuple[list[str], Any] | None]] | None = None  # published tables' files now
     extended: list[str] = field(default_factory=list)  # tables given their new rows only
     rebuilt: list[str] = field(default_factory=list)  # published tables that could not be
@@ -122,10 +122,10 @@ class Extension:
         run. One built from unchanged relations is unchanged: the last run's fingerprint is carried."""
         if not fingerprinted(self.ctx, table):
             return False
-        before = self.fingerprints_before.get(table.name)
-        now = before if unchanged and before else self.ctx.engine.fingerprint(table.name)
+        before = self.digests_before.get(table.name)
+        now = before if unchanged and before else _digest(self.ctx, table)
         if now is not None:
-            self.ctx.relation_fingerprints[table.name] = now
+            self.ctx.relation_digests[table.name] = now
         return now is not None and now == before
 
     def _extend_internal(self, table: Table, shape: Shape) -> None:
@@ -257,7 +257,7 @@ def start(ctx: RunContext) -> Extension | None:
     published = [t.name for t in ctx.models.transforms if t.published]
     # Asked now, answered by the warehouse's worker while the first tables are built.
     plans = ctx.session.call(lambda w: {name: w.data_files(name) for name in published})
-    extension = Extension(ctx, {PARAMETERS: UNCHANGED}, recorded_fingerprints(ctx), plans)
+    extension = Extension(ctx, {PARAMETERS: UNCHANGED}, recorded_digests(ctx), plans)
     for p in ctx.plans:
         table = p.source.landing_table
         grown = ctx.landing_growth.get(table)
@@ -287,8 +287,13 @@ def fingerprinted(ctx: RunContext, table: Table) -> bool:
 
 def keep_fingerprint(ctx: RunContext, table: Table) -> None:
     """After building `table` whole in a run that extends nothing: its fingerprint, for the next run."""
-    if fingerprinted(ctx, table) and (found := ctx.engine.fingerprint(table.name)) is not None:
-        ctx.relation_fingerprints[table.name] = found
+    if fingerprinted(ctx, table) and (found := _digest(ctx, table)) is not None:
+        ctx.relation_digests[table.name] = found
+
+
+def _digest(ctx: RunContext, table: Table) -> str | None:
+    fingerprint = ctx.engine.fingerprint(table.name)
+    return relation_digest(fingerprint) if fingerprint is not None else None
 
 
 def threshold() -> int:

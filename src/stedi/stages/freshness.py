@@ -4,8 +4,8 @@ After a run publishes, the warehouse records (catalog property `stedi.built-from
 everything its tables depend on, with the snapshot each table was left at. The stamp hashes the
 content of every landing file (by path and SHA-256), the entries skipped, the people in the
 erasure ledger, the run parameters, the table declarations and SQL, the subject key's fingerprint
-and the version of stedi; beside it, the fingerprints of the internal relations a run can only
-rebuild whole, for the next run to tell whether a rebuild changed them (see `extending`). The SQL
+and the version of stedi; beside it, digests of the fingerprints of the internal relations a run can
+only rebuild whole, for the next run to tell whether a rebuild changed them (see `extending`). The SQL
 is deterministic: when the landing folder's stamp now equals the recorded one and every table is
 still at its recorded snapshot, a rebuild would give exactly the tables there are, so the run stops
 after planning (no engine work, no commit but its history row).
@@ -29,7 +29,7 @@ from stedi.warehouse.catalog import Warehouse
 from stedi.warehouse.fingerprints import row_hash
 
 BUILT_PROPERTY = "stedi.built-from"
-_FINGERPRINT = re.compile(r"^[0-9]+:[0-9]+:[0-9a-f]{16}$")
+_DIGEST = re.compile(r"^[0-9a-f]{32}$")
 
 
 def inputs_stamp(ctx: RunContext, read: dict[str, dict[str, str | None]] | None = None) -> str | None:
@@ -63,8 +63,8 @@ def built_from(warehouse: Warehouse) -> str | None:
 
 def _record(stamp: str, snapshots: Mapping[str, int | None], basis: str, relations: Mapping[str, str]) -> str:
     record: dict[str, object] = {"stamp": stamp, "snapshots": snapshots, "basis": basis}
-    if relations:  # summed with this process's row hash: comparable only with fingerprints of the same hash
-        record["relations"] = {"row_hash": row_hash(), "fingerprints": dict(relations)}
+    if relations:
+        record["relations"] = dict(relations)
     return json.dumps(record, sort_keys=True)
 
 
@@ -76,22 +76,25 @@ def _parsed(text: str | None) -> dict[str, object] | None:
     return record if isinstance(record, dict) else None
 
 
-def fingerprints_in(text: str | None, hash_answer: str) -> dict[str, str]:
-    """The fingerprints of internal relations a built-from record holds, when they were summed with
-    the row hash that answers `hash_answer` (see `fingerprints.ROW_HASH`); none otherwise."""
-    relations = (_parsed(text) or {}).get("relations")
-    if not isinstance(relations, dict) or relations.get("row_hash") != hash_answer:
-        return {}
-    found = relations.get("fingerprints")
+def relation_digest(fingerprint: str) -> str:
+    """What the record keeps of an internal relation's fingerprint: a digest of it with the row hash
+    it was summed with, so that one summed by another row hash (another DuckDB) never equals it; the
+    record stays short (some catalogs limit a property's length)."""
+    return hashlib.sha256(f"{row_hash()}\n{fingerprint}".encode()).hexdigest()[:32]
+
+
+def digests_in(text: str | None) -> dict[str, str]:
+    """The digests of internal relations' fingerprints a built-from record holds (none it cannot read)."""
+    found = (_parsed(text) or {}).get("relations")
     if not isinstance(found, dict):
         return {}
-    return {name: value for name, value in found.items() if isinstance(value, str) and _FINGERPRINT.match(value)}
+    return {name: value for name, value in found.items() if isinstance(value, str) and _DIGEST.match(value)}
 
 
-def recorded_fingerprints(ctx: RunContext) -> dict[str, str]:
-    """The fingerprints of internal relations recorded by the run that built the published tables
-    (trusted only where `built_by_the_last_run` holds)."""
-    return fingerprints_in(ctx.built_from, row_hash())
+def recorded_digests(ctx: RunContext) -> dict[str, str]:
+    """The digests of internal relations' fingerprints recorded by the run that built the published
+    tables (trusted only where `built_by_the_last_run` holds)."""
+    return digests_in(ctx.built_from)
 
 
 def built_by_the_last_run(ctx: RunContext) -> bool:
@@ -144,9 +147,7 @@ def remember(ctx: RunContext) -> None:
     stamp = inputs_stamp(ctx, read)
     snapshots = committed_snapshots(ctx)
     # Empty: nothing to trust, the next run rebuilds.
-    value = (
-        "" if stamp is None or snapshots is None else _record(stamp, snapshots, basis(ctx), ctx.relation_fingerprints)
-    )
+    value = "" if stamp is None or snapshots is None else _record(stamp, snapshots, basis(ctx), ctx.relation_digests)
     with contextlib.suppress(WarehouseError):  # a catalog that keeps no properties: every run rebuilds
         ctx.session.run(lambda w: w.set_namespace_properties({BUILT_PROPERTY: value}))
 
