@@ -174,3 +174,22 @@ def test_a_scoped_cardinality_check_counts_what_the_whole_table_check_counts(
     ((whole,),) = con.execute(check.sql).fetchall()
     ((scoped,),) = con.execute(check.scoped("fresh")).fetchall()
     assert scoped == whole == violations
+
+
+def test_the_clock_check_gives_each_subject_the_share_of_readings_their_own_phone_matched() -> None:
+    (check,) = [c for c in declared_checks(load()) if c.table == "step_trainer_trusted" and c.kind == "query"]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE step_trainer_trusted (sensorReadingTime BIGINT, email VARCHAR)")
+    con.execute(
+        "INSERT INTO step_trainer_trusted VALUES (1, 'a'), (2, 'a'), (3, 'a'), (1, 'b'), (2, 'b'), "
+        "(1, 'c'), (2, 'c'), (1, NULL)"
+    )
+    con.execute("CREATE TABLE accelerometer_trusted (user VARCHAR, timestamp BIGINT)")
+    con.execute(
+        # a: 1 of 3 (the reading of b at 2 is not a's); b: 2 of 2, one instant read twice; c: 1 of 2;
+        # the reading without an owner's email matches nothing
+        "INSERT INTO accelerometer_trusted VALUES ('a', 1), ('b', 2), ('b', 1), ('b', 1), ('c', 2), (NULL, 1)"
+    )
+    ((count, median),) = con.execute(check.sql).fetchall()
+    assert count == 2  # a (1/3) and the reading without an email (0); c's half is not fewer than half
+    assert median == pytest.approx((1 / 3 + 1 / 2) / 2)
