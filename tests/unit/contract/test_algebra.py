@@ -23,6 +23,7 @@ def test_the_packages_tables_that_are_select_project_joins() -> None:
         "machine_learning_curated": Shape(
             ("step_trainer_trusted", "accelerometer_trusted", "subject_keys", "run_parameters"), False
         ),
+        "step_trainer_matching": None,  # aggregates, an anti join
     }
 
 

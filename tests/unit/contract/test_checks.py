@@ -176,8 +176,9 @@ def test_a_scoped_cardinality_check_counts_what_the_whole_table_check_counts(
     assert scoped == whole == violations
 
 
-def test_the_clock_check_gives_each_subject_the_share_of_readings_their_own_phone_matched() -> None:
-    (check,) = [c for c in declared_checks(load()) if c.table == "step_trainer_trusted" and c.kind == "query"]
+def _readings_and_phones() -> duckdb.DuckDBPyConnection:
+    """Four subjects' step-trainer readings and phone readings, with step_trainer_matching built from
+    its declared SQL."""
     con = duckdb.connect()
     con.execute("CREATE TABLE step_trainer_trusted (sensorReadingTime BIGINT, email VARCHAR)")
     con.execute(
@@ -190,6 +191,18 @@ def test_the_clock_check_gives_each_subject_the_share_of_readings_their_own_phon
         # the reading without an owner's email matches nothing
         "INSERT INTO accelerometer_trusted VALUES ('a', 1), ('b', 2), ('b', 1), ('b', 1), ('c', 2), (NULL, 1)"
     )
-    ((count, median),) = con.execute(check.sql).fetchall()
+    con.execute(f"CREATE TABLE step_trainer_matching AS {load()['step_trainer_matching'].sql}")
+    return con
+
+
+def test_the_clock_check_gives_each_subject_the_share_of_readings_their_own_phone_matched() -> None:
+    (check,) = [c for c in declared_checks(load()) if c.table == "step_trainer_trusted" and c.kind == "query"]
+    ((count, median),) = _readings_and_phones().execute(check.sql).fetchall()
     assert count == 2  # a (1/3) and the reading without an email (0); c's half is not fewer than half
     assert median == pytest.approx((1 / 3 + 1 / 2) / 2)
+
+
+def test_the_owner_join_counts_the_readings_no_phone_reading_of_their_owner_matches() -> None:
+    drop = next(d for d in load()["machine_learning_curated"].drops if d.only == {"ml_join": "owner"})
+    # a's 2 and 3, c's 1 and the reading without an email; b's reading at 2 is matched by b's own phone
+    assert _readings_and_phones().execute(drop.sql).fetchall() == [(4,)]

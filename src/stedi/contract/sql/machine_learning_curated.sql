@@ -12,8 +12,7 @@ code = "no_phone_reading"
 one = "step-trainer reading with no matching phone reading at that instant"
 many = "step-trainer readings with no matching phone reading at that instant"
 only = {ml_join = "owner"}
-sql = """SELECT COUNT(*) FROM step_trainer_trusted AS s WHERE NOT EXISTS (SELECT 1 FROM accelerometer_trusted AS a
-WHERE a.timestamp = s.sensorReadingTime AND a.user = s.email)"""
+sql = "SELECT COALESCE(SUM(unmatched), 0) FROM step_trainer_matching"
 
 [[drop]]
 code = "no_phone_reading"
