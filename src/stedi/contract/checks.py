@@ -112,14 +112,19 @@ def compile_check(spec: dict[str, Any]) -> Check:
 
 
 def _gaps(spec: dict[str, Any], table: str, severity: str) -> Check:
-    """Gaps in each device's readings: consecutive instants further apart than `max_gap` (ms)."""
+    """Gaps in each device's readings: consecutive instants further apart than `max_gap` (ms).
+
+    The steps between distinct instants, taken from the rows in instant order without a DISTINCT of
+    the table first (a third less work): a row whose instant equals the one before it (read twice,
+    or two values at one instant) starts no step. Equal as DISTINCT is equal: NaN is one instant."""
     by, at, limit = _q(spec["by"]), _q(spec["at"]), int(spec["max_gap"])
     steps = (
-        f"SELECT {at} - LAG({at}) OVER (PARTITION BY {by} ORDER BY {at}) AS step "
-        f"FROM (SELECT DISTINCT {by}, {at} FROM {_q(table)}) AS instants"
+        f"SELECT {at} - LAG({at}) OVER w AS step, {at} IS DISTINCT FROM LAG({at}) OVER w AS new_instant "
+        f"FROM {_q(table)} WINDOW w AS (PARTITION BY {by} ORDER BY {at})"
     )
     return Check(
-        "gaps", table, severity, f"SELECT COUNT(CASE WHEN step > {limit} THEN 1 END), MEDIAN(step) FROM ({steps}) AS s",
+        "gaps", table, severity,
+        f"SELECT COUNT(CASE WHEN step > {limit} THEN 1 END), MEDIAN(step) FROM ({steps}) AS s WHERE new_instant",
         f"at most {limit:,} ms between consecutive readings of one {spec['by']}",
         figure="median sampling interval {value:,.0f} ms",
     )  # fmt: skip

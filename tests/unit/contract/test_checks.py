@@ -116,6 +116,18 @@ def test_sensor_checks_count_gaps_conflicts_and_outliers() -> None:
     assert outliers.severity == "error"  # declared checks say warn themselves
 
 
+def test_the_gaps_check_steps_between_distinct_instants_only() -> None:
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE r AS SELECT * FROM (VALUES ('a', 0.0), ('a', 0.0), ('a', 1000.0), ('a', 70000.0),"
+        " ('a', 'NaN'::DOUBLE), ('a', 'NaN'::DOUBLE), ('b', NULL), ('b', NULL), ('b', 5.0)) AS t(serial, instant)"
+    )
+    gaps = compile_check({"kind": "gaps", "table": "r", "by": "serial", "at": "instant", "max_gap": 60000})
+    # a's distinct instants 0, 1,000, 70,000 and NaN (greatest, as DuckDB orders it) give the steps
+    # 1,000, 69,000 and NaN, the last two above the limit; b's only step is from 5 to NULL, unknown
+    assert con.execute(gaps.sql).fetchall() == [(2, 69000.0)]
+
+
 @pytest.mark.parametrize(
     ("rows", "conflicting"),
     [
