@@ -104,24 +104,74 @@ consent = "email"
 """
 
 
-def _unique_check(result, table: str):  # -> CheckOutcome
-    (found,) = [c for c in result.checks if c.table == table and c.kind == "unique"]
+def _check(result, table: str, kind: str):  # -> CheckOutcome
+    (found,) = [c for c in result.checks if c.table == table and c.kind == kind]
     return found
 
 
-def test_a_key_the_sql_makes_distinct_is_proven_from_the_size_at_which_runs_extend(
+def _unique_check(result, table: str):  # -> CheckOutcome
+    return _check(result, table, "unique")
+
+
+def _references_check(result, table: str):  # -> CheckOutcome
+    return _check(result, table, "references")
+
+
+def test_what_the_sql_guarantees_is_proven_from_the_size_at_which_runs_extend(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     landing = small_landing(tmp_path / "landing")
     counted = run(Settings(landing=str(landing), warehouse=str(tmp_path / "small")))
-    assert _unique_check(counted, "accelerometer_trusted").detail == "ok"  # small data: counted
+    # Small data: counted.
+    assert _unique_check(counted, "accelerometer_trusted").detail == "ok"
+    assert _references_check(counted, "accelerometer_trusted").detail == "ok"
     monkeypatch.setenv("STEDI_INCREMENTAL_FROM", "0")
     result = run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh")))
-    proven = _unique_check(result, "accelerometer_trusted")
-    assert (proven.status, proven.value) == ("pass", 0)
-    assert "holds by construction (the table's SQL is SELECT DISTINCT" in proven.detail
-    # customer_trusted's SQL is no SELECT DISTINCT: its key is counted.
+    distinct, joined = (
+        _unique_check(result, "accelerometer_trusted"),
+        _references_check(result, "accelerometer_trusted"),
+    )
+    assert (distinct.status, distinct.value, joined.status, joined.value) == ("pass", 0, "pass", 0)
+    assert "holds by construction (the table's SQL is SELECT DISTINCT" in distinct.detail
+    assert joined.detail == (
+        "ok: holds by construction (the table's SQL keeps only rows its inner join matched to "
+        "customer_trusted.email), not counted"
+    )
+    # customer_trusted's SQL is no SELECT DISTINCT: its key is counted. customer_curated's SQL filters
+    # customer_trusted with IN: its reference is counted.
     assert _unique_check(result, "customer_trusted").detail == "ok"
+    assert _references_check(result, "customer_curated").detail == "ok"
+
+
+PHONE_USERS_WITH_READINGS = KEYED_BY_EMAIL.replace(
+    "*/",
+    '[[check]]\nkind = "references"\ncolumn = "email"\nto_table = "step_trainer_trusted"\nto_column = "email"\n*/',
+)
+
+
+@pytest.mark.parametrize(("join", "status", "value"), [("LEFT JOIN", "fail", 1), ("JOIN", "pass", 0)])
+def test_a_reference_the_sql_does_not_join_is_counted_and_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, join: str, status: str, value: int
+) -> None:
+    monkeypatch.setenv("STEDI_INCREMENTAL_FROM", "0")
+    sql = f"SELECT DISTINCT a.user AS email FROM accelerometer_trusted AS a {join} step_trainer_trusted AS s ON s.email = a.user"
+    folder = models_folder(tmp_path / "sql", add={"phone_users": PHONE_USERS_WITH_READINGS + sql})
+    landing = write_landing(
+        tmp_path / "landing",
+        customer=[customer("jane@x.com", "S1"), customer("bob@x.com", "S2")],
+        accelerometer=[phone("jane@x.com", 10), phone("bob@x.com", 10)],
+        step_trainer=[step("S1", 10)],  # bob's step trainer sent nothing
+    )
+    settings = Settings(landing=str(landing), warehouse=str(tmp_path / "wh"), models=str(folder))
+    if status == "fail":
+        with pytest.raises(ChecksFailed) as failed:
+            run(settings)
+        result = failed.value.result  # type: ignore[attr-defined]
+    else:
+        result = run(settings)
+    check = _references_check(result, "phone_users")
+    assert (check.status, check.value) == (status, value)
+    assert ("holds by construction" in check.detail) == (status == "pass")
 
 
 @pytest.mark.parametrize(

@@ -125,3 +125,62 @@ def relations_read(sql: str) -> frozenset[str] | None:
         if table.name not in ctes:
             names.add(table.name)
     return frozenset(names)
+
+
+@cache
+def join_references(sql: str) -> frozenset[tuple[str, str, str]]:
+    """What a query's inner joins guarantee of every row it gives: (output column, relation, column)
+    such that the output value equals that column of some row of that relation. Found where the
+    query is one plain SELECT over named relations combined by inner and cross joins only (no
+    grouping, no CTE), the output column is a qualified column taken as it is, and a top-level
+    conjunct of an ON or of the WHERE equates it with a column of another relation of the join: a
+    row the join gives satisfied that equality, so neither side was NULL. Lower-cased names (SQL
+    names are case-insensitive); empty when nothing is guaranteed or the SQL cannot be read."""
+    from sqlglot import exp
+
+    select = _one_select(sql)
+    if select is None or select.find(exp.With) is not None or select.args.get("group"):
+        return frozenset()
+    joins = select.args.get("joins") or []
+    if any(j.side or j.kind not in ("", "INNER", "CROSS") or j.method or j.args.get("using") for j in joins):
+        return frozenset()
+    sources = [select.args["from_"].this] if select.args.get("from_") else []
+    sources += [j.this for j in joins]
+    relations: dict[str, str] = {}  # alias (or name) -> relation
+    for source in sources:
+        if not isinstance(source, exp.Table) or not isinstance(source.this, exp.Identifier) or source.args.get("db"):
+            return frozenset()
+        alias = (source.alias or source.name).lower()
+        if alias in relations:
+            return frozenset()
+        relations[alias] = source.name.lower()
+    conditions = [j.args["on"] for j in joins if j.args.get("on")]
+    if select.args.get("where"):
+        conditions.append(select.args["where"].this)
+    outputs: dict[tuple[str, str], list[str]] = {}  # (alias, column) -> output names taking it as it is
+    for expression in select.expressions:
+        taken = expression.this if isinstance(expression, exp.Alias) else expression
+        if isinstance(taken, exp.Column) and taken.table.lower() in relations and not taken.args.get("db"):
+            outputs.setdefault((taken.table.lower(), taken.name.lower()), []).append(expression.alias_or_name.lower())
+    found = set()
+    for equality in (c for condition in conditions for c in _conjuncts(condition) if isinstance(c, exp.EQ)):
+        sides = [equality.this, equality.expression]
+        if not all(isinstance(s, exp.Column) and s.table.lower() in relations for s in sides):
+            continue
+        for this, other in (sides, sides[::-1]):
+            for name in outputs.get((this.table.lower(), this.name.lower()), []):
+                found.add((name, relations[other.table.lower()], other.name.lower()))
+    return frozenset(found)
+
+
+def _conjuncts(condition):  # -> Iterator[sqlglot.exp.Expression]
+    """The terms of a condition's top-level AND (the condition itself when it is no AND)."""
+    from sqlglot import exp
+
+    while isinstance(condition, exp.Paren):
+        condition = condition.this
+    if isinstance(condition, exp.And):
+        for side in (condition.this, condition.expression):
+            yield from _conjuncts(side)
+    else:
+        yield condition

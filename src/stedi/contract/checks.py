@@ -31,7 +31,8 @@ class Check:
     expected: int | None = None  # row-count checks: the expected figure
     figure_sql: str | None = None  # the figure, when a query of its own gives it (else `sql`'s second column)
     figure: str = ""  # a number said beside the count (e.g. a median): a format string of `value`
-    columns: tuple[str, ...] = ()  # `unique` checks: the key
+    columns: tuple[str, ...] = ()  # `unique` checks: the key; `references`: the column that refers
+    refers_to: tuple[str, str] | None = None  # `references` checks: the table and column referred to
     # Counts the violations among the groups of rows that share a key with the rows of NEW_ROWS: all
     # of them, for a table whose other rows passed the check before (only groups new rows join can
     # break it). See `scoped`.
@@ -84,6 +85,8 @@ def compile_check(spec: dict[str, Any]) -> Check:
         c, other, oc = _q(spec["column"]), _q(spec["to_table"]), _q(spec["to_column"])
         sql = f"SELECT COUNT(*) FROM {t} AS a WHERE NOT EXISTS (SELECT 1 FROM {other} AS b WHERE b.{oc} = a.{c})"
         text = f"every {spec['column']} is a {spec['to_table']}.{spec['to_column']}"
+        target = (spec["to_table"], spec["to_column"])
+        return Check(kind, table, severity, sql, text, columns=(spec["column"],), refers_to=target)
     elif kind == "cardinality":
         cols = ", ".join(_q(c) for c in spec["columns"])
         grouped = f"GROUP BY {cols} HAVING COUNT(DISTINCT {_q(spec['of'])}) > {int(spec['max'])}"

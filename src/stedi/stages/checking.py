@@ -21,6 +21,7 @@ from stedi.stages.ingestion import stage_ledger
 
 GUARDED = (Zone.LANDING, Zone.TRUSTED, Zone.CURATED)
 PROVEN = "ok: holds by construction (the table's SQL is SELECT DISTINCT over these columns), not counted"
+JOINED = "ok: holds by construction (the table's SQL keeps only rows its inner join matched to {to}), not counted"
 
 
 def check(ctx: RunContext) -> None:
@@ -81,25 +82,34 @@ def run_checks(ctx: RunContext) -> list[CheckOutcome]:
     counted = dict(zip(counting, found, strict=False))
     figures = dict(zip(figured, found[len(counting) :], strict=True))
     return [
-        replace(outcome(c, 0), detail=PROVEN) if c in proven else outcome(c, *_measured(counted.get(c), figures.get(c)))
+        replace(outcome(c, 0), detail=proven[c])
+        if c in proven
+        else outcome(c, *_measured(counted.get(c), figures.get(c)))
         for c in checks
     ]
 
 
-def _proven(ctx: RunContext, checks: list[Check]) -> list[Check]:
-    """The `unique` checks a table's SQL proves (SELECT DISTINCT over exactly the key columns): they
-    cannot fail, and counting them is the dearest check of a large run (a second DISTINCT over the
-    table). Proving needs SQLGlot, so only runs over as much landing data as extending asks try."""
-    if ctx.landing_bytes < threshold() or not any(c.kind == "unique" for c in checks):
-        return []
-    from stedi.contract.algebra import distinct_columns
+def _proven(ctx: RunContext, checks: list[Check]) -> dict[Check, str]:
+    """The checks a table's SQL proves, with why: a `unique` check over the columns of its SELECT
+    DISTINCT; a `references` check whose column the SQL takes from a row it joined (inner join) to
+    the referred column by equality. They cannot fail, and counting them costs a pass over the table
+    (a second DISTINCT, or an anti join, over the largest tables of a large run). Proving needs
+    SQLGlot, so only runs over as much landing data as extending asks try."""
+    if ctx.landing_bytes < threshold() or not any(c.kind in ("unique", "references") for c in checks):
+        return {}
+    from stedi.contract.algebra import distinct_columns, join_references
 
-    found = []
+    found = {}
     for check in checks:
-        table = ctx.models[check.table] if check.kind == "unique" and check.table in ctx.models else None
-        columns = distinct_columns(table.sql) if table is not None and table.sql else None
-        if columns is not None and set(columns) == set(check.columns):
-            found.append(check)
+        if check.table not in ctx.models or not (sql := ctx.models[check.table].sql):
+            continue
+        distinct = distinct_columns(sql) if check.kind == "unique" else None
+        if distinct is not None and set(distinct) == set(check.columns):
+            found[check] = PROVEN
+        elif check.kind == "references" and check.refers_to is not None:
+            to_table, to_column = check.refers_to
+            if (check.columns[0].lower(), to_table.lower(), to_column.lower()) in join_references(sql):
+                found[check] = JOINED.format(to=f"{to_table}.{to_column}")
     return found
 
 

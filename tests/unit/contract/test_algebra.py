@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from stedi.contract.algebra import Shape, distinct_columns, relations_read, spj_shape, with_relations
+from stedi.contract.algebra import Shape, distinct_columns, join_references, relations_read, spj_shape, with_relations
 from stedi.contract.tables import load
 
 
@@ -135,3 +135,64 @@ def test_every_check_and_reason_of_the_package_reads_relations_that_can_be_told(
     for sql in queries:
         found = relations_read(sql)
         assert found is not None and found and found <= names, sql
+
+
+@pytest.mark.parametrize(
+    ("sql", "found"),
+    [
+        ("SELECT a.u FROM r AS a JOIN t AS c ON c.e = a.u", {("u", "t", "e")}),
+        ("SELECT a.u AS who FROM r AS a INNER JOIN t AS c ON a.u = c.e AND c.k > 0", {("who", "t", "e")}),
+        ("SELECT a.u FROM r AS a CROSS JOIN t AS c WHERE (c.e = a.u AND c.k > 0)", {("u", "t", "e")}),
+        ("SELECT a.U FROM R AS a JOIN T AS c ON c.E = a.U", {("u", "t", "e")}),  # names are case-insensitive
+        ("SELECT DISTINCT a.u, c.e FROM r AS a JOIN t AS c ON c.e = a.u", {("u", "t", "e"), ("e", "r", "u")}),
+        ("SELECT a.u FROM r AS a LEFT JOIN t AS c ON c.e = a.u", set()),  # an outer join keeps unmatched rows
+        ("SELECT a.u FROM t AS c RIGHT JOIN r AS a ON c.e = a.u", set()),
+        ("SELECT a.u FROM r AS a ANTI JOIN t AS c ON c.e = a.u", set()),
+        ("SELECT a.u FROM r AS a ASOF JOIN t AS c ON c.e = a.u AND a.k >= c.k", set()),
+        ("SELECT a.u FROM r AS a JOIN t AS c USING (u)", set()),
+        ("SELECT a.u FROM r AS a JOIN t AS c ON c.e = a.u OR c.k = 1", set()),  # not a conjunct
+        ("SELECT a.u FROM r AS a JOIN t AS c ON NOT (c.e = a.u)", set()),
+        ("SELECT a.u FROM r AS a JOIN t AS c ON c.e <> a.u", set()),
+        ("SELECT LOWER(a.u) AS u FROM r AS a JOIN t AS c ON c.e = a.u", set()),  # not taken as it is
+        ("SELECT u FROM r AS a JOIN t AS c ON c.e = a.u", set()),  # unqualified
+        ("SELECT a.u FROM r AS a JOIN (SELECT e FROM t) AS c ON c.e = a.u", set()),  # a subquery
+        ("WITH t AS (SELECT 1 AS e) SELECT a.u FROM r AS a JOIN t AS c ON c.e = a.u", set()),  # a CTE named t
+        ("SELECT a.u FROM r AS a JOIN t AS c ON c.e = a.u GROUP BY ROLLUP (a.u)", set()),  # NULL in a total row
+        ("SELECT a.u FROM r AS a JOIN t AS c ON c.e = a.u UNION ALL SELECT u FROM s", set()),
+        ("SELECT a.u FROM r AS a WHERE a.u IN (SELECT e FROM t)", set()),  # a semi join: not told here
+        ("SELECT a.u FROM r AS a JOIN t AS a ON a.e = a.u", set()),  # one alias for two relations
+        ("SELECT a.u FROM s.r AS a JOIN t AS c ON c.e = a.u", set()),  # a schema-qualified name
+        ("not sql at all (", set()),
+    ],
+)
+def test_the_columns_an_inner_join_makes_refer_to_another_relation(sql: str, found: set[tuple[str, str, str]]) -> None:
+    assert join_references(sql) == found
+
+
+def test_the_packages_tables_whose_sql_joins_a_column_to_another_relation() -> None:
+    found = {t.name: references for t in load().transforms if (references := join_references(t.sql or ""))}
+    assert found == {
+        "accelerometer_trusted": {("user", "customer_trusted", "email")},
+        "step_trainer_trusted": {("email", "customer_curated", "email")},
+        "machine_learning_curated": {("sensorreadingtime", "accelerometer_trusted", "timestamp")},
+    }
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT a.u FROM r AS a JOIN t AS c ON c.e = a.u",
+        "SELECT a.u AS who FROM r AS a INNER JOIN t AS c ON a.u = c.e AND c.k > 0",
+        "SELECT a.u FROM r AS a CROSS JOIN t AS c WHERE (c.e = a.u AND c.k > 0)",
+        "SELECT DISTINCT a.u, c.e FROM r AS a JOIN t AS c ON c.e = a.u",
+    ],
+)
+def test_every_row_of_such_a_join_refers_to_the_relation_named(sql: str) -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE r AS SELECT * FROM (VALUES ('a', 1), ('b', 2), (NULL, 3), ('c', NULL)) AS v(u, k)")
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('a', 1), ('b', -1), (NULL, 1), ('d', 2)) AS v(e, k)")
+    con.execute(f"CREATE TABLE out AS {sql}")
+    for column, relation, referred in join_references(sql):
+        missing = f"SELECT COUNT(*) FROM out WHERE NOT EXISTS (SELECT 1 FROM {relation} AS x WHERE x.{referred} = out.{column})"
+        assert con.execute(missing).fetchone() == (0,)
+    assert con.execute("SELECT COUNT(*) FROM out").fetchone()[0] > 0  # type: ignore[index]
