@@ -354,3 +354,55 @@ def test_answers_recorded_against_other_snapshots_are_not_taken(
     result = build(landing, tmp_path / "wh")
     _rebuilt_equal(landing, tmp_path / "wh", tmp_path, result)
     assert "check and reason counts read only tables unchanged" not in " ".join(result.notes)
+
+
+def _conflicts_sql() -> str:
+    from stedi.contract.checks import declared_checks
+    from stedi.contract.tables import load
+
+    (check,) = [c for c in declared_checks(load()) if (c.table, c.kind) == ("step_trainer_trusted", "conflicts")]
+    return check.sql
+
+
+@pytest.mark.usefixtures("at_any_size")
+@pytest.mark.parametrize("recorded", [None, 5])
+def test_a_warning_over_keys_is_counted_where_the_new_rows_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recorded: int | None
+) -> None:
+    """The conflicts of step_trainer_trusted (a warning: published with the conflicts it found) in a
+    run that extends the table: the last run's count, less the conflicts of before among the keys the
+    new readings hold, plus those now. A count recorded as 5 (a mutation no real run makes) shows the
+    run took it from the record."""
+    from stedi.stages import answers
+
+    landing = write_landing(
+        tmp_path / "landing",
+        customer=[customer("jane@x.com", "S1")],
+        accelerometer=[phone("jane@x.com", 10)],
+        step_trainer=[step("S1", 10, 100), step("S1", 10, 200), step("S1", 20, 100)],  # one conflict
+    )
+    with monkeypatch.context() as patched:
+        if recorded is not None:
+            real, digest = answers.record, answers._digest(_conflicts_sql())
+
+            def wrong(ctx):  # type: ignore[no-untyped-def]
+                assert ctx.answers[digest] == [[1]]
+                ctx.answers[digest] = [[recorded]]
+                return real(ctx)
+
+            patched.setattr(answers, "record", wrong)
+        build(landing, tmp_path / "wh")
+    # A new conflict at 20, a third value at 10 (still one conflict there), a new instant alike.
+    later = [step("S1", 20, 300), step("S1", 10, 300), step("S1", 30, 100)]
+    write_landing(landing, step_trainer={"later.json": "\n".join(later) + "\n"})
+    result = build(landing, tmp_path / "wh")
+
+    assert "step_trainer_trusted" in _note(result.notes)  # extended
+    (conflicts,) = [c for c in result.checks if (c.table, c.kind) == ("step_trainer_trusted", "conflicts")]
+    assert (conflicts.status, conflicts.value) == ("warn", 2 if recorded is None else recorded - 1 + 2)
+    if recorded is None:
+        _rebuilt_equal(landing, tmp_path / "wh", tmp_path, result)
+        # Recorded for the next run: the whole table's count.
+        _, _, properties = Warehouse(tmp_path / "wh").state("run_history")
+        record = answers.unpacked(properties[answers.ANSWERS_PROPERTY], answers.MAX_RECORD_BYTES)
+        assert record["answers"][answers._digest(_conflicts_sql())] == [[2]]

@@ -19,6 +19,7 @@ from stedi.results import CheckOutcome
 
 SEVERITIES = ("warn", "error")
 NEW_ROWS = "__new_rows__"  # where a scoped check names the relation of a table's new rows
+ROWS = "__rows__"  # where a scoped check names the rows it counts in (the table, or its rows of before)
 
 
 @dataclass(frozen=True)
@@ -31,17 +32,21 @@ class Check:
     expected: int | None = None  # row-count checks: the expected figure
     figure_sql: str | None = None  # the figure, when a query of its own gives it (else `sql`'s second column)
     figure: str = ""  # a number said beside the count (e.g. a median): a format string of `value`
-    columns: tuple[str, ...] = ()  # `unique` checks: the key; `references`: the column that refers
+    columns: tuple[str, ...] = ()  # the key (`unique`, `cardinality`, `conflicts`); `references`: the column
     refers_to: tuple[str, str] | None = None  # `references` checks: the table and column referred to
-    # Counts the violations among the groups of rows that share a key with the rows of NEW_ROWS: all
-    # of them, for a table whose other rows passed the check before (only groups new rows join can
-    # break it). See `scoped`.
+    # Counts the violations among the groups of rows (ROWS) that share a key with the rows of
+    # NEW_ROWS: a group's violation depends on its rows alone, so only groups new rows join can change.
+    # See `scoped`.
     scope: str | None = None
 
-    def scoped(self, new_rows: str) -> str:
-        """`scope` over the relation `new_rows`."""
+    def scoped(self, new_rows: str, rows: str | None = None) -> str:
+        """`scope` over the relation `new_rows`, counting in `rows` (default: the check's table).
+
+        For a table that holds its rows of before and the new ones, its count is the count over the
+        rows of before, less `scoped(new, before)`, plus `scoped(new)`; all of it when the rows of
+        before passed (an error check of a run that published)."""
         assert self.scope is not None
-        return self.scope.replace(NEW_ROWS, _q(new_rows))
+        return self.scope.replace(NEW_ROWS, _q(new_rows)).replace(ROWS, _q(rows or self.table))
 
     @property
     def name(self) -> str:
@@ -92,12 +97,7 @@ def compile_check(spec: dict[str, Any]) -> Check:
         grouped = f"GROUP BY {cols} HAVING COUNT(DISTINCT {_q(spec['of'])}) > {int(spec['max'])}"
         sql = f"SELECT COUNT(*) FROM (SELECT {cols} FROM {t} {grouped})"
         text = f"at most {spec['max']} {spec['of']} per ({', '.join(spec['columns'])})"
-        # NULLs form one key, as in GROUP BY: the groups are matched with IS NOT DISTINCT FROM.
-        same = " AND ".join(f"n.{_q(c)} IS NOT DISTINCT FROM a.{_q(c)}" for c in spec["columns"])
-        scope = (
-            f"SELECT COUNT(*) FROM (SELECT {cols} FROM {t} AS a WHERE EXISTS "
-            f"(SELECT 1 FROM {NEW_ROWS} AS n WHERE {same}) {grouped})"
-        )
+        scope = f"SELECT COUNT(*) FROM (SELECT {cols} FROM {ROWS} AS a WHERE {_touched(spec['columns'])} {grouped})"
         return Check(kind, table, severity, sql, text, columns=tuple(spec["columns"]), scope=scope)
     elif kind == "funnel":
         source = _q(spec["from"])
@@ -144,9 +144,18 @@ def _conflicts(spec: dict[str, Any], table: str, severity: str) -> Check:
         f"MIN({v}) IS DISTINCT FROM MAX({v}) OR (COUNT({v}) > 0 AND COUNT({v}) < COUNT(*))"
         for v in (_q(c) for c in spec["values"])
     )
-    sql = f"SELECT COUNT(*) FROM (SELECT {keys} FROM {_q(table)} GROUP BY {keys} HAVING {disagree}) AS c"
+    grouped = f"GROUP BY {keys} HAVING {disagree}"
+    sql = f"SELECT COUNT(*) FROM (SELECT {keys} FROM {_q(table)} {grouped}) AS c"
+    scope = f"SELECT COUNT(*) FROM (SELECT {keys} FROM {ROWS} AS a WHERE {_touched(spec['columns'])} {grouped}) AS c"
     text = f"({', '.join(spec['columns'])}) with more than one ({', '.join(spec['values'])})"
-    return Check("conflicts", table, severity, sql, text)
+    return Check("conflicts", table, severity, sql, text, columns=tuple(spec["columns"]), scope=scope)
+
+
+def _touched(columns: list[str]) -> str:
+    """The condition that a row of `a` shares its key with a row of NEW_ROWS. NULLs form one key, as
+    in GROUP BY: the keys are matched with IS NOT DISTINCT FROM."""
+    same = " AND ".join(f"n.{_q(c)} IS NOT DISTINCT FROM a.{_q(c)}" for c in columns)
+    return f"EXISTS (SELECT 1 FROM {NEW_ROWS} AS n WHERE {same})"
 
 
 def _outliers(spec: dict[str, Any], table: str, severity: str) -> Check:

@@ -50,6 +50,20 @@ def answer(ctx: RunContext, queries: list[str]) -> list[Rows]:
     return [rows or [] for rows in found]
 
 
+def previous(ctx: RunContext, sql: str) -> Rows | None:
+    """The last run's answer to `sql` when its record is of the tables as they are now (whatever the
+    query reads); None otherwise."""
+    rows = _usable(ctx).get(_digest(sql))
+    return [tuple(row) for row in rows] if rows is not None else None
+
+
+def remember(ctx: RunContext, sql: str, rows: Rows) -> None:
+    """Record `rows` as this run's answer to `sql`, found another way (by a query that gives the same
+    answer over the tables as this run leaves them)."""
+    if all(isinstance(v, _PLAIN) for row in rows for v in row):
+        ctx.answers[_digest(sql)] = [list(row) for row in rows]
+
+
 def counts(ctx: RunContext, queries: list[str]) -> list[int]:
     """The integers that count queries return (as `Engine.counts`), through `answer`."""
     return [count_of(rows) for rows in answer(ctx, queries)]

@@ -80,6 +80,9 @@ def run_checks(ctx: RunContext) -> list[CheckOutcome]:
     # One batch, so that the engine may count several at a time.
     found = answers.answer(ctx, list(counting.values()) + [c.figure_sql or "" for c in figured])
     counted = dict(zip(counting, found, strict=False))
+    for c, sql in counting.items():
+        if sql != c.sql:  # the whole table's count, found over the new rows' keys: the next run may need it
+            answers.remember(ctx, c.sql, counted[c])
     figures = dict(zip(figured, found[len(counting) :], strict=True))
     return [
         replace(outcome(c, 0), detail=proven[c])
@@ -133,13 +136,26 @@ def why_empty(ctx: RunContext, name: str) -> str:
 def _counting_sql(ctx: RunContext, check: Check) -> str | None:
     """The query that counts a check's violations (None: there are none to count).
 
-    An error check with a scope, on a table that holds every row the last run published, is counted
-    only where the new rows are: the last run published those rows, so they passed it (a failed
-    error check publishes nothing), and with no new rows there is nothing to count."""
-    if check.scope is not None and check.severity == "error" and check.table in ctx.kept_rows:
-        new_rows = ctx.kept_rows[check.table]
+    A check with a scope (its violations are groups of rows sharing a key) on a table that holds
+    every row the last run published, and new ones, is counted only over the keys the new rows hold:
+    any other group has the rows it had. Of error severity, the rows of before passed it (a failed
+    error check publishes nothing), so the count there is all of it; with no new rows there is
+    nothing to count. Of severity warn, the rows of before may hold violations: the count is the last
+    run's answer, less the violations of before among those keys, plus those now. Without that
+    answer, the whole table is counted."""
+    if check.scope is None or check.table not in ctx.kept_rows:
+        return check.sql
+    new_rows = ctx.kept_rows[check.table]
+    if check.severity == "error":
         return None if new_rows is None else check.scoped(new_rows)
-    return check.sql
+    before, last = ctx.rows_before.get(check.table), answers.previous(ctx, check.sql)
+    if new_rows is None or before is None or last is None or not _one_count(last):
+        return check.sql
+    return f"SELECT {int(last[0][0])} - ({check.scoped(new_rows, before)}) + ({check.scoped(new_rows)})"
+
+
+def _one_count(rows: list[tuple[Any, ...]]) -> bool:
+    return len(rows) == 1 and len(rows[0]) == 1 and isinstance(rows[0][0], int) and not isinstance(rows[0][0], bool)
 
 
 def _measured(

@@ -54,6 +54,7 @@ class RunContext:
     # Published tables that still hold every row the last run published (see `extending`): the
     # relation of their new rows, None when they have none.
     kept_rows: dict[str, str | None] = field(default_factory=dict)
+    rows_before: dict[str, str] = field(default_factory=dict)  # those that grew: the relation of their rows of before
     # Relations of the build equal to what the last run that published left (see `extending`), and
     # the answers that run recorded, taken where a query reads only those (see `answers`).
     unchanged: frozenset[str] = frozenset()

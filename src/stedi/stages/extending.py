@@ -229,6 +229,14 @@ class Extension:
                 found[table.name] = state.delta if isinstance(state, Grown) else None
         return found
 
+    def rows_before(self) -> dict[str, str]:
+        """The published tables that grew, with the relation of the rows they held."""
+        found = {}
+        for table in self.ctx.models.transforms:
+            if table.published and isinstance(state := self.state(table.name), Grown):
+                found[table.name] = state.before
+        return found
+
     def unchanged(self) -> frozenset[str]:
         """The relations of the build equal to what the last run that published left."""
         return frozenset(name for name, state in self.states.items() if state == UNCHANGED)

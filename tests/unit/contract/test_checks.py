@@ -154,6 +154,18 @@ def test_conflicts_are_keys_whose_rows_hold_more_than_one_set_of_values(rows, co
     assert _count(con, check.sql) == conflicting
 
 
+def _held_and_fresh(name: str, value: str, held: list[tuple], fresh: list[tuple]) -> duckdb.DuckDBPyConnection:
+    """Tables `held` (rows of before) and `fresh` (new rows) of (serial, t, value), and view `name`
+    over both: a table that grew."""
+    con = duckdb.connect()
+    for table, rows in (("held", held), ("fresh", fresh)):
+        con.execute(f"CREATE TABLE {table} (serial VARCHAR, t BIGINT, {value})")
+        if rows:
+            con.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)", rows)
+    con.execute(f"CREATE VIEW {name} AS SELECT * FROM held UNION ALL SELECT * FROM fresh")
+    return con
+
+
 @pytest.mark.parametrize(
     ("new_rows", "violations"),
     [
@@ -170,15 +182,8 @@ def test_a_scoped_cardinality_check_counts_what_the_whole_table_check_counts(
 ) -> None:
     """Over rows that passed (each instant one owner), the count among the groups the new rows touch
     is the count over the whole table."""
-    con = duckdb.connect()
-    con.execute("CREATE TABLE held (serial VARCHAR, t BIGINT, owner VARCHAR)")
-    con.execute(
-        "INSERT INTO held VALUES ('s1', 1, 'a'), ('s1', 2, 'a'), ('s2', 2, 'c'), (NULL, 1, 'a'), (NULL, NULL, 'y')"
-    )
-    con.execute("CREATE TABLE fresh (serial VARCHAR, t BIGINT, owner VARCHAR)")
-    if new_rows:
-        con.executemany("INSERT INTO fresh VALUES (?, ?, ?)", new_rows)
-    con.execute("CREATE VIEW owned AS SELECT * FROM held UNION ALL SELECT * FROM fresh")
+    held = [("s1", 1, "a"), ("s1", 2, "a"), ("s2", 2, "c"), (None, 1, "a"), (None, None, "y")]
+    con = _held_and_fresh("owned", "owner VARCHAR", held, new_rows)
     check = compile_check(
         {"kind": "cardinality", "table": "owned", "columns": ["serial", "t"], "of": "owner", "max": 1}
     )
@@ -186,6 +191,41 @@ def test_a_scoped_cardinality_check_counts_what_the_whole_table_check_counts(
     ((whole,),) = con.execute(check.sql).fetchall()
     ((scoped,),) = con.execute(check.scoped("fresh")).fetchall()
     assert scoped == whole == violations
+
+
+@pytest.mark.parametrize(
+    ("new_rows", "violations"),
+    [
+        ([], 2),  # no new rows: the conflicts of before
+        ([("s2", 2, 100.0)], 3),  # an old key gets a second value
+        ([("s1", 1, 300.0)], 2),  # an old conflict gets a third value: still one key
+        ([("s1", 2, 100.0), ("s9", 9, 1.0), ("s9", 9, 2.0)], 3),  # a new key read twice, an old key alike
+        ([(None, 1, 7.0)], 2),  # NULL keys form one key, as in GROUP BY: its conflict was there
+        ([(None, 5, None), (None, 5, 1.0)], 3),  # NULL beside a value disagrees
+    ],
+)
+def test_a_scoped_warning_counts_the_whole_table_from_the_count_of_before(
+    new_rows: list[tuple], violations: int
+) -> None:
+    """Over rows of before that hold violations (a warning publishes), the whole table's count is the
+    count of before, less the violations of before among the keys the new rows hold, plus those now."""
+    held = [("s1", 1, 100.0), ("s1", 1, 200.0), ("s1", 2, 100.0), ("s2", 2, 50.0), (None, 1, 1.0), (None, 1, 2.0)]
+    con = _held_and_fresh("readings", "distance DOUBLE", held, new_rows)
+    check = compile_check(
+        {
+            "kind": "conflicts",
+            "table": "readings",
+            "columns": ["serial", "t"],
+            "values": ["distance"],
+            "severity": "warn",
+        }
+    )
+    ((before,),) = con.execute(check.sql.replace('"readings"', '"held"')).fetchall()
+    ((then,),) = con.execute(check.scoped("fresh", "held")).fetchall()
+    ((now,),) = con.execute(check.scoped("fresh")).fetchall()
+    ((whole,),) = con.execute(check.sql).fetchall()
+    assert before == 2  # ('s1', 1) and the NULL key at 1
+    assert before - then + now == whole == violations
 
 
 def _readings_and_phones() -> duckdb.DuckDBPyConnection:
