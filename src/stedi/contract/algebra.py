@@ -148,7 +148,14 @@ def join_references(sql: str) -> frozenset[tuple[str, str, str]]:
     sources += [j.this for j in joins]
     relations: dict[str, str] = {}  # alias (or name) -> relation
     for source in sources:
-        if not isinstance(source, exp.Table) or not isinstance(source.this, exp.Identifier) or source.args.get("db"):
+        alias_node = source.args.get("alias")
+        if (
+            not isinstance(source, exp.Table)
+            or not isinstance(source.this, exp.Identifier)
+            or source.args.get("db")
+            or source.args.get("pivots")
+            or (alias_node is not None and alias_node.args.get("columns"))  # `AS c(x, y)` renames columns
+        ):
             return frozenset()
         alias = (source.alias or source.name).lower()
         if alias in relations:
@@ -157,6 +164,9 @@ def join_references(sql: str) -> frozenset[tuple[str, str, str]]:
     conditions = [j.args["on"] for j in joins if j.args.get("on")]
     if select.args.get("where"):
         conditions.append(select.args["where"].this)
+    names = [e.alias_or_name.lower() for e in select.expressions]
+    if "" in names or "*" in names or len(set(names)) != len(names):
+        return frozenset()  # an output column the name does not tell
     outputs: dict[tuple[str, str], list[str]] = {}  # (alias, column) -> output names taking it as it is
     for expression in select.expressions:
         taken = expression.this if isinstance(expression, exp.Alias) else expression

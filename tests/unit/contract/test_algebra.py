@@ -162,6 +162,13 @@ def test_every_check_and_reason_of_the_package_reads_relations_that_can_be_told(
         ("SELECT a.u FROM r AS a WHERE a.u IN (SELECT e FROM t)", set()),  # a semi join: not told here
         ("SELECT a.u FROM r AS a JOIN t AS a ON a.e = a.u", set()),  # one alias for two relations
         ("SELECT a.u FROM s.r AS a JOIN t AS c ON c.e = a.u", set()),  # a schema-qualified name
+        ("SELECT a.u FROM r AS a JOIN t AS c(e) ON c.e = a.u", set()),
+        ("SELECT a.u, c.k AS u FROM r AS a JOIN t AS c ON c.e = a.u", set()),  # two columns named u
+        (
+            "SELECT a.*, a.u FROM r AS a JOIN t AS c ON c.e = a.u",
+            set(),
+        ),  # a star may name u again  # c.e is t's first column, named e here
+        ("SELECT a.u FROM r AS a JOIN t PIVOT (SUM(k) FOR e IN (1)) AS c ON c.e = a.u", set()),
         ("not sql at all (", set()),
     ],
 )
