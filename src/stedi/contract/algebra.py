@@ -141,37 +141,18 @@ def join_references(sql: str) -> frozenset[tuple[str, str, str]]:
     select = _one_select(sql)
     if select is None or select.find(exp.With) is not None or select.args.get("group"):
         return frozenset()
-    joins = select.args.get("joins") or []
-    if any(j.side or j.kind not in ("", "INNER", "CROSS") or j.method or j.args.get("using") for j in joins):
-        return frozenset()
-    sources = [select.args["from_"].this] if select.args.get("from_") else []
-    sources += [j.this for j in joins]
-    relations: dict[str, str] = {}  # alias (or name) -> relation
-    for source in sources:
-        alias_node = source.args.get("alias")
-        if (
-            not isinstance(source, exp.Table)
-            or not isinstance(source.this, exp.Identifier)
-            or source.args.get("db")
-            or source.args.get("pivots")
-            or (alias_node is not None and alias_node.args.get("columns"))  # `AS c(x, y)` renames columns
-        ):
-            return frozenset()
-        alias = (source.alias or source.name).lower()
-        if alias in relations:
-            return frozenset()
-        relations[alias] = source.name.lower()
-    conditions = [j.args["on"] for j in joins if j.args.get("on")]
-    if select.args.get("where"):
-        conditions.append(select.args["where"].this)
+    relations = _joined_relations(select)
     names = [e.alias_or_name.lower() for e in select.expressions]
-    if "" in names or "*" in names or len(set(names)) != len(names):
-        return frozenset()  # an output column the name does not tell
+    if relations is None or "" in names or "*" in names or len(set(names)) != len(names):
+        return frozenset()  # a relation, or an output column, its name does not tell
     outputs: dict[tuple[str, str], list[str]] = {}  # (alias, column) -> output names taking it as it is
-    for expression in select.expressions:
+    for expression, name in zip(select.expressions, names, strict=True):
         taken = expression.this if isinstance(expression, exp.Alias) else expression
         if isinstance(taken, exp.Column) and taken.table.lower() in relations and not taken.args.get("db"):
-            outputs.setdefault((taken.table.lower(), taken.name.lower()), []).append(expression.alias_or_name.lower())
+            outputs.setdefault((taken.table.lower(), taken.name.lower()), []).append(name)
+    conditions = [j.args["on"] for j in select.args.get("joins") or [] if j.args.get("on")]
+    if select.args.get("where"):
+        conditions.append(select.args["where"].this)
     found = set()
     for equality in (c for condition in conditions for c in _conjuncts(condition) if isinstance(c, exp.EQ)):
         sides = [equality.this, equality.expression]
@@ -181,6 +162,32 @@ def join_references(sql: str) -> frozenset[tuple[str, str, str]]:
             for name in outputs.get((this.table.lower(), this.name.lower()), []):
                 found.add((name, relations[other.table.lower()], other.name.lower()))
     return frozenset(found)
+
+
+def _joined_relations(select) -> dict[str, str] | None:  # select: sqlglot.exp.Select
+    """Alias (or name) -> relation of each relation the SELECT reads, when they are all named
+    relations combined by inner and cross joins, each column under its own name; None otherwise."""
+    from sqlglot import exp
+
+    joins = select.args.get("joins") or []
+    if any(j.side or j.kind not in ("", "INNER", "CROSS") or j.method or j.args.get("using") for j in joins):
+        return None  # an outer, semi, anti, as-of, natural or positional join, or USING
+    relations: dict[str, str] = {}
+    for source in ([select.args["from_"].this] if select.args.get("from_") else []) + [j.this for j in joins]:
+        alias = source.args.get("alias")
+        if (
+            not isinstance(source, exp.Table)
+            or not isinstance(source.this, exp.Identifier)
+            or source.args.get("db")
+            or source.args.get("pivots")
+            or (alias is not None and alias.args.get("columns"))  # `AS c(x, y)` renames columns
+        ):
+            return None
+        name = (source.alias or source.name).lower()
+        if name in relations:
+            return None
+        relations[name] = source.name.lower()
+    return relations
 
 
 def _conjuncts(condition):  # -> Iterator[sqlglot.exp.Expression]
