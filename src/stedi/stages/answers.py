@@ -45,8 +45,8 @@ def answer(ctx: RunContext, queries: list[str]) -> list[Rows]:
         found[i] = counted
     ctx.carried_answers += len(queries) - len(todo)
     for digest, rows in zip(digests, found, strict=True):
-        if rows is not None and all(isinstance(v, _PLAIN) for row in rows for v in row):
-            ctx.answers[digest] = [list(row) for row in rows]
+        if rows is not None:
+            _keep(ctx, digest, rows)
     return [rows or [] for rows in found]
 
 
@@ -60,8 +60,12 @@ def previous(ctx: RunContext, sql: str) -> Rows | None:
 def remember(ctx: RunContext, sql: str, rows: Rows) -> None:
     """Record `rows` as this run's answer to `sql`, found another way (by a query that gives the same
     answer over the tables as this run leaves them)."""
+    _keep(ctx, _digest(sql), rows)
+
+
+def _keep(ctx: RunContext, digest: str, rows: Rows) -> None:
     if all(isinstance(v, _PLAIN) for row in rows for v in row):
-        ctx.answers[_digest(sql)] = [list(row) for row in rows]
+        ctx.answers[digest] = [list(row) for row in rows]
 
 
 def counts(ctx: RunContext, queries: list[str]) -> list[int]:

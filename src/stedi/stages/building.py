@@ -40,7 +40,6 @@ def build(ctx: RunContext) -> None:
         ctx.build_seconds[table.name] = time.perf_counter() - started
     if extension is not None:
         ctx.kept_rows = extension.kept_rows()
-        ctx.rows_before = extension.rows_before()
         ctx.unchanged = extension.unchanged()
         if note := extension.note():
             ctx.result.notes.append(note)

@@ -145,13 +145,13 @@ def _counting_sql(ctx: RunContext, check: Check) -> str | None:
     answer, the whole table is counted."""
     if check.scope is None or check.table not in ctx.kept_rows:
         return check.sql
-    new_rows = ctx.kept_rows[check.table]
+    grown = ctx.kept_rows[check.table]
     if check.severity == "error":
-        return None if new_rows is None else check.scoped(new_rows)
-    before, last = ctx.rows_before.get(check.table), answers.previous(ctx, check.sql)
-    if new_rows is None or before is None or last is None or not _one_count(last):
+        return None if grown is None else check.scoped(grown.delta)
+    last = answers.previous(ctx, check.sql) if grown is not None else None
+    if grown is None or last is None or not _one_count(last):
         return check.sql
-    return f"SELECT {int(last[0][0])} - ({check.scoped(new_rows, before)}) + ({check.scoped(new_rows)})"
+    return f"SELECT {int(last[0][0])} - ({check.scoped(grown.delta, grown.before)}) + ({check.scoped(grown.delta)})"
 
 
 def _one_count(rows: list[tuple[Any, ...]]) -> bool:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from stedi.engines.base import Engine, TableWriter
     from stedi.reading.reader import FileRead
     from stedi.results import RunResult
+    from stedi.stages.extending import Grown
     from stedi.stages.planning import SourcePlan, TableState
     from stedi.subject_key import SubjectKey
     from stedi.warehouse.session import Session
@@ -52,9 +53,8 @@ class RunContext:
     landing_growth: dict[str, tuple[str, str]] = field(default_factory=dict)  # table -> (rows read, rows held)
     erasure_rewrote: bool = False  # rows of erased people were dropped from the landing relations
     # Published tables that still hold every row the last run published (see `extending`): the
-    # relation of their new rows, None when they have none.
-    kept_rows: dict[str, str | None] = field(default_factory=dict)
-    rows_before: dict[str, str] = field(default_factory=dict)  # those that grew: the relation of their rows of before
+    # relations of their new rows and of the rows they held, None when they have no new rows.
+    kept_rows: dict[str, Grown | None] = field(default_factory=dict)
     # Relations of the build equal to what the last run that published left (see `extending`), and
     # the answers that run recorded, taken where a query reads only those (see `answers`).
     unchanged: frozenset[str] = frozenset()

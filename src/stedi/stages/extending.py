@@ -219,22 +219,14 @@ class Extension:
         self.ctx.engine.build(f"{table.name}__before", f'SELECT * FROM "{held}"')
         return f"{table.name}__before"
 
-    def kept_rows(self) -> dict[str, str | None]:
-        """The published tables that hold every row they held, with the relation of their new rows
-        (None: they have none)."""
-        found: dict[str, str | None] = {}
+    def kept_rows(self) -> dict[str, Grown | None]:
+        """The published tables that hold every row they held, with the relations of their new rows
+        and of the rows they held (None: they have no new rows)."""
+        found: dict[str, Grown | None] = {}
         for table in self.ctx.models.transforms:
             state = self.state(table.name)
             if table.published and state != CHANGED:
-                found[table.name] = state.delta if isinstance(state, Grown) else None
-        return found
-
-    def rows_before(self) -> dict[str, str]:
-        """The published tables that grew, with the relation of the rows they held."""
-        found = {}
-        for table in self.ctx.models.transforms:
-            if table.published and isinstance(state := self.state(table.name), Grown):
-                found[table.name] = state.before
+                found[table.name] = state if isinstance(state, Grown) else None
         return found
 
     def unchanged(self) -> frozenset[str]:
