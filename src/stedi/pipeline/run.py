@@ -58,10 +58,12 @@ def _report(ctx: RunContext) -> None:
     """The report, dataset card and DuckDB views file (without the report: the views file alone); a
     run whose tables are published does not fail for want of them."""
     from stedi.report import write_report
-    from stedi.warehouse.duckdb_views import write_duckdb_views
+    from stedi.warehouse.duckdb_views import refresh_duckdb_views, write_duckdb_views
 
     try:
-        if ctx.settings.report:
+        if not ctx.news:  # the report still tells the tables as they are; the views file of a moved
+            ctx.session.run(refresh_duckdb_views)  # or copied warehouse may name the original's files
+        elif ctx.settings.report:
             ctx.session.run(lambda w: write_report(w, ctx.result, ctx.models))
         else:
             ctx.session.run(write_duckdb_views)
@@ -86,7 +88,7 @@ STAGES = (
     Stage("publish", publish, always=True),
     Stage("record", record, always=True, without_news=True),
     Stage("maintain", _maintain, always=True),
-    Stage("report", _report, always=True),
+    Stage("report", _report, always=True, without_news=True),
 )
 
 

@@ -5,14 +5,17 @@ they are published now, without pyiceberg or DuckDB's iceberg extension:
     ATTACH 'lakehouse/stedi.duckdb' AS stedi (READ_ONLY);
     SELECT count(*) FROM stedi.machine_learning_curated;
 
-The views name the files by absolute path: a moved warehouse's file is right again after its next run
-or `stedi report`. A warehouse in object storage has no such file (DuckDB would need credentials and
-the httpfs extension to read it).
+The views name the files by absolute path. A moved or copied warehouse's file names the files of the
+place it was written at until it is written again: every run that has news rewrites it, and a run with
+nothing new rewrites it when it is missing or names a file outside the warehouse (`reads_here`), so
+a copy never reads its original's files. A warehouse in object storage has no such file (DuckDB would
+need credentials and the httpfs extension to read it).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -20,11 +23,13 @@ from pathlib import Path
 import duckdb
 
 from stedi.errors import WarehouseError
-from stedi.storage import is_remote, local_path
+from stedi.storage import is_remote, local_path, within
 from stedi.warehouse.catalog import Warehouse
 from stedi.warehouse.scan import small_types, sql_literal
 
 DUCKDB_FILE = "stedi.duckdb"
+# A string literal of a view's SQL as DuckDB keeps it: in a view this module writes, a file's path.
+_LITERAL = re.compile(r"'((?:[^']|'')*)'")
 
 
 def _ident(name: str) -> str:
@@ -74,3 +79,31 @@ def write_duckdb_views(warehouse: Warehouse) -> str | None:
         finally:
             Path(temporary).unlink(missing_ok=True)
     return str(target)
+
+
+def reads_here(location: str) -> bool:
+    """Whether the views file of the warehouse at `location` is there and every file its views read
+    is inside that warehouse (a remote warehouse has none: True). Any doubt (a file DuckDB cannot
+    open, a view of another shape) is False: the file is derived, and writing it again is always right."""
+    if is_remote(location):
+        return True
+    target = Path(location) / DUCKDB_FILE
+    if not target.is_file():
+        return False
+    # Opened from a copy in a folder of a plain name (DuckDB reads `?` in a database path as options).
+    with tempfile.TemporaryDirectory(prefix="stedi-duckdb-") as scratch_dir:
+        copy = os.path.join(scratch_dir, DUCKDB_FILE)
+        try:
+            shutil.copyfile(target, copy)
+            with duckdb.connect(copy, read_only=True) as con:
+                views = con.execute("SELECT sql FROM duckdb_views() WHERE NOT internal").fetchall()
+        except (OSError, duckdb.Error):
+            return False
+    paths = [m.replace("''", "'") for (sql,) in views for m in _LITERAL.findall(sql or "")]
+    return all(os.path.isabs(p) and within(p, location) for p in paths)
+
+
+def refresh_duckdb_views(warehouse: Warehouse) -> str | None:
+    """Write the views file again when it does not read this warehouse's files (see `reads_here`);
+    its path when written."""
+    return None if reads_here(warehouse.location) else write_duckdb_views(warehouse)

@@ -7,12 +7,15 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from stedi.config import Settings
 from stedi.pipeline.forget import forget
 from stedi.pipeline.run import run
+from stedi.results import UNCHANGED
 from stedi.warehouse.catalog import Warehouse
+from stedi.warehouse.duckdb_views import DUCKDB_FILE
 from tests.support.bytesearch import files_holding
 from tests.support.cli import one_line_error, stedi
 from tests.support.corpora import table_rows
@@ -59,6 +62,28 @@ def test_a_copy_works_on_its_own_files_and_its_forget_leaves_the_original_byte_f
         "sql", "--warehouse", str(tmp_path / "wh-b"), "--format", "csv", "SELECT count(*) FROM accelerometer_landing"
     )
     assert done.stdout.splitlines()[-1] == "3"  # bob's 2 and the new one; jane's gone, carl's kept
+
+
+def _through_duckdb_views(warehouse: Path, sql: str) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(warehouse / DUCKDB_FILE), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_a_copy_run_with_nothing_new_gets_a_duckdb_views_file_of_its_own_files(tmp_path: Path) -> None:
+    landing = small_landing(tmp_path / "landing")
+    run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh-a")))
+    shutil.copytree(tmp_path / "wh-a", tmp_path / "wh-b", symlinks=True)
+    assert run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh-b"))).outcome == UNCHANGED
+    shutil.rmtree(tmp_path / "wh-a")  # had the copy's views kept naming the original's files, they would fail now
+    sql = "SELECT count(*) FROM machine_learning_curated"
+    assert _through_duckdb_views(tmp_path / "wh-b", sql) == [(2,)]  # jane's two readings at step-trainer instants
+    views = tmp_path / "wh-b" / DUCKDB_FILE
+    written = views.stat().st_mtime_ns, views.stat().st_ino
+    assert run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh-b"))).outcome == UNCHANGED
+    assert (views.stat().st_mtime_ns, views.stat().st_ino) == written  # right already: not written again
+    views.unlink()
+    assert run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh-b"))).outcome == UNCHANGED
+    assert _through_duckdb_views(tmp_path / "wh-b", sql) == [(2,)]
 
 
 def test_a_moved_warehouse_keeps_working(tmp_path: Path) -> None:
