@@ -88,7 +88,7 @@ def reads_here(location: str) -> bool:
     if is_remote(location):
         return True
     target = Path(location) / DUCKDB_FILE
-    if not target.is_file():
+    if target.is_symlink() or not target.is_file():  # a link is replaced, never followed
         return False
     # Opened from a copy in a folder of a plain name (DuckDB reads `?` in a database path as options).
     with tempfile.TemporaryDirectory(prefix="stedi-duckdb-") as scratch_dir:

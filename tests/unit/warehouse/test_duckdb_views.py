@@ -43,10 +43,16 @@ def test_a_view_naming_a_file_outside_the_warehouse_does_not(tmp_path: Path, whe
     assert not reads_here(str(warehouse))
 
 
-def test_a_missing_or_unreadable_file_does_not(tmp_path: Path) -> None:
-    assert not reads_here(str(tmp_path))
-    (tmp_path / DUCKDB_FILE).write_bytes(b"not a database")
-    assert not reads_here(str(tmp_path))
+def test_a_missing_unreadable_or_linked_file_does_not(tmp_path: Path) -> None:
+    warehouse = tmp_path / "here"
+    assert not reads_here(str(warehouse))
+    _views_file(tmp_path / "elsewhere", "CREATE VIEW t AS SELECT 1 AS a")
+    warehouse.mkdir()
+    (warehouse / DUCKDB_FILE).symlink_to(tmp_path / "elsewhere" / DUCKDB_FILE)  # a file of no path, but not its own
+    assert not reads_here(str(warehouse))
+    (warehouse / DUCKDB_FILE).unlink()
+    (warehouse / DUCKDB_FILE).write_bytes(b"not a database")
+    assert not reads_here(str(warehouse))
 
 
 def test_a_warehouse_in_object_storage_has_no_views_file_to_write() -> None:
