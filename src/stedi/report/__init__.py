@@ -1,9 +1,9 @@
 """The run report: one self-contained HTML file (inline CSS and SVG, no script, no network).
 
 Built from the warehouse alone (run_history, the tables, their schemas), so `stedi report` rewrites
-it at any time and `stedi run` writes it after every run. Personal data is masked: sample rows show
-no email, name, phone or birthday, and emails in quarantined raw text are replaced.
-"""
+it at any time and `stedi run` writes it after every run that reads landing data. Personal data is
+masked: sample rows show no email, name, phone or birthday, and emails in quarantined raw text are
+replaced."""
 
 from __future__ import annotations
 
@@ -199,7 +199,7 @@ def write_report(warehouse: Warehouse, result: RunResult | None = None, models: 
         files[CARD_MARKDOWN], files[CARD_JSON] = card_markdown(data.card), card_json(data.card)
     for name, text in files.items():
         _put(warehouse, name, text.encode("utf-8"))
-    write_duckdb_views(warehouse)  # kept current with the report: after every run and `stedi report`
+    write_duckdb_views(warehouse)  # kept current with the report (runs that read landing data, `stedi report`)
     return f"{warehouse.location.rstrip('/')}/{REPORT_FILE}"
 
 

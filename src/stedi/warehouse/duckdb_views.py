@@ -1,6 +1,7 @@
 """`WAREHOUSE/stedi.duckdb`: a small DuckDB database of views over every table's current data files,
-rewritten after every run (and by `stedi report`), so that any DuckDB session can read the tables as
-they are published now, without pyiceberg or DuckDB's iceberg extension:
+rewritten after every run that reads landing data (and by `stedi report`), so that any DuckDB
+session can read the tables as they are published now, without pyiceberg or DuckDB's iceberg
+extension:
 
     ATTACH 'lakehouse/stedi.duckdb' AS stedi (READ_ONLY);
     SELECT count(*) FROM stedi.machine_learning_curated;
