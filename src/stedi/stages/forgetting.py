@@ -3,7 +3,7 @@
 1. The erasure is recorded first: the people's keyed hashes go into the erasure ledger, marked
    pending, in one commit (a person found nowhere is recorded too, so that later data stays out).
 2. Every table holding them is rewritten without them (addresses in landing paths redacted), one
-   commit per table.
+   commit per table; `ingested_files` then counts the rows each landing file gives now.
 3. If they were found anywhere, in the tables or in their history (older snapshots, branches, runs
    that were not published), every table's history is removed: older snapshots expired, files no
    longer needed deleted. Found nowhere, nothing expires.
@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from stedi import faults
-from stedi.contract.tables import ERASURE_TABLE, PARAMETERS, Models, Zone
+from stedi.contract.sources import SOURCES
+from stedi.contract.tables import ERASURE_TABLE, LEDGER_TABLE, PARAMETERS, PATH, Models, Zone
 from stedi.errors import WarehouseError
 from stedi.stages.erasure import (
     Found,
@@ -90,8 +91,11 @@ def erase(
         found.load(engine)
         for spec, relation in history.values():
             result.in_history |= _hits(engine, spec, relation, found)
-        for name, (spec, relation) in tables.items():
-            _rewrite(engine, warehouse, name, spec, relation, found, result)
+        now = {
+            name: _rewrite(engine, warehouse, name, spec, relation, found, result)
+            for name, (spec, relation) in tables.items()
+        }
+        _recount_ledger(engine, warehouse, now)
     finally:
         engine.close()
     result.in_paths = {
@@ -196,17 +200,17 @@ def _redacted(engine: DuckDBEngine, spec, relation: str) -> int:
 
 def _rewrite(
     engine: DuckDBEngine, warehouse: Warehouse, name: str, spec, relation: str, found: Found, result: Erasure
-) -> None:
-    """Step 2 for one table: rewritten without the people, when it holds any."""
+) -> str:
+    """Step 2 for one table: rewritten without the people, when it holds any; the relation of its rows now."""
     sql = keep_sql(spec, relation, engine.columns(relation))
     if sql is None:
-        return
+        return relation
     kept = f"{name}__kept"
     engine.build(kept, sql)
     (total, remaining) = engine.counts([f"SELECT COUNT(*) FROM {relation}", f"SELECT COUNT(*) FROM {kept}"])
     redacted = _redacted(engine, spec, relation)
     if total == remaining and not redacted:
-        return
+        return relation
     for query in attribution_sql(spec, relation):
         for email, count in attribute(found, engine.rows(query)).items():
             result.removed.setdefault(email, {})[name] = result.removed.get(email, {}).get(name, 0) + count
@@ -217,3 +221,30 @@ def _rewrite(
         redact = {path: found.paths.get(path, path) for path in files}
         properties[FILES_PROPERTY] = encode_files({redact[p]: k for p, k in files.items()})
     write(warehouse, name, engine.rows_of(kept), properties=properties)
+    return kept
+
+
+def _recount_ledger(engine: DuckDBEngine, warehouse: Warehouse, now: dict[str, str]) -> None:
+    """Step 2 for `ingested_files`: the rows each landing file gives now, counted in the landing and
+    quarantine tables as rewritten. The counts of before would tell how many rows the erased had
+    in each file; a run counts them the same way (`stages.ingestion.ledger`)."""
+    if LEDGER_TABLE not in now or any(t not in now for s in SOURCES for t in (s.landing_table, s.quarantine_table)):
+        return
+    counts = " UNION ALL ".join(
+        f"SELECT '{s.name}' AS source, '{column}' AS kind, {PATH} AS path, COUNT(*) AS n FROM {now[table]} GROUP BY {PATH}"
+        for s in SOURCES
+        for column, table in (("records", s.landing_table), ("quarantined", s.quarantine_table))
+    )
+    replace = ", ".join(
+        f"CASE WHEN l.status = 'skipped' THEN l.{c} ELSE COALESCE({c}.n, 0) END AS {c}"
+        for c in ("records", "quarantined")
+    )
+    joins = "".join(
+        f" LEFT JOIN counts AS {c} ON {c}.kind = '{c}' AND {c}.source = l.source AND {c}.path = l.path"
+        for c in ("records", "quarantined")
+    )
+    engine.build(
+        f"{LEDGER_TABLE}__recounted",
+        f"WITH counts AS ({counts}) SELECT l.* REPLACE ({replace}) FROM {now[LEDGER_TABLE]} AS l{joins}",
+    )
+    write(warehouse, LEDGER_TABLE, engine.rows_of(f"{LEDGER_TABLE}__recounted"))
