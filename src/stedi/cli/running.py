@@ -196,7 +196,8 @@ def maintain(
 @user_errors
 def verify(warehouse: str, catalog: str | None, fmt: str) -> None:
     """Check every data file the tables' current snapshots need: present, whole, and holding the rows
-    that were committed. Exit 1 names the damaged tables (`stedi run --full-refresh` rebuilds them)."""
+    that were committed. Exit 1 names the damaged tables and what repairs them (`stedi run --full-refresh`
+    rebuilds a table from the landing files; `stedi recover` puts the erasure ledger back from erased.json)."""
     import pyarrow as pa
 
     from stedi.cli.render import rows_as_text
@@ -215,10 +216,16 @@ def verify(warehouse: str, catalog: str | None, fmt: str) -> None:
     )
     click.echo(rows_as_text(listing, fmt))
     if damaged := [t.name for t in found if t.damaged]:
-        raise WarehouseError(
-            f"{len(damaged)} damaged table(s): {', '.join(damaged)}; `stedi run --full-refresh` rebuilds them from "
-            "the landing files"
+        from stedi.contract.tables import ERASURE_TABLE
+        from stedi.warehouse.erased_copy import damage_remedy
+
+        rebuilt = [name for name in damaged if name != ERASURE_TABLE]
+        remedies = (
+            [f"`stedi run --full-refresh` rebuilds {', '.join(rebuilt)} from the landing files"] if rebuilt else []
         )
+        if ERASURE_TABLE in damaged:
+            remedies.append(f"{ERASURE_TABLE}: {damage_remedy(ERASURE_TABLE, warehouse)}")
+        raise WarehouseError(f"{len(damaged)} damaged table(s): {', '.join(damaged)}; {'; '.join(remedies)}")
 
 
 @main.command()
@@ -237,11 +244,16 @@ def recover(warehouse: str, catalog: str | None, fmt: str) -> None:
         from stedi.cli.render import as_json
 
         click.echo(as_json({"root": done.root, "tables": done.tables, "subject_key_fingerprint": done.key_fingerprint,
-                            "replaced": done.replaced}, indent=2))  # fmt: skip
+                            "replaced": done.replaced, "restored_erasures": done.restored_erasures}, indent=2))  # fmt: skip
         return
     if done.replaced:
         click.echo(f"kept the catalog it replaces as {done.replaced}")
     click.echo(f"recovered {len(done.tables)} tables ({sum(done.tables.values()):,} rows) created at {done.root}")
+    if done.restored_erasures:
+        click.echo(
+            f"{done.restored_erasures} erasure(s) named in erased.json were missing from the recovered erasure ledger: "
+            "put back as pending, the next `stedi run` or `stedi forget` erases those people again"
+        )
     if done.key_fingerprint is None:
         click.echo(
             "neither erased.json nor the dataset card named the subject key: the next run records the fingerprint "

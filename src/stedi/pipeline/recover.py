@@ -7,6 +7,10 @@ backup: it would bring them back). Each table's newest readable metadata file re
 snapshots, branches and properties; registering it gives the table back as it was, history and all.
 A damaged or stale catalog file is kept beside the new one, renamed, never deleted. The subject key's
 fingerprint, kept in the catalog, is taken from the folder's copy of the ledger (or the dataset card).
+
+People the copy of the ledger names and the recovered ledger lacks (its files lost or unreadable) are
+put back in the ledger as pending erasures: the next `stedi run` or `stedi forget` erases them again
+wherever the recovered tables hold them, so recovering never brings an erased person back.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stedi.contract.tables import ERASURE_TABLE
 from stedi.errors import WarehouseError
-from stedi.stages.erasure import read_ledger
+from stedi.stages.erasure import LedgerEntry, ledger_table, now_us, read_ledger, recorded_entries
 from stedi.storage import is_remote
 from stedi.warehouse import erased_copy
 from stedi.warehouse.catalog import (
@@ -44,6 +49,7 @@ class Recovery:
     tables: dict[str, int] = field(default_factory=dict)  # table -> rows at its current snapshot
     key_fingerprint: str | None = None  # None: the next run records the key it finds
     replaced: str | None = None  # where the damaged or stale catalog file was kept
+    restored_erasures: int = 0  # people of the ledger's copy put back in the ledger, pending
 
 
 def recover(location: str, catalog: str | None = None) -> Recovery:
@@ -81,9 +87,29 @@ def recover(location: str, catalog: str | None = None) -> Recovery:
             raw.register_table((NAMESPACE, name), f"{table_location.rstrip('/')}/metadata/{file_name}")
         warehouse = Warehouse(location, catalog=catalog)
         result = Recovery(root, key_fingerprint=fingerprint, replaced=replaced)
-        for name in sorted(found):
+        result.restored_erasures = _restore_erasures(warehouse)
+        for name in warehouse.table_names():
             result.tables[name] = warehouse.describe(name).rows
     return result
+
+
+def _restore_erasures(warehouse: Warehouse) -> int:
+    """The people the folder's copy of the ledger names and the recovered ledger lacks, put back in
+    it as pending erasures; how many. A ledger whose rows cannot be read is made anew from the copy."""
+    from stedi.warehouse.writes import write
+
+    copy = erased_copy.read(warehouse.location)
+    if copy is None:
+        return 0
+    try:
+        entries = recorded_entries(warehouse)
+    except WarehouseError:  # metadata found, rows lost: the copy names everyone the ledger held
+        entries = []
+    missing = sorted(copy.subjects - {e.subject_id for e in entries})
+    if missing:
+        now = now_us()
+        write(warehouse, ERASURE_TABLE, ledger_table([*entries, *(LedgerEntry(s, now, None) for s in missing)]))
+    return len(missing)
 
 
 def _unsound(location: str, catalog: str | None, catalog_file: Path) -> str | None:

@@ -192,6 +192,11 @@ def attribute(found: Found, rows: list[tuple[object, int]]) -> dict[str, int]:
     return per
 
 
+def recorded_entries(warehouse: Warehouse) -> list[LedgerEntry]:
+    """The entries of the erasure ledger table as it is (none without one), whatever its copy names."""
+    return _ledger_entries(warehouse) if ERASURE_TABLE in warehouse.table_names() else []
+
+
 def read_ledger(warehouse: Warehouse) -> list[LedgerEntry]:
     """The erasure ledger; an older one (subject_id, erased_at in ms) counts as completed. A catalog
     whose ledger lacks someone the warehouse's copy of it names is stale, and refused (see

@@ -70,6 +70,9 @@ def record(ctx: RunContext) -> None:
     # The answers of the checks and reason counts, for the next run (see `answers`); a run that
     # found nothing new passes on those of the run that built the tables.
     recorded = answers.record(ctx) if ctx.news else ctx.answers_before or ""
-    ctx.session.run(lambda w: append_rows(w, HISTORY_TABLE, rows, {answers.ANSWERS_PROPERTY: recorded}))
+    properties = {answers.ANSWERS_PROPERTY: recorded}
+    # A full refresh repairs what it can: a run_history whose metadata is lost starts again.
+    repair = ctx.settings.full_refresh
+    ctx.session.run(lambda w: append_rows(w, HISTORY_TABLE, rows, properties, repair=repair))
     if ctx.news and ctx.result.published:
         remember(ctx)

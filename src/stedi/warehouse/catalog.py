@@ -15,6 +15,7 @@ from typing import Any
 
 from stedi.errors import WarehouseError
 from stedi.storage import explain, iceberg_io_properties, is_remote, local_path, require_location, within
+from stedi.warehouse.erased_copy import damage_remedy
 from stedi.warehouse.folder import NAMESPACE, catalog_tables, open_sqlite, refuse_lost_catalog
 
 CATALOG_FILE = "catalog.db"
@@ -308,7 +309,7 @@ class Warehouse:
         except (OSError, ValueError) as exc:
             raise WarehouseError(
                 f"table {name} is damaged: its metadata cannot be read ({explain(exc, self.location)}); "
-                "`stedi verify` lists the damage, `stedi run --full-refresh` rebuilds the tables"
+                f"{damage_remedy(name, self.location)}"
             ) from exc
 
     def state(self, name: str) -> tuple[int | None, int, dict[str, str]]:
@@ -331,7 +332,7 @@ class Warehouse:
         except (OSError, ValueError) as exc:
             raise WarehouseError(
                 f"table {name} is damaged: its manifests cannot be read ({explain(exc, self.location)}); "
-                "`stedi verify` lists the damage, `stedi run --full-refresh` rebuilds the tables"
+                f"{damage_remedy(name, self.location)}"
             ) from exc
         if any(task.delete_files for task in tasks):
             return None

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from stedi.contract.tables import ERASURE_TABLE
 from stedi.errors import WarehouseError
 from stedi.storage import explain, filesystem, is_remote, write_atomically
 
@@ -30,6 +31,21 @@ class ErasedCopy:
 def path_of(location: str) -> Path | None:
     """Where a local warehouse keeps the copy; None for a warehouse in object storage."""
     return None if is_remote(location) else Path(location) / FILE
+
+
+def damage_remedy(table: str, location: str) -> str:
+    """What to do about a damaged table: a full refresh rebuilds it from the landing files; but the
+    erasure ledger is never rebuilt from them (erased people would come back): `stedi recover` puts
+    it back from this copy, or it comes from a backup."""
+    if table != ERASURE_TABLE:
+        return "`stedi verify` lists the damage, `stedi run --full-refresh` rebuilds the tables"
+    copy = path_of(location)
+    if copy is not None and copy.is_file():
+        return (
+            f"`stedi recover --warehouse {location}` puts it back from the warehouse's {FILE}; nothing runs until "
+            "then, so no erased person comes back"
+        )
+    return "restore the warehouse from a backup; nothing runs until then, so no erased person comes back"
 
 
 def _remote(location: str) -> str:

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from stedi.contract.tables import ERASURE_TABLE
 from stedi.errors import WarehouseError
 from stedi.storage import explain, filesystem, local_path
+from stedi.warehouse.erased_copy import damage_remedy
 
 if TYPE_CHECKING:
     import duckdb
@@ -65,10 +65,7 @@ def read_table(warehouse: Warehouse, name: str, snapshot_id: int | None = None) 
 
 
 def damaged(name: str, exc: BaseException, location: str) -> WarehouseError:
-    if name == ERASURE_TABLE:  # never rebuilt from landing data: without it, erased people would come back
-        remedy = "restore the warehouse from a backup; nothing runs until then, so no erased person comes back"
-    else:
-        remedy = "`stedi verify` lists the damage, `stedi run --full-refresh` rebuilds the tables"
+    remedy = damage_remedy(name, location)
     if isinstance(exc, FileNotFoundError):
         return WarehouseError(f"table {name} is damaged: a data file is missing ({exc.filename or exc}); {remedy}")
     return WarehouseError(f"table {name} is damaged: a data file cannot be read ({explain(exc, location)}); {remedy}")

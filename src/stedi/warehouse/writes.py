@@ -18,6 +18,7 @@ from stedi import faults
 from stedi.errors import WarehouseError
 from stedi.storage import explain, local_path
 from stedi.warehouse.catalog import NAMESPACE, Warehouse
+from stedi.warehouse.erased_copy import damage_remedy
 from stedi.warehouse.fingerprints import ROW_HASH, appended, fingerprint, row_hash
 from stedi.warehouse.rows import Rows
 
@@ -93,7 +94,7 @@ def _load_or_create(warehouse: Warehouse, name: str, schema: pa.Schema, repair: 
         if not repair:
             raise WarehouseError(
                 f"table {name} is damaged: its metadata cannot be read ({explain(exc, warehouse.location)}); "
-                "`stedi run --full-refresh` rebuilds it"
+                f"{damage_remedy(name, warehouse.location)}"
             ) from exc
         warehouse.catalog.drop_table((NAMESPACE, name))  # its history is lost with its metadata
     return warehouse.catalog.create_table_if_not_exists((NAMESPACE, name), schema=schema, properties=TABLE_PROPERTIES)
@@ -368,10 +369,13 @@ def publish(warehouse: Warehouse, name: str, snapshot_id: int, *, staged: bool =
     faults.point(f"published:{name}")
 
 
-def append_rows(warehouse: Warehouse, name: str, rows: pa.Table, properties: dict[str, str] | None = None) -> None:
+def append_rows(
+    warehouse: Warehouse, name: str, rows: pa.Table, properties: dict[str, str] | None = None, repair: bool = False
+) -> None:
     """Append rows to a log-like table (created on first use), in one commit (`properties`: stored
-    on its snapshot)."""
-    table = _evolved(_load_or_create(warehouse, name, rows.schema), rows.schema)
+    on its snapshot). `repair`: a table whose metadata cannot be read is made anew with these rows
+    (what it held is lost with its metadata)."""
+    table = _evolved(_load_or_create(warehouse, name, rows.schema, repair=repair), rows.schema)
     added = Rows.of(rows)
     try:
         table.append(

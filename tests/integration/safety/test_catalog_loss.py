@@ -158,6 +158,37 @@ def test_a_catalog_that_lost_only_its_erasure_ledger_is_refused(erased: tuple[Pa
     assert files_holding(warehouse / "stedi", "jane@x.com") == []
 
 
+@pytest.mark.parametrize("loss", ["ledger files lost", "tables restored from before the erasure"])
+def test_an_erasure_the_ledger_lost_is_put_back_from_the_folder_s_copy_and_done_again(
+    tmp_path: Path, loss: str
+) -> None:
+    landing = small_landing(tmp_path / "landing")
+    warehouse = tmp_path / "wh"
+    run(Settings(landing=str(landing), warehouse=str(warehouse)))
+    shutil.copytree(warehouse, tmp_path / "backup")  # jane in every table, no erasure ledger yet
+    forget(str(warehouse), ["jane@x.com"])
+    if loss == "ledger files lost":
+        shutil.rmtree(warehouse / "stedi" / "erasure_ledger")
+    else:  # the tables and the catalog put back from the backup; erased.json is the one of now
+        shutil.copy(warehouse / "erased.json", tmp_path / "erased.json")
+        shutil.rmtree(warehouse)
+        shutil.copytree(tmp_path / "backup", warehouse)
+        shutil.copy(tmp_path / "erased.json", warehouse / "erased.json")
+        assert files_holding(warehouse / "stedi", "jane@x.com")
+    refused = stedi("run", "--landing", str(landing), "--warehouse", str(warehouse))
+    assert refused.returncode == 1 and "stedi recover" in one_line_error(refused)
+
+    done = stedi("recover", "--warehouse", str(warehouse))
+    assert done.returncode == 0, done.stderr
+    assert "1 erasure(s) named in erased.json were missing" in done.stdout
+    ledger = Warehouse(warehouse).read("erasure_ledger").to_pylist()
+    assert [(e["subject_id"], e["completed_at"]) for e in ledger] == [(sid("jane@x.com"), None)]  # pending
+    assert stedi("run", "--landing", str(landing), "--warehouse", str(warehouse)).returncode == 0
+    assert files_holding(warehouse / "stedi", "jane@x.com") == []
+    ledger = Warehouse(warehouse).read("erasure_ledger").to_pylist()
+    assert [e["subject_id"] for e in ledger] == [sid("jane@x.com")] and ledger[0]["completed_at"] is not None
+
+
 def test_another_warehouses_catalog_is_refused_and_that_warehouse_left_as_it_was(
     erased: tuple[Path, Path], tmp_path: Path
 ) -> None:

@@ -3,6 +3,7 @@ line, and `--full-refresh` rebuilds what is damaged."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,10 @@ def _data_file(warehouse: Path, table: str) -> Path:
     plan = Warehouse(warehouse).data_files(table)
     assert plan is not None
     return Path(plan[0][0].removeprefix("file://"))
+
+
+def _lose_current_metadata(warehouse: Path, table: str) -> None:
+    Path(Warehouse(warehouse).load(table).metadata_location.removeprefix("file://")).unlink()
 
 
 def _flip_a_value(path: Path, old: bytes, new: bytes) -> None:
@@ -108,14 +113,29 @@ def test_missing_table_metadata_is_one_clear_error_and_a_full_refresh_rebuilds_t
     built: tuple[Path, Path, dict],
 ) -> None:
     landing, warehouse, rows = built
-    table = Warehouse(warehouse).load("customer_curated")
-    Path(table.metadata_location.removeprefix("file://")).unlink()
+    _lose_current_metadata(warehouse, "customer_curated")
     for args in (("tables",), ("sql", "SELECT * FROM customer_curated"), ("report",)):
         done = stedi(*args, "--warehouse", str(warehouse))
         assert done.returncode == 1 and "customer_curated" in one_line_error(done), args
     done = stedi("run", "--landing", str(landing), "--warehouse", str(warehouse), "--full-refresh")
     assert done.returncode == 0, done.stderr
     assert table_rows(Warehouse(warehouse), "customer_curated") == rows["customer_curated"]
+
+
+def test_lost_run_history_metadata_is_one_clear_error_and_a_full_refresh_starts_the_history_again(
+    built: tuple[Path, Path, dict],
+) -> None:
+    landing, warehouse, rows = built
+    _lose_current_metadata(warehouse, "run_history")
+    done = stedi("run", "--landing", str(landing), "--warehouse", str(warehouse))
+    assert done.returncode == 1 and "run_history" in one_line_error(done) and "--full-refresh" in one_line_error(done)
+    done = stedi("run", "--landing", str(landing), "--warehouse", str(warehouse), "--full-refresh", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    wh = Warehouse(warehouse)
+    runs = set(wh.read("run_history").column("run_id").to_pylist())
+    assert runs == {json.loads(done.stdout)["run_id"]}  # the history lost with its metadata starts again
+    assert {n: table_rows(wh, n) for n in rows} == rows
+    assert not any(t.damaged for t in verify(str(warehouse)))
 
 
 def test_a_damaged_catalog_is_one_clear_error(built: tuple[Path, Path, dict]) -> None:
