@@ -202,7 +202,8 @@ def _stage_sources(ctx: RunContext, rewrite: bool) -> None:
 def ledger(ctx: RunContext) -> pa.Table:
     """`ingested_files`: one row per landing entry: every data file now in the tables, with what it
     gave, and every entry that was skipped, with why."""
-    previous = ctx.session.run(_previous_ledger)
+    repair = ctx.settings.full_refresh
+    previous = ctx.session.run(lambda w: _previous_ledger(w, repair))
     snapshots = {name: commit.snapshot_id for name, commit in ctx.commits.items()}
     now = int(time.time() * 1_000_000)
     rows: dict[str, list[object]] = {name: [] for name in LEDGER_SCHEMA.names}
@@ -244,10 +245,19 @@ def _counts(ctx: RunContext, table: str) -> dict[str, int]:
     }
 
 
-def _previous_ledger(warehouse: Warehouse) -> dict[tuple[str, str | None], tuple[int | None, int]]:
+def _previous_ledger(
+    warehouse: Warehouse, repair: bool = False
+) -> dict[tuple[str, str | None], tuple[int | None, int]]:
+    """When each content was first ingested under each path; `repair` (a full refresh): a ledger
+    that cannot be read counts as none, and this run dates every file."""
     if LEDGER_TABLE not in warehouse.table_names():
         return {}
-    old = warehouse.read(LEDGER_TABLE)
+    try:
+        old = warehouse.read(LEDGER_TABLE)
+    except WarehouseError:
+        if not repair:
+            raise
+        return {}
     ats = old.column("ingested_at").cast(pa.int64()).to_pylist()
     columns = [old.column(c).to_pylist() for c in ("path", "content_hash", "snapshot_id")]
     return {(path, digest): (snapshot, at) for path, digest, snapshot, at in zip(*columns, ats, strict=True)}

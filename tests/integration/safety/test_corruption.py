@@ -4,17 +4,19 @@ line, and `--full-refresh` rebuilds what is damaged."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from stedi.config import Settings
+from stedi.pipeline.forget import forget
 from stedi.pipeline.run import run
 from stedi.pipeline.verify import verify
 from stedi.warehouse.catalog import Warehouse
 from tests.support.cli import one_line_error, stedi
 from tests.support.corpora import table_rows
-from tests.support.landing import phone, small_landing
+from tests.support.landing import phone, sid, small_landing
 
 
 @pytest.fixture
@@ -32,7 +34,8 @@ def _data_file(warehouse: Path, table: str) -> Path:
 
 
 def _lose_current_metadata(warehouse: Path, table: str) -> None:
-    Path(Warehouse(warehouse).load(table).metadata_location.removeprefix("file://")).unlink()
+    opened = Warehouse(warehouse)
+    Path(opened.physical(opened.load(table).metadata_location).removeprefix("file://")).unlink()
 
 
 def _flip_a_value(path: Path, old: bytes, new: bytes) -> None:
@@ -145,3 +148,51 @@ def test_a_damaged_catalog_is_one_clear_error(built: tuple[Path, Path, dict]) ->
         done = stedi(*args, "--warehouse", str(warehouse))
         assert done.returncode == 1
         assert "damaged or not a SQLite database" in one_line_error(done), args
+
+
+@pytest.fixture(scope="module")
+def erased(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, list]]:
+    """A warehouse of the small landing data with jane erased (so it has every table), and its rows."""
+    root = tmp_path_factory.mktemp("erased")
+    landing = small_landing(root / "landing")
+    run(Settings(landing=str(landing), warehouse=str(root / "wh")))
+    forget(str(root / "wh"), ["jane@x.com"])
+    run(Settings(landing=str(landing), warehouse=str(root / "wh")))
+    wh = Warehouse(root / "wh")
+    return landing, root / "wh", {n: table_rows(wh, n) for n in wh.table_names() if n != "run_history"}
+
+
+@pytest.mark.parametrize(
+    "table",
+    ["customer_landing", "accelerometer_landing", "step_trainer_landing", "customer_quarantine",
+     "accelerometer_quarantine", "step_trainer_quarantine", "customer_trusted", "accelerometer_trusted",
+     "customer_curated", "step_trainer_trusted", "machine_learning_curated", "ingested_files", "run_history",
+     "erasure_ledger"],
+)  # fmt: skip
+def test_whichever_table_loses_its_metadata_one_command_named_in_the_error_repairs_it(
+    erased: tuple[Path, Path, dict[str, list]], tmp_path: Path, table: str
+) -> None:
+    landing, template, rows = erased
+    warehouse = tmp_path / "wh"
+    shutil.copytree(template, warehouse)
+    assert sorted(Warehouse(warehouse).table_names()) == sorted([*rows, "run_history"])
+    _lose_current_metadata(warehouse, table)
+    refused = stedi("run", "--landing", str(landing), "--warehouse", str(warehouse))
+    message = one_line_error(refused)
+    assert refused.returncode == 1 and f"table {table} is damaged" in message
+    if table == "erasure_ledger":  # never rebuilt from landing data: put back from erased.json
+        assert f"stedi recover --warehouse {warehouse}" in message
+        assert stedi("recover", "--warehouse", str(warehouse)).returncode == 0
+        repaired = stedi("run", "--landing", str(landing), "--warehouse", str(warehouse))
+    else:
+        assert "--full-refresh" in message
+        repaired = stedi("run", "--landing", str(landing), "--warehouse", str(warehouse), "--full-refresh")
+    assert repaired.returncode == 0, repaired.stderr
+    assert not any(t.damaged for t in verify(str(warehouse)))
+    wh = Warehouse(warehouse)
+    now = {n: table_rows(wh, n) for n in rows}
+    ledger = wh.read("erasure_ledger").to_pylist()
+    assert [e["subject_id"] for e in ledger] == [sid("jane@x.com")] and ledger[0]["completed_at"] is not None
+    assert {n: r for n, r in now.items() if n != "erasure_ledger"} == {
+        n: r for n, r in rows.items() if n != "erasure_ledger"
+    }
