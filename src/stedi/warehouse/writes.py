@@ -373,9 +373,14 @@ def append_rows(
     warehouse: Warehouse, name: str, rows: pa.Table, properties: dict[str, str] | None = None, repair: bool = False
 ) -> None:
     """Append rows to a log-like table (created on first use), in one commit (`properties`: stored
-    on its snapshot). `repair`: a table whose metadata cannot be read is made anew with these rows
-    (what it held is lost with its metadata)."""
-    table = _evolved(_load_or_create(warehouse, name, rows.schema, repair=repair), rows.schema)
+    on its snapshot). `repair`: a table whose rows cannot all be read (lost metadata or data files)
+    is made anew with these rows: what it held is lost with its files."""
+    if repair and name in warehouse.table_names():
+        try:
+            warehouse.read(name)
+        except WarehouseError:
+            warehouse.catalog.drop_table((NAMESPACE, name))
+    table = _evolved(_load_or_create(warehouse, name, rows.schema), rows.schema)
     added = Rows.of(rows)
     try:
         table.append(

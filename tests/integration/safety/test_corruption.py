@@ -162,24 +162,34 @@ def erased(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[s
     return landing, root / "wh", {n: table_rows(wh, n) for n in wh.table_names() if n != "run_history"}
 
 
+HOLDING_ROWS = ["customer_landing", "accelerometer_landing", "step_trainer_landing", "customer_trusted",
+                "accelerometer_trusted", "customer_curated", "step_trainer_trusted", "ingested_files", "run_history",
+                "erasure_ledger"]  # fmt: skip
+EMPTY = ["customer_quarantine", "accelerometer_quarantine", "step_trainer_quarantine", "machine_learning_curated"]
+
+
+def _lose_a_data_file(warehouse: Path, table: str) -> None:
+    opened = Warehouse(warehouse)
+    plan = opened.data_files(table)
+    assert plan is not None and plan[0]
+    Path(opened.physical(plan[0][0]).removeprefix("file://")).unlink()
+
+
 @pytest.mark.parametrize(
-    "table",
-    ["customer_landing", "accelerometer_landing", "step_trainer_landing", "customer_quarantine",
-     "accelerometer_quarantine", "step_trainer_quarantine", "customer_trusted", "accelerometer_trusted",
-     "customer_curated", "step_trainer_trusted", "machine_learning_curated", "ingested_files", "run_history",
-     "erasure_ledger"],
-)  # fmt: skip
-def test_whichever_table_loses_its_metadata_one_command_named_in_the_error_repairs_it(
-    erased: tuple[Path, Path, dict[str, list]], tmp_path: Path, table: str
+    ("table", "loss"),
+    [(t, "metadata") for t in HOLDING_ROWS + EMPTY] + [(t, "a data file") for t in HOLDING_ROWS],
+)
+def test_whichever_table_is_damaged_verify_names_the_one_command_that_repairs_it(
+    erased: tuple[Path, Path, dict[str, list]], tmp_path: Path, table: str, loss: str
 ) -> None:
     landing, template, rows = erased
     warehouse = tmp_path / "wh"
     shutil.copytree(template, warehouse)
-    assert sorted(Warehouse(warehouse).table_names()) == sorted([*rows, "run_history"])
-    _lose_current_metadata(warehouse, table)
-    refused = stedi("run", "--landing", str(landing), "--warehouse", str(warehouse))
-    message = one_line_error(refused)
-    assert refused.returncode == 1 and f"table {table} is damaged" in message
+    assert sorted(Warehouse(warehouse).table_names()) == sorted([*HOLDING_ROWS, *EMPTY])
+    (_lose_current_metadata if loss == "metadata" else _lose_a_data_file)(warehouse, table)
+    found = stedi("verify", "--warehouse", str(warehouse))
+    message = one_line_error(found)
+    assert found.returncode == 1 and f"1 damaged table(s): {table};" in message
     if table == "erasure_ledger":  # never rebuilt from landing data: put back from erased.json
         assert f"stedi recover --warehouse {warehouse}" in message
         assert stedi("recover", "--warehouse", str(warehouse)).returncode == 0
@@ -190,9 +200,7 @@ def test_whichever_table_loses_its_metadata_one_command_named_in_the_error_repai
     assert repaired.returncode == 0, repaired.stderr
     assert not any(t.damaged for t in verify(str(warehouse)))
     wh = Warehouse(warehouse)
-    now = {n: table_rows(wh, n) for n in rows}
     ledger = wh.read("erasure_ledger").to_pylist()
     assert [e["subject_id"] for e in ledger] == [sid("jane@x.com")] and ledger[0]["completed_at"] is not None
-    assert {n: r for n, r in now.items() if n != "erasure_ledger"} == {
-        n: r for n, r in rows.items() if n != "erasure_ledger"
-    }
+    now = {n: table_rows(wh, n) for n in rows if n != "erasure_ledger"}
+    assert now == {n: r for n, r in rows.items() if n != "erasure_ledger"}
