@@ -84,11 +84,19 @@ def record(ctx: RunContext) -> str:
 
 
 def _usable(ctx: RunContext) -> dict[str, list[list[Any]]]:
-    """The last run's answers when its record is of the tables as they are now; else none."""
+    """The last run's answers when its record is of the tables as they are now; else none (decoded
+    once, when the build has told which relations are unchanged)."""
     if not ctx.unchanged or not ctx.answers_before:
         return {}
+    if ctx.answers_known is None:
+        ctx.answers_known = _decoded(ctx)
+    return ctx.answers_known
+
+
+def _decoded(ctx: RunContext) -> dict[str, list[list[Any]]]:
+    """The record's answers when it is of the tables as they are now (snapshots, basis, engine)."""
     # Unreadable, or far larger than any run records (not a record of this program's): everything is counted.
-    found = unpacked(ctx.answers_before, MAX_RECORD_BYTES)
+    found = unpacked(ctx.answers_before or "", MAX_RECORD_BYTES)
     if not isinstance(found, dict) or not isinstance(found.get("answers"), dict):
         return {}
     now = {name: ctx.published_snapshots.get(name) for name in table_names(ctx)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from stedi.config import Settings
@@ -59,6 +59,7 @@ class RunContext:
     # the answers that run recorded, taken where a query reads only those (see `answers`).
     unchanged: frozenset[str] = frozenset()
     answers_before: str | None = None
+    answers_known: dict[str, list[list[Any]]] | None = None  # answers_before decoded (see answers)
     answers: dict[str, list[list[object]]] = field(default_factory=dict)  # this run's, for the next run
     carried_answers: int = 0
     # Digests of the fingerprints of the internal relations only ever rebuilt whole, as this run built

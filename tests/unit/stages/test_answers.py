@@ -44,6 +44,7 @@ def _ctx(snapshot: int = 1, **changes: Any) -> SimpleNamespace:
         engine=Engine(),
         unchanged=frozenset({"customer_trusted", "customer_landing"}),
         answers_before=None,
+        answers_known=None,
         answers={},
         carried_answers=0,
     )
