@@ -71,7 +71,7 @@ def record(ctx: RunContext) -> None:
     # found nothing new passes on those of the run that built the tables.
     recorded = answers.record(ctx) if ctx.news else ctx.answers_before or ""
     properties = {answers.ANSWERS_PROPERTY: recorded}
-    # A full refresh repairs what it can: a run_history whose metadata is lost starts again.
+    # A full refresh repairs what it can: a run_history whose files are lost starts again.
     repair = ctx.settings.full_refresh
     ctx.session.run(lambda w: append_rows(w, HISTORY_TABLE, rows, properties, repair=repair))
     if ctx.news and ctx.result.published:
