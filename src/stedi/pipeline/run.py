@@ -68,7 +68,8 @@ def _report(ctx: RunContext) -> None:
         else:
             ctx.session.run(write_duckdb_views)
     except WarehouseError as exc:
-        ctx.result.notes.append(f"warning: the report was not written ({exc}); `stedi report` writes it again")
+        what = "the report" if ctx.news and ctx.settings.report else "the DuckDB views file"
+        ctx.result.notes.append(f"warning: {what} was not written ({exc}); `stedi report` writes it again")
 
 
 @dataclass(frozen=True)

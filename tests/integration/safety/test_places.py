@@ -84,6 +84,11 @@ def test_a_copy_run_with_nothing_new_gets_a_duckdb_views_file_of_its_own_files(t
     views.unlink()
     assert run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh-b"))).outcome == UNCHANGED
     assert _through_duckdb_views(tmp_path / "wh-b", sql) == [(2,)]
+    views.unlink()
+    views.mkdir()  # in the way: the run still succeeds, and says what it could not write
+    again = run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh-b")))
+    assert again.outcome == UNCHANGED
+    assert any(n.startswith("warning: the DuckDB views file was not written") for n in again.notes), again.notes
 
 
 def test_a_moved_warehouse_keeps_working(tmp_path: Path) -> None:
