@@ -102,15 +102,17 @@ def test_tables_lists_every_table_with_zone_and_rows(starter_warehouse: Path) ->
     assert len(lines) == 13
 
 
-def test_missing_landing_folder_is_a_clear_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("landing", "why"), [("nope", "does not exist"), ("a-file.json", "is not a folder")])
+def test_missing_landing_folder_is_a_clear_error(tmp_path: Path, landing: str, why: str) -> None:
+    (tmp_path / "a-file.json").write_text("{}\n")
     done = subprocess.run(
-        [*STEDI, "run", "--landing", str(tmp_path / "nope"), "--warehouse", str(tmp_path / "wh")],
+        [*STEDI, "run", "--landing", str(tmp_path / landing), "--warehouse", str(tmp_path / "wh")],
         capture_output=True,
         text=True,
         check=False,
     )
     assert done.returncode == 1
-    assert done.stderr.strip() == f"error: landing folder {tmp_path / 'nope'} does not exist"
+    assert done.stderr.strip() == f"error: landing folder {tmp_path / landing} {why}"
     assert not (tmp_path / "wh").exists()  # a mistyped landing path leaves no empty warehouse behind
 
 

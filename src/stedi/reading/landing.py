@@ -58,16 +58,24 @@ def require_root(root: str | None) -> str:
     if not root:
         raise LandingError("no landing folder given (--landing or STEDI_LANDING)")
     if not root_exists(root):
-        raise LandingError(f"landing folder {root} does not exist")
+        raise LandingError(f"landing folder {root} {_not_a_folder(root)}")
     return root
 
 
 def root_exists(root: str) -> bool:
+    return _kind(root) == pafs.FileType.Directory
+
+
+def _kind(root: str) -> pafs.FileType:
     fs, base = open_root(root)
     try:
-        return bool(fs.get_file_info(base).type == pafs.FileType.Directory)
+        return fs.get_file_info(base).type
     except OSError as exc:
         raise LandingError(f"cannot read landing area {explain(exc, root)}") from exc
+
+
+def _not_a_folder(root: str) -> str:
+    return "does not exist" if _kind(root) == pafs.FileType.NotFound else "is not a folder"
 
 
 def holds(root: str, source: str, location: str) -> bool:
