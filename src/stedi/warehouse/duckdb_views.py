@@ -29,6 +29,7 @@ from stedi.warehouse.catalog import Warehouse
 from stedi.warehouse.scan import small_types, sql_literal
 
 DUCKDB_FILE = "stedi.duckdb"
+MAX_VIEWS_BYTES = 64 << 20  # the file of a warehouse's views is a few hundred kilobytes
 # A string literal of a view's SQL as DuckDB keeps it: in a view this module writes, a file's path.
 _LITERAL = re.compile(r"'((?:[^']|'')*)'")
 
@@ -90,6 +91,8 @@ def reads_here(location: str) -> bool:
         return True
     target = Path(location) / DUCKDB_FILE
     if target.is_symlink() or not target.is_file():  # a link is replaced, never followed
+        return False
+    if target.stat().st_size > MAX_VIEWS_BYTES:  # not a file this module wrote: never copied to look
         return False
     # Opened from a copy in a folder of a plain name (DuckDB reads `?` in a database path as options).
     with tempfile.TemporaryDirectory(prefix="stedi-duckdb-") as scratch_dir:

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from stedi.warehouse.duckdb_views import DUCKDB_FILE, reads_here
+from stedi.warehouse.duckdb_views import DUCKDB_FILE, MAX_VIEWS_BYTES, reads_here
 
 
 def _views_file(warehouse: Path, *statements: str) -> None:
@@ -52,6 +52,9 @@ def test_a_missing_unreadable_or_linked_file_does_not(tmp_path: Path) -> None:
     assert not reads_here(str(warehouse))
     (warehouse / DUCKDB_FILE).unlink()
     (warehouse / DUCKDB_FILE).write_bytes(b"not a database")
+    assert not reads_here(str(warehouse))
+    with (warehouse / DUCKDB_FILE).open("r+b") as huge:  # sparse: larger than any views file, never copied
+        huge.truncate(MAX_VIEWS_BYTES + 1)
     assert not reads_here(str(warehouse))
 
 
