@@ -40,6 +40,7 @@ from stedi.warehouse.folder import catalog_lists_tables, committed_metadata
 from stedi.warehouse.locking import writer_lock
 
 CARD_FILE = "dataset_card.json"
+MAX_CARD_BYTES = 1 << 20  # a dataset card is a few kilobytes
 _FINGERPRINT = re.compile(r"^[0-9a-f]{16,128}$")
 
 
@@ -160,7 +161,9 @@ def _key_fingerprint(folder: Path) -> str | None:
         return copy.key_fingerprint
     card_file = folder / CARD_FILE
     try:
-        card = None if card_file.is_symlink() else json.loads(card_file.read_text(encoding="utf-8"))
+        if card_file.is_symlink() or card_file.stat().st_size > MAX_CARD_BYTES:  # not a card this program wrote
+            return None
+        card = json.loads(card_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     value = card.get("subject_key_fingerprint") if isinstance(card, dict) else None
