@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from stedi.errors import SubjectKeyError
 KEY_ENV = "STEDI_SUBJECT_KEY"
 KEY_FILE_ENV = "STEDI_SUBJECT_KEY_FILE"
 MIN_KEY_BYTES = 16
+MAX_KEY_FILE_BYTES = 64 << 10  # a key file holds one line: never read more (a device, a log named by mistake)
 _FINGERPRINT_MESSAGE = b"stedi subject-key fingerprint v1"
 
 
@@ -68,7 +70,7 @@ def find() -> SubjectKey | None:
         return _checked(value.encode("utf-8"), KEY_ENV)
     path = key_file()
     try:
-        text = path.read_bytes()
+        text = _read_key_file(path)
     except FileNotFoundError:
         return None
     except IsADirectoryError:
@@ -76,6 +78,26 @@ def find() -> SubjectKey | None:
     except OSError as exc:
         raise SubjectKeyError(f"cannot read the subject key file {path}: {exc.strerror or exc}") from None
     return _checked(text.strip(), str(path))
+
+
+def _read_key_file(path: Path) -> bytes:
+    """The key file's bytes: a regular file (a link to one is followed) of at most MAX_KEY_FILE_BYTES,
+    opened without blocking, so a pipe or a device named by mistake is an error, not a hang."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise SubjectKeyError(f"the subject key file {path} is not a regular file (a pipe, a device or a socket)")
+        if st.st_size > MAX_KEY_FILE_BYTES:
+            raise SubjectKeyError(
+                f"the subject key file {path} holds {st.st_size:,} bytes, more than any key file "
+                f"(at most {MAX_KEY_FILE_BYTES:,}): is it the right file?"
+            )
+        return os.read(fd, MAX_KEY_FILE_BYTES + 1)
+    finally:
+        os.close(fd)
 
 
 def _checked(secret: bytes, origin: str) -> SubjectKey:

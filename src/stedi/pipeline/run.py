@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from stedi import subject_key
 from stedi.config import Settings
 from stedi.contract.sources import SOURCES
 from stedi.contract.tables import Models, load
@@ -26,6 +27,7 @@ from stedi.stages.checking import check
 from stedi.stages.context import RunContext
 from stedi.stages.history import record
 from stedi.stages.ingestion import plan, read
+from stedi.stages.keys import check_location
 from stedi.stages.preparing import prepare
 from stedi.stages.publishing import publish
 from stedi.warehouse.locking import writer_lock
@@ -113,6 +115,9 @@ def run(settings: Settings, progress: Progress | None = None) -> RunResult:
                 f"{settings.landing}: runs would read the warehouse's own files as landing data; nothing was "
                 "written, put it elsewhere"
             )
+    # Also before: an unusable key (empty, short, a pipe or a device) or a key file inside the warehouse.
+    check_location(settings.warehouse)
+    subject_key.find()
     say = progress or (lambda _message: None)
     models = load(settings.models)
     with writer_lock(settings.warehouse, say):

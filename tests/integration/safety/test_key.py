@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from stedi import subject_key
 from stedi.config import Settings
 from stedi.errors import SubjectKeyError
 from stedi.pipeline.run import run
@@ -107,6 +108,37 @@ def test_a_key_inside_the_warehouse_is_refused(tmp_path: Path, monkeypatch: pyte
     with pytest.raises(PrivacyError, match=privacy.KEY_INVARIANT):
         run(Settings(landing=str(small_landing(tmp_path / "landing")), warehouse=str(tmp_path / "wh")))
     assert not (tmp_path / "wh" / "keys").exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        ("empty variable", "is empty"),
+        ("short variable", "is too short"),
+        ("pipe", "is not a regular file"),
+        ("device", "is not a regular file"),
+        ("folder", "is a folder"),
+        ("large file", "more than any key file"),
+    ],
+)
+def test_an_unusable_key_is_one_line_and_no_warehouse_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str, why: str
+) -> None:
+    if key.endswith("variable"):
+        monkeypatch.setenv("STEDI_SUBJECT_KEY", "" if key == "empty variable" else "short")
+    else:
+        monkeypatch.delenv("STEDI_SUBJECT_KEY")
+        path = tmp_path / "subject.key"
+        if key == "pipe":
+            os.mkfifo(path)  # nobody writes to it: reading it would wait for ever
+        elif key == "folder":
+            path.mkdir()
+        elif key == "large file":
+            path.write_bytes(b"k" * (subject_key.MAX_KEY_FILE_BYTES + 1))
+        monkeypatch.setenv("STEDI_SUBJECT_KEY_FILE", "/dev/zero" if key == "device" else str(path))
+    done = stedi("run", "--landing", str(small_landing(tmp_path / "landing")), "--warehouse", str(tmp_path / "wh"))
+    assert done.returncode == 1 and why in one_line_error(done)
+    assert not (tmp_path / "wh").exists()
 
 
 def test_the_key_from_the_environment_is_checked_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
