@@ -22,7 +22,8 @@ from stedi.pipeline.history import as_of
 from stedi.pipeline.query import query
 from stedi.pipeline.run import run
 from stedi.storage import filesystem
-from stedi.warehouse.catalog import Warehouse
+from stedi.warehouse.catalog import Warehouse, open_catalog
+from stedi.warehouse.folder import NAMESPACE
 from stedi.warehouse.writes import AUDIT_BRANCH
 from tests.support.bytesearch import files_holding
 from tests.support.cli import one_line_error, stedi, stedi_process
@@ -142,6 +143,17 @@ def test_two_runs_at_once_through_rest_publish_one_whole_state(rest: UseCatalog)
         _, local = corpus_run("stedi-starter", consent_policy=policy)
         matches.append(all(table_rows(remote, n) == table_rows(local, n) for n in data_tables(local)))
     assert matches.count(True) == 1, matches  # every table from the same run
+
+
+def test_writers_that_make_the_namespace_at_once_all_open_the_catalog(rest: UseCatalog) -> None:
+    """The server fails one of two creates of a namespace that race (its half-made namespace answers
+    500); every writer still opens the catalog, the namespace made once."""
+    options = rest("rest-namespace")
+    for _ in range(30):
+        with ThreadPoolExecutor(4) as pool:
+            opened = list(pool.map(lambda _: open_catalog(options[1], options[3], create=True), range(4)))
+        assert all((NAMESPACE,) in catalog.list_namespaces() for catalog in opened)
+        opened[0].drop_namespace(NAMESPACE)  # the next round races a create again
 
 
 def test_catalog_settings_from_pyiceberg_yaml_and_clear_errors(

@@ -20,7 +20,7 @@ SECRET_KEY = "stedi-test-secret"
 BUCKET = "lake"
 # S3 Tables buckets for the REST catalog tests: one per test that needs a catalog of its own (each
 # holds one `stedi` namespace).
-TABLE_BUCKETS = ("rest-exact", "rest-race", "rest-config", "rest-erase")
+TABLE_BUCKETS = ("rest-exact", "rest-race", "rest-config", "rest-erase", "rest-namespace")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ Writes are in `writes`; removing snapshots and files is in `maintenance`.
 from __future__ import annotations
 
 import sqlite3
+import time
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ ROOT_PROPERTY = "stedi.root"  # the logical root: where the warehouse was create
 KEY_PROPERTY = "stedi.subject-key-fingerprint"
 # The pyiceberg catalog name whose settings (credential, token, ...) apply to a `--catalog URL`.
 URL_CATALOG_NAME = "stedi"
+# How long a run waits for another writer's half-made namespace before it reports the server's error.
+NAMESPACE_RACE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ def open_catalog(location: str, spec: str | None, *, create: bool, adopt: bool =
     try:
         catalog = _catalog(location, spec, sqlite_file, create=create)
         if create:
-            catalog.create_namespace_if_not_exists(NAMESPACE)
+            _ensure_namespace(catalog)
         elif (NAMESPACE,) not in catalog.list_namespaces():
             raise WarehouseError(f"no STEDI tables in catalog {spec} (no namespace {NAMESPACE}); run `stedi run` first")
     except WarehouseError:
@@ -118,6 +121,25 @@ def open_catalog(location: str, spec: str | None, *, create: bool, adopt: bool =
             raise WarehouseError(f"cannot open the catalog {spec} of warehouse {location}: {hint}") from exc
         raise WarehouseError(f"cannot open the catalog of warehouse {explain(exc, location)}") from exc
     return catalog
+
+
+def _ensure_namespace(catalog) -> None:  # catalog: a pyiceberg Catalog
+    """The namespace, made unless it is there. A REST server may fail a create that races another
+    writer's create of the same namespace (SeaweedFS answers 500 while the other's is half made):
+    asked again once the other's is whole, it is there."""
+    from pyiceberg.exceptions import ServerError
+
+    deadline = time.monotonic() + NAMESPACE_RACE_SECONDS
+    delay = 0.05
+    while True:
+        try:
+            catalog.create_namespace_if_not_exists(NAMESPACE)
+            return
+        except ServerError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
 
 def _prepare_sqlite(location: str, sqlite_file: Path, *, create: bool, adopt: bool) -> None:
