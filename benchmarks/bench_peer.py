@@ -4,8 +4,8 @@
 
 Each case runs as cold processes, interleaved (peer, stedi, peer, stedi, ...), so that both see the
 same machine. Reported per data set: median wall time, peak RSS (the process's high-water mark),
-the ratio stedi / peer, the table counts of both (the same tables must come out), and stedi's
-stage timings. Two more scenarios measure stedi against its own full run:
+the ratio stedi / peer, the median CPU seconds of each process (user and system) and their ratio,
+the table counts of both (the same tables must come out), and stedi's stage timings. Two more scenarios measure stedi against its own full run:
 
 - rerun: the same landing folder again (nothing new);
 - one new file: a landing folder missing one file of 1 % of the rows, then that file added.
@@ -37,8 +37,9 @@ TABLES = ("customer_landing", "accelerometer_landing", "step_trainer_landing", "
           "accelerometer_trusted", "customer_curated", "step_trainer_trusted", "machine_learning_curated")  # fmt: skip
 
 
-def run_measured(cmd: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MiB) of this process alone, and its standard output."""
+def run_measured(cmd: list[str]) -> tuple[float, float, str, float]:
+    """Wall seconds, peak RSS (MiB) of this process alone, its standard output, and the CPU seconds
+    it used (user and system, all its threads): on a machine whose cores are all busy, the work done."""
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, env=ENV, stdout=out, stderr=err)
@@ -48,18 +49,19 @@ def run_measured(cmd: list[str]) -> tuple[float, float, str]:
         err.seek(0)
         if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit(f"failed: {' '.join(cmd)}\n{err.read().decode()}")
-        return wall, usage.ru_maxrss / 1024, out.read().decode()
+        return wall, usage.ru_maxrss / 1024, out.read().decode(), usage.ru_utime + usage.ru_stime
 
 
-def stedi(landing: Path, warehouse: Path) -> tuple[float, float, dict]:
+def stedi(landing: Path, warehouse: Path) -> tuple[float, float, dict, float]:
     cmd = [str(BIN / "stedi"), "run", "--landing", str(landing), "--warehouse", str(warehouse), "--format", "json"]
-    wall, rss, out = run_measured(cmd)
-    return wall, rss, json.loads(out)
+    wall, rss, out, cpu = run_measured(cmd)
+    return wall, rss, json.loads(out), cpu
 
 
-def peer(landing: Path, out: Path) -> tuple[float, float, dict]:
-    wall, rss, text = run_measured([sys.executable, str(ROOT / "benchmarks" / "peer.py"), str(landing), str(out)])
-    return wall, rss, json.loads(text.strip().splitlines()[-1])
+def peer(landing: Path, out: Path) -> tuple[float, float, dict, float]:
+    script = [sys.executable, str(ROOT / "benchmarks" / "peer.py"), str(landing), str(out)]
+    wall, rss, text, cpu = run_measured(script)
+    return wall, rss, json.loads(text.strip().splitlines()[-1]), cpu
 
 
 def landing_for(name: str, data: Path) -> Path:
@@ -97,12 +99,15 @@ def full_runs(landing: Path, scratch: Path, repeat: int) -> dict:
         "stedi_s": statistics.median(r[0] for r in ours),
         "peer_rss_mib": max(r[1] for r in peers),
         "stedi_rss_mib": max(r[1] for r in ours),
+        "peer_cpu_s": statistics.median(r[3] for r in peers),
+        "stedi_cpu_s": statistics.median(r[3] for r in ours),
         "peer_counts": peer_counts,
         "stedi_counts": our_counts,
         "same_counts": peer_counts == our_counts,
         "stedi_stages_s": stages,
     }
     result["ratio"] = result["stedi_s"] / result["peer_s"]
+    result["cpu_ratio"] = result["stedi_cpu_s"] / result["peer_cpu_s"]
     return result
 
 
@@ -155,7 +160,7 @@ def one_new_file(landing: Path, scratch: Path, repeat: int, full_counts: dict[st
         warehouse = scratch / f"inc{i}"
         stedi(folder, warehouse)  # every file but the new one
         shutil.copyfile(held, new)
-        wall, _, trace = stedi(folder, warehouse)
+        wall, _, trace, _ = stedi(folder, warehouse)
         walls.append(wall)
         traces.append(trace)
         new.unlink()
@@ -192,7 +197,10 @@ def main() -> None:
     results: dict = {"stedi_memory_limit": memory_limit}
     shown = memory_limit or "half the machine's memory (the default)"
     print(f"cpus: {os.cpu_count()}   repeats: {args.repeat} (medians; peak RSS is the largest)   stedi memory: {shown}")
-    header = f"{'data':<9} {'stedi s':>8} {'peer s':>7} {'ratio':>6} {'RSS stedi/peer MiB':>19}  same tables"
+    header = (
+        f"{'data':<9} {'stedi s':>8} {'peer s':>7} {'ratio':>6} {'RSS stedi/peer MiB':>19} "
+        f"{'CPU s stedi/peer':>17} {'ratio':>6}  same tables"
+    )
     print(header)
     for scale in scales:
         landing = landing_for(scale, args.data)
@@ -206,7 +214,9 @@ def main() -> None:
             shutil.rmtree(scratch, ignore_errors=True)
         results[scale] = r
         rss = f"{r['stedi_rss_mib']:,.0f} / {r['peer_rss_mib']:,.0f}"
-        print(f"{scale:<9} {r['stedi_s']:>8.2f} {r['peer_s']:>7.2f} {r['ratio']:>5.2f}x {rss:>19}  {r['same_counts']}")
+        cpu = f"{r['stedi_cpu_s']:.2f} / {r['peer_cpu_s']:.2f}"
+        print(f"{scale:<9} {r['stedi_s']:>8.2f} {r['peer_s']:>7.2f} {r['ratio']:>5.2f}x {rss:>19} {cpu:>17} "
+              f"{r['cpu_ratio']:>5.2f}x  {r['same_counts']}")  # fmt: skip
         stages = "  ".join(f"{k} {v:.2f}" for k, v in r["stedi_stages_s"].items())
         print(f"          stedi stages (s): {stages}")
         if "rerun" in r:
