@@ -260,6 +260,25 @@ def test_the_july_2022_export_in_two_interleaved_batches_equals_a_full_run(tmp_p
     assert Warehouse(tmp_path / "wh").describe("machine_learning_curated").rows == 10806
 
 
+@pytest.mark.parametrize(("export", "ml_join"), [("stedi-2022-07", "owner"), ("stedi-2022-10", "owner"),
+                                                 ("stedi-2022-10", "timestamp")])  # fmt: skip
+def test_an_export_in_three_batches_newest_files_first_equals_a_full_run(
+    tmp_path: Path, export: str, ml_join: str
+) -> None:
+    """Real exports, their files landing out of order: the tables of every batch after the first
+    are extended from the rows of before, and must be the full rebuild's."""
+    source = corpus(export)
+    files = sorted((p for p in source.rglob("*") if p.is_file()), reverse=True)
+    landing = empty_landing(tmp_path / "landing")
+    notes = []
+    for part in (files[::3], files[1::3], files[2::3]):
+        copy_files(part, source, landing)
+        notes += build(landing, tmp_path / "wh", ml_join=ml_join).notes
+    build(source, tmp_path / "reference", ml_join=ml_join)
+    assert_same_tables(tmp_path / "wh", tmp_path / "reference")
+    assert any(n.startswith(extending.NOTE_PREFIX) and "appended only the new rows" in n for n in notes)
+
+
 @settings(max_examples=4, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(batch_of=st.lists(st.integers(0, 3), min_size=13, max_size=13))
 def test_any_split_of_the_starter_files_into_batches_equals_a_full_run(
