@@ -5,7 +5,8 @@
 Each case runs as cold processes, interleaved (peer, stedi, peer, stedi, ...), so that both see the
 same machine. Reported per data set: median wall time, peak RSS (the process's high-water mark),
 the ratio stedi / peer, the median CPU seconds of each process (user and system) and their ratio,
-the table counts of both (the same tables must come out), and stedi's stage timings. Two more scenarios measure stedi against its own full run:
+the table counts of both (the same tables must come out), and stedi's stage timings. Two more
+scenarios measure stedi against its own full run:
 
 - rerun: the same landing folder again (nothing new);
 - one new file: a landing folder missing one file of 1 % of the rows, then that file added.
