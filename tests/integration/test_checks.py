@@ -196,3 +196,80 @@ def test_a_key_the_sql_does_not_make_distinct_is_counted_and_fails(
         run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh"), models=str(folder)))
     check = _unique_check(failed.value.result, "phone_users")  # type: ignore[attr-defined]
     assert (check.status, check.value) == ("fail", 1)
+
+
+def _cardinality_checks(result, table: str) -> list:  # -> list[CheckOutcome]
+    return [c for c in result.checks if c.table == table and c.kind == "cardinality"]
+
+
+def _one_serial_per_instant(name: str, source: str, sql: str) -> str:
+    """A test table whose own check states that each instant has one serial."""
+    return f"""/* @table
+zone = "curated"
+description = "Each instant of a step-trainer reading with its serial ({name}, a test table)."
+input = "{source}"
+
+[[check]]
+kind = "cardinality"
+columns = ["sensorReadingTime"]
+of = "serialNumber"
+max = 1
+severity = "warn"
+*/
+{sql}
+"""
+
+
+INSTANTS = _one_serial_per_instant(
+    "instants",
+    "step_trainer_trusted",
+    "SELECT DISTINCT s.sensorReadingTime, s.serialNumber FROM step_trainer_trusted AS s",
+)
+INSTANT_SERIALS = _one_serial_per_instant(
+    "instant_serials", "instants", "SELECT i.sensorReadingTime, i.serialNumber FROM instants AS i"
+)
+
+
+@pytest.mark.parametrize(("bob_at", "violations"), [(20, 0), (10, 1)])
+def test_a_cardinality_follows_from_the_inputs_checks_only_where_they_passed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bob_at: int, violations: int
+) -> None:
+    """instant_serials takes both columns from instants, whose own check states the same: it is
+    not counted where that check passed, and counted (finding what it finds) where it did not."""
+    monkeypatch.setenv("STEDI_INCREMENTAL_FROM", "0")
+    folder = models_folder(tmp_path / "sql", add={"instants": INSTANTS, "instant_serials": INSTANT_SERIALS})
+    landing = write_landing(
+        tmp_path / "landing",
+        customer=[customer("jane@x.com", "S1"), customer("bob@x.com", "S2")],
+        accelerometer=[phone("jane@x.com", 10), phone("bob@x.com", bob_at)],
+        step_trainer=[step("S1", 10), step("S2", bob_at)],  # at 10 both: two serials at one instant
+    )
+    result = run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh"), models=str(folder)))
+    (premise,) = _cardinality_checks(result, "instants")
+    (derived,) = _cardinality_checks(result, "instant_serials")
+    assert (premise.value, derived.value) == (violations, violations)
+    if violations:
+        assert (premise.status, derived.status, derived.detail) == ("warn", "warn", "1 violating rows")
+    else:
+        assert derived.detail == (
+            "ok: follows from the table's SQL, as instants has at most one serialNumber per (sensorReadingTime) "
+            "(its check passed); not counted"
+        )
+    # The package's own: each ML row's subject from its step-trainer reading's owner, and the split of
+    # each subject from the subject keys the run made (counted there: one row per person).
+    by_subject, by_instant = sorted(
+        _cardinality_checks(result, "machine_learning_curated"), key=lambda c: c.description
+    )
+    assert by_instant.detail == (
+        "ok: follows from the table's SQL, as step_trainer_trusted has at most one email per (serialNumber, "
+        "sensorReadingTime) (its check passed) and subject_keys has at most one subject_id per (email) (counted); "
+        "not counted"
+    )
+    assert by_subject.detail == (
+        "ok: follows from the table's SQL, as subject_keys has at most one split per (subject_id) (counted); not counted"
+    )
+
+
+def test_below_the_size_at_which_runs_extend_every_cardinality_is_counted(tmp_path: Path) -> None:
+    result = run(Settings(landing=str(small_landing(tmp_path / "landing")), warehouse=str(tmp_path / "wh")))
+    assert [c.detail for c in _cardinality_checks(result, "machine_learning_curated")] == ["ok", "ok"]

@@ -201,3 +201,64 @@ def _conjuncts(condition):  # -> Iterator[sqlglot.exp.Expression]
             yield from _conjuncts(side)
     else:
         yield condition
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """That each value of `key` in `relation` goes with at most one value of `column` (NULL not
+    counted as a value, as COUNT(DISTINCT) does not count it): what a `cardinality` check with
+    `max = 1` states, and what a unique key states of every column."""
+
+    relation: str
+    key: tuple[str, ...]
+    column: str
+
+
+@cache
+def cardinality_premises(sql: str, key: tuple[str, ...], column: str) -> tuple[Dependency, ...] | None:
+    """Dependencies of the query's inputs that together imply that its output has at most one
+    `column` per `key`; None when its shape does not tell.
+
+    Found where the query is SPJ (see `spj_shape`), each output column of `key` is a column of one
+    relation S taken as it is, and `column` is taken as it is from S (premise: S has at most one of
+    it per those columns) or from a relation K that a top-level equality of an ON or the WHERE joins
+    to S (K.j = S.m; premises: S has at most one m per those columns, and K at most one `column`
+    per j). Each output row is a combination of input rows that satisfies every such equality
+    (neither side NULL), and a filter or a DISTINCT only removes rows, so the output's rows that
+    share a key came from rows of S that share those columns, hence one m, hence rows of K of one j.
+    Relations by lower-cased name, columns as the SQL spells them."""
+    from sqlglot import exp
+
+    select = _one_select(sql)
+    if select is None or spj_shape(sql) is None or (relations := _joined_relations(select)) is None:
+        return None
+    taken: dict[str, tuple[str, str]] = {}  # output column -> (alias, column) it is taken from as it is
+    names = [e.alias_or_name.lower() for e in select.expressions]
+    if "" in names or "*" in names or len(set(names)) != len(names):
+        return None  # an output column its name does not tell
+    for expression, name in zip(select.expressions, names, strict=True):
+        value = expression.this if isinstance(expression, exp.Alias) else expression
+        if isinstance(value, exp.Column) and value.table.lower() in relations and not value.args.get("db"):
+            taken[name] = (value.table.lower(), value.name)
+    origins = [taken.get(c.lower()) for c in key]
+    target = taken.get(column.lower())
+    if target is None or any(o is None for o in origins) or len({o[0] for o in origins if o}) != 1:
+        return None
+    alias = origins[0][0] if origins[0] else ""
+    columns = tuple(o[1] for o in origins if o)
+    if target[0] == alias:
+        return (Dependency(relations[alias], columns, target[1]),)
+    conditions = [j.args["on"] for j in select.args.get("joins") or [] if j.args.get("on")]
+    if select.args.get("where"):
+        conditions.append(select.args["where"].this)
+    for equality in (c for condition in conditions for c in _conjuncts(condition) if isinstance(c, exp.EQ)):
+        sides = [equality.this, equality.expression]
+        if not all(isinstance(s, exp.Column) and s.table.lower() in relations for s in sides):
+            continue
+        for joined, this in (sides, sides[::-1]):
+            if joined.table.lower() == target[0] and this.table.lower() == alias:
+                return (
+                    Dependency(relations[alias], columns, this.name),
+                    Dependency(relations[target[0]], (joined.name,), target[1]),
+                )
+    return None

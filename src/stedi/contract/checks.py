@@ -34,6 +34,8 @@ class Check:
     figure: str = ""  # a number said beside the count (e.g. a median): a format string of `value`
     columns: tuple[str, ...] = ()  # the key (`unique`, `cardinality`, `conflicts`); `references`: the column
     refers_to: tuple[str, str] | None = None  # `references` checks: the table and column referred to
+    of: str | None = None  # `cardinality` checks: the column of which each key may have at most `most` values
+    most: int | None = None
     # Counts the violations among the groups of rows (ROWS) that share a key with the rows of
     # NEW_ROWS: a group's violation depends on its rows alone, so only groups new rows join can change.
     # See `scoped`.
@@ -98,7 +100,8 @@ def compile_check(spec: dict[str, Any]) -> Check:
         sql = f"SELECT COUNT(*) FROM (SELECT {cols} FROM {t} {grouped})"
         text = f"at most {spec['max']} {spec['of']} per ({', '.join(spec['columns'])})"
         scope = f"SELECT COUNT(*) FROM (SELECT {cols} FROM {ROWS} AS a WHERE {_touched(spec['columns'])} {grouped})"
-        return Check(kind, table, severity, sql, text, columns=tuple(spec["columns"]), scope=scope)
+        return Check(kind, table, severity, sql, text, columns=tuple(spec["columns"]), scope=scope, of=spec["of"],
+                     most=int(spec["max"]))  # fmt: skip
     elif kind == "funnel":
         source = _q(spec["from"])
         sql = f"SELECT GREATEST((SELECT COUNT(*) FROM {t}) - (SELECT COUNT(*) FROM {source}), 0)"

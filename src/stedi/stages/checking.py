@@ -9,15 +9,19 @@ lose the data. `--allow-shrink` lets it through.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from stedi.contract.checks import Check, declared_checks, failures, load_expectations, outcome, row_count_checks
-from stedi.contract.tables import LEDGER_TABLE, Zone
+from stedi.contract.tables import LEDGER_TABLE, PARAMETERS, SUBJECT_KEYS, Zone
 from stedi.results import FAILED, PUBLISHED, REFUSED, UNCHANGED, CheckOutcome
 from stedi.stages import answers, extending
 from stedi.stages.context import Funnel, RunContext
 from stedi.stages.extending import threshold
 from stedi.stages.ingestion import stage_ledger
+
+if TYPE_CHECKING:
+    from stedi.contract.algebra import Dependency
 
 GUARDED = (Zone.LANDING, Zone.TRUSTED, Zone.CURATED)
 PROVEN = "ok: holds by construction (the table's SQL is SELECT DISTINCT over these columns), not counted"
@@ -75,21 +79,115 @@ def run_checks(ctx: RunContext) -> list[CheckOutcome]:
     if settings.require_rows:
         checks = [replace(c, severity="error") if c.kind == "min_rows" else c for c in checks]
     proven = _proven(ctx, checks)
-    counting = {c: sql for c in checks if c not in proven and (sql := _counting_sql(ctx, c)) is not None}
+    inheriting = _inheriting(ctx, checks, proven)
+    premises = {d: _dependency_sql(d) for deps in inheriting.values() for d in deps if d.relation in _MADE_BY_THE_RUN}
+    measured, counted_premises = _count(ctx, [c for c in checks if c not in proven and c not in inheriting],
+                                        list(premises.values()))  # fmt: skip
+    held = {d for d, rows in zip(premises, counted_premises, strict=True) if _one_count(rows) and rows[0][0] == 0}
+    held |= {d for deps in inheriting.values() for d in deps if _checked(d, proven, measured)}
+    inherited = {c: deps for c, deps in inheriting.items() if all(d in held for d in deps)}
+    measured |= _count(ctx, [c for c in inheriting if c not in inherited], [])[0]
+    outcomes = []
+    for c in checks:
+        if c in proven:
+            outcomes.append(replace(outcome(c, 0), detail=proven[c]))
+        elif c in inherited:
+            outcomes.append(replace(outcome(c, 0), detail=_follows(inherited[c])))
+        else:
+            outcomes.append(outcome(c, *measured[c]))
+    return outcomes
+
+
+def _count(
+    ctx: RunContext, checks: list[Check], extra: list[str]
+) -> tuple[dict[Check, tuple[int, float | None]], list[answers.Rows]]:
+    """Each check's count of violations and figure, and the rows of the `extra` queries: one batch,
+    so that the engine may count several at a time."""
+    counting = {c: sql for c in checks if (sql := _counting_sql(ctx, c)) is not None}
     figured = [c for c in counting if c.figure_sql]
-    # One batch, so that the engine may count several at a time.
-    found = answers.answer(ctx, list(counting.values()) + [c.figure_sql or "" for c in figured])
+    found = answers.answer(ctx, list(counting.values()) + [c.figure_sql or "" for c in figured] + extra)
     counted = dict(zip(counting, found, strict=False))
     for c, sql in counting.items():
         if sql != c.sql:  # the whole table's count, found over the new rows' keys: the next run may need it
             answers.remember(ctx, c.sql, counted[c])
-    figures = dict(zip(figured, found[len(counting) :], strict=True))
-    return [
-        replace(outcome(c, 0), detail=proven[c])
-        if c in proven
-        else outcome(c, *_measured(counted.get(c), figures.get(c)))
-        for c in checks
-    ]
+    figures = dict(zip(figured, found[len(counting) : len(counting) + len(figured)], strict=True))
+    measured = {c: _measured(counted.get(c), figures.get(c)) for c in checks}
+    return measured, found[len(counting) + len(figured) :]
+
+
+# Relations the run makes itself, small (a row per person, or one row): a dependency of theirs that a
+# check would inherit is counted, not declared.
+_MADE_BY_THE_RUN = (SUBJECT_KEYS, PARAMETERS)
+
+
+def _inheriting(ctx: RunContext, checks: list[Check], proven: dict[Check, str]) -> dict[Check, tuple[Dependency, ...]]:
+    """The `cardinality` checks that the table's SQL and dependencies of its inputs imply (see
+    `algebra.cardinality_premises`), with those dependencies: each holds when a check of this run
+    that is not itself inherited states it and passed, or, of a relation the run makes itself, when
+    counting it finds none broken. Only where `_proven` tries (SQLGlot)."""
+    if ctx.landing_bytes < threshold() or not any(c.kind == "cardinality" for c in checks):
+        return {}
+    from stedi.contract.algebra import cardinality_premises
+
+    # The pseudonyms at check time are those of the last table built with them: of each, when one.
+    made = set(_MADE_BY_THE_RUN) - (
+        {SUBJECT_KEYS} if sum(1 for t in ctx.models.transforms if t.pseudonym) > 1 else set()
+    )
+    candidates = {}
+    for check in checks:
+        if check in proven or check.kind != "cardinality" or check.of is None or (check.most or 0) < 1:
+            continue
+        sql = ctx.models[check.table].sql if check.table in ctx.models else None
+        if sql and (deps := cardinality_premises(sql, check.columns, check.of)):
+            candidates[check] = deps
+
+    @cache
+    def inheriting(check: Check) -> bool:
+        # A dependency holds by a check that is counted (not inheriting) on the input it names, a table
+        # upstream of this one in the models' graph: the recursion ends.
+        return all(
+            d.relation in made
+            or (
+                d.relation != check.table.lower()
+                and any(_states(c, d) and not (c in candidates and inheriting(c)) for c in checks)
+            )
+            for d in candidates[check]
+        )
+
+    return {c: deps for c, deps in candidates.items() if inheriting(c)}
+
+
+def _states(check: Check, dependency: Dependency) -> bool:
+    """Whether the check, passed, states the dependency: a cardinality of at most one of its column
+    per a part of its key, or a unique part of its key."""
+    columns, key = {c.lower() for c in check.columns}, {k.lower() for k in dependency.key}
+    if check.table.lower() != dependency.relation or not columns <= key:
+        return False
+    if check.kind == "cardinality":
+        return check.most == 1 and (check.of or "").lower() == dependency.column.lower()
+    return check.kind == "unique"
+
+
+def _checked(dependency: Dependency, proven: dict[Check, str], measured: dict[Check, tuple[int, float | None]]) -> bool:
+    """Whether a check of this run that states the dependency was proven, or counted no violation."""
+    return any(_states(c, dependency) and (c in proven or measured[c][0] == 0) for c in [*proven, *measured])
+
+
+def _dependency_sql(dependency: Dependency) -> str:
+    key = ", ".join(f'"{k}"' for k in dependency.key)
+    return (
+        f'SELECT COUNT(*) FROM (SELECT {key} FROM "{dependency.relation}" GROUP BY {key} '
+        f'HAVING COUNT(DISTINCT "{dependency.column}") > 1)'
+    )
+
+
+def _follows(dependencies: tuple[Dependency, ...]) -> str:
+    said = " and ".join(
+        f"{d.relation} has at most one {d.column} per ({', '.join(d.key)}) "
+        + ("(counted)" if d.relation in _MADE_BY_THE_RUN else "(its check passed)")
+        for d in dependencies
+    )
+    return f"ok: follows from the table's SQL, as {said}; not counted"
 
 
 def _proven(ctx: RunContext, checks: list[Check]) -> dict[Check, str]:

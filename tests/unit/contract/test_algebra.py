@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from stedi.contract.algebra import Shape, distinct_columns, join_references, relations_read, spj_shape, with_relations
+from stedi.contract.algebra import (
+    Dependency,
+    Shape,
+    cardinality_premises,
+    distinct_columns,
+    join_references,
+    relations_read,
+    spj_shape,
+    with_relations,
+)
 from stedi.contract.tables import load
 
 
@@ -203,3 +214,92 @@ def test_every_row_of_such_a_join_refers_to_the_relation_named(sql: str) -> None
         missing = f"SELECT COUNT(*) FROM out WHERE NOT EXISTS (SELECT 1 FROM {relation} AS x WHERE x.{referred} = out.{column})"
         assert con.execute(missing).fetchone() == (0,)
     assert con.execute("SELECT COUNT(*) FROM out").fetchone()[0] > 0  # type: ignore[index]
+
+
+R_GK, T_JO = Dependency("r", ("g",), "m"), Dependency("t", ("j",), "o")
+
+
+@pytest.mark.parametrize(
+    ("sql", "key", "column", "found"),
+    [
+        ("SELECT a.g, c.o FROM r AS a JOIN t AS c ON c.j = a.m", ("g",), "o", (R_GK, T_JO)),
+        ("SELECT a.g, c.o AS who FROM r AS a, t AS c WHERE a.m = c.j AND c.o > 0", ("g",), "who", (R_GK, T_JO)),
+        ("SELECT DISTINCT a.g, c.o FROM r AS a JOIN t AS c ON c.j = a.m AND c.o > 0", ("g",), "o", (R_GK, T_JO)),
+        ("SELECT a.g, a.m FROM r AS a JOIN t AS c ON c.j = a.m", ("g",), "m", (R_GK,)),  # of the same relation
+        ("SELECT a.g, a.h, a.m FROM r AS a", ("g", "h"), "m", (Dependency("r", ("g", "h"), "m"),)),
+        ("SELECT a.G, c.O FROM R AS a JOIN T AS c ON c.J = a.M", ("g",), "o",
+         (Dependency("r", ("G",), "M"), Dependency("t", ("J",), "O"))),  # columns as the SQL spells them
+        ("SELECT a.g, c.o FROM r AS a JOIN t AS c ON c.j = a.m OR c.o = 1", ("g",), "o", None),  # not a conjunct
+        ("SELECT a.g, c.o FROM r AS a LEFT JOIN t AS c ON c.j = a.m", ("g",), "o", None),  # an outer join
+        ("SELECT a.g, c.o FROM r AS a JOIN t AS c ON c.j > a.m", ("g",), "o", None),
+        ("SELECT a.g, c.o FROM r AS a CROSS JOIN t AS c", ("g",), "o", None),  # nothing ties c to a
+        ("SELECT a.g, c.h, c.o FROM r AS a JOIN t AS c ON c.j = a.m", ("g", "h"), "o", None),  # a key of two
+        ("SELECT a.g, LOWER(c.o) AS o FROM r AS a JOIN t AS c ON c.j = a.m", ("g",), "o", None),  # computed
+        ("SELECT a.g, MAX(c.o) AS o FROM r AS a JOIN t AS c ON c.j = a.m GROUP BY a.g", ("g",), "o", None),
+        ("SELECT a.g, c.o, a.m AS o FROM r AS a JOIN t AS c ON c.j = a.m", ("g",), "o", None),  # two named o
+        ("SELECT a.g, c.o FROM r AS a JOIN (SELECT j, o FROM t) AS c ON c.j = a.m", ("g",), "o", None),
+        ("SELECT a.g, c.o FROM r AS a JOIN t AS c ON c.j = a.m", ("x",), "o", None),  # no such column
+        ("not sql at all (", ("g",), "o", None),
+    ],
+)  # fmt: skip
+def test_what_a_join_needs_of_its_inputs_to_have_one_value_per_key(
+    sql: str, key: tuple[str, ...], column: str, found: tuple[Dependency, ...] | None
+) -> None:
+    assert cardinality_premises(sql, key, column) == found
+
+
+def test_the_package_tables_whose_cardinality_follows_from_their_inputs() -> None:
+    ml = load()["machine_learning_curated"].sql or ""
+    assert cardinality_premises(ml, ("serialNumber", "sensorReadingTime"), "subject_id") == (
+        Dependency("step_trainer_trusted", ("serialNumber", "sensorReadingTime"), "email"),
+        Dependency("subject_keys", ("email",), "subject_id"),
+    )
+    assert cardinality_premises(ml, ("subject_id",), "split") == (Dependency("subject_keys", ("subject_id",), "split"),)
+
+
+_VALUE = st.one_of(st.none(), st.integers(0, 2))
+_SOUNDNESS = [
+    "SELECT a.g, c.o FROM r AS a JOIN t AS c ON c.j = a.m",
+    "SELECT DISTINCT a.g, c.o FROM r AS a, t AS c WHERE a.m = c.j AND (c.o > 0 OR a.g IS NULL)",
+    "SELECT a.g, a.m AS o FROM r AS a JOIN t AS c ON c.j = a.m",
+]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    r=st.lists(st.tuples(_VALUE, _VALUE), max_size=8),
+    t=st.lists(st.tuples(_VALUE, _VALUE), max_size=8),
+    sql=st.sampled_from(_SOUNDNESS),
+)
+def test_where_the_premises_hold_the_output_has_one_value_per_key(
+    r: list[tuple[int | None, int | None]], t: list[tuple[int | None, int | None]], sql: str
+) -> None:
+    """Any rows, NULLs among them: when the inputs hold the dependencies found, the query's output
+    holds the cardinality, counted as a `cardinality` check counts it."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE r (g INTEGER, m INTEGER)")
+    con.execute("CREATE TABLE t (j INTEGER, o INTEGER)")
+    for relation, rows in (("r", r), ("t", t)):
+        if rows:
+            con.executemany(f"INSERT INTO {relation} VALUES (?, ?)", rows)
+
+    def broken(relation: str, key: tuple[str, ...], column: str) -> int:
+        keys = ", ".join(key)
+        grouped = f"SELECT {keys} FROM {relation} GROUP BY {keys} HAVING COUNT(DISTINCT {column}) > 1"
+        return con.execute(f"SELECT COUNT(*) FROM ({grouped})").fetchone()[0]  # type: ignore[index]
+
+    premises = cardinality_premises(sql, ("g",), "o")
+    assert premises is not None
+    con.execute(f"CREATE TABLE out AS {sql}")
+    if all(broken(d.relation, d.key, d.column) == 0 for d in premises):
+        assert broken("out", ("g",), "o") == 0
+
+
+def test_without_its_premises_the_output_can_have_two_values_per_key() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE r AS SELECT * FROM (VALUES (1, 1), (1, 2)) AS v(g, m)")  # g = 1 has two m
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (1, 5), (2, 6)) AS v(j, o)")
+    sql = _SOUNDNESS[0]
+    assert cardinality_premises(sql, ("g",), "o") == (R_GK, T_JO)
+    found = con.execute(f"SELECT g, COUNT(DISTINCT o) FROM ({sql}) GROUP BY g").fetchall()
+    assert found == [(1, 2)]
