@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import stat
+import threading
 import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -278,3 +280,95 @@ def _without_eol(data: bytes | memoryview, start: int, end: int) -> bytes:
     if raw.endswith(b"\n"):
         raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
     return raw
+
+
+READ_AHEAD_BYTES = 128 << 20  # text read ahead of the reader (one batch of `reader.BATCH_BYTES`)
+
+
+class ReadAhead:
+    """The files' blocks of whole lines (see `blocks`), read, inflated, hashed and split on a thread
+    of its own while the caller works on the blocks before them (work that mostly lets go of the
+    interpreter lock: regular expressions, DuckDB), so that the two cores are busy. At most `limit`
+    bytes of blocks wait at a time.
+
+    `next_file()` gives the next file's blocks, in the order of `files`; what reading it gave is
+    complete once they are consumed, as with `blocks`. A failure on the thread is raised where the
+    caller takes the next block. `close()` stops the thread, which closes the file it holds."""
+
+    def __init__(
+        self,
+        fs: pafs.FileSystem,
+        files: list[LandingFile],
+        max_record: int,
+        limit: int = READ_AHEAD_BYTES,
+    ) -> None:
+        self._items: queue.Queue[tuple[str, object]] = queue.Queue()
+        self._room = threading.Condition()
+        self._waiting = 0  # bytes of blocks read and not yet taken
+        self._limit = limit
+        self._stop = False
+        self._thread = threading.Thread(
+            target=self._produce, args=(fs, files, max_record), name="stedi-read", daemon=True
+        )
+        self._thread.start()
+
+    def _produce(self, fs: pafs.FileSystem, files: list[LandingFile], max_record: int) -> None:
+        try:
+            for file in files:
+                text_blocks, text = blocks(fs, file, max_record)
+                try:
+                    for block in text_blocks:
+                        with self._room:
+                            self._room.wait_for(lambda: self._stop or self._waiting < self._limit)
+                            if self._stop:
+                                return
+                            self._waiting += len(block.data)
+                        self._items.put(("block", block))
+                finally:
+                    text_blocks.close()  # type: ignore[attr-defined]
+                self._items.put(("end", text))
+        except BaseException as exc:  # handed to the caller, raised where it takes the next block
+            self._items.put(("error", exc))
+
+    def next_file(self) -> FileBlocks:
+        """The blocks of the next file (call once per file, in order, after the last one's are consumed)."""
+        return FileBlocks(self)
+
+    def _take(self) -> tuple[str, object]:
+        kind, item = self._items.get()
+        if kind == "error":
+            raise item  # type: ignore[misc]
+        if kind == "block":
+            with self._room:
+                self._waiting -= len(item.data)  # type: ignore[attr-defined]
+                self._room.notify()
+        return kind, item
+
+    def close(self) -> None:
+        with self._room:
+            self._stop = True
+            self._room.notify_all()
+        self._thread.join()
+
+
+class FileBlocks:
+    """One file's blocks from a ReadAhead; `text` is what reading it gave, once they are consumed."""
+
+    def __init__(self, ahead: ReadAhead) -> None:
+        self._ahead = ahead
+        self.text: FileText | None = None
+
+    def __iter__(self) -> Iterator[Block]:
+        while self.text is None:
+            kind, item = self._ahead._take()
+            if kind == "end":
+                self.text = item  # type: ignore[assignment]
+            else:
+                yield item  # type: ignore[misc]
+
+    def rest(self) -> FileText:
+        """Consume what is left of the file's blocks; what reading it gave."""
+        for _ in self:
+            pass
+        assert self.text is not None
+        return self.text

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stedi.contract.sources import QUARANTINE_SCHEMA, Source
-from stedi.reading.files import DEFAULT_MAX_RECORD, Block, FileText, blocks
+from stedi.reading.files import DEFAULT_MAX_RECORD, Block, FileText, ReadAhead
 from stedi.reading.jsonscan import scan_array
 from stedi.reading.landing import LandingFile, discover, open_root
 from stedi.reading.lines import Collector, LineBatch, finish
@@ -134,15 +134,19 @@ def read_chunks(
     file, line and position order."""
     fs, _ = open_root(root)
     reading = _Reading(source, files, con or duckdb.connect(), sink)
-    for file_id, file in enumerate(files):
-        text_blocks, text = blocks(fs, file, max_record)
-        for part in _framed(reading.out, file_id, text_blocks, max_record):
-            reading.batch.add(file_id, part)
-            if reading.batch.nbytes >= SPLIT_BYTES:
+    ahead = ReadAhead(fs, files, max_record)
+    try:
+        for file_id in range(len(files)):
+            text_blocks = ahead.next_file()
+            for part in _framed(reading.out, file_id, iter(text_blocks), max_record):
+                reading.batch.add(file_id, part)
+                if reading.batch.nbytes >= SPLIT_BYTES:
+                    yield reading.chunk()
+            reading.end_file(file_id, text_blocks.rest(), max_record)
+            if reading.batch.nbytes >= BATCH_BYTES or reading.discard or file_id == len(files) - 1:
                 yield reading.chunk()
-        reading.end_file(file_id, text, max_record)
-        if reading.batch.nbytes >= BATCH_BYTES or reading.discard or file_id == len(files) - 1:
-            yield reading.chunk()
+    finally:
+        ahead.close()
 
 
 def _framed(out: Collector, file_id: int, text: Iterator[Block], max_record: int) -> Iterator[Block]:

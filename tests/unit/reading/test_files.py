@@ -75,3 +75,77 @@ def test_a_file_that_changes_while_it_is_read_is_reported(tmp_path: Path, monkey
     monkeypatch.setattr(files._Raw, "pieces", pieces)
     _, text, _ = _read(path)
     assert text.changed
+
+
+def _landing(path: Path) -> LandingFile:
+    return LandingFile(str(path), path.name, path.stat().st_size if path.exists() else 0)
+
+
+def _fields(text: files.FileText) -> tuple:
+    return (text.digest, text.error, text.changed, text.lines, text.too_large)
+
+
+def test_reading_ahead_gives_what_reading_each_file_in_turn_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(files, "READ_BYTES", 7)  # many small blocks per file
+    (tmp_path / "a.json").write_bytes(b"\xef\xbb\xbfone\ntwo\r\n" + b"x" * 300 + b"\nlast")
+    (tmp_path / "b.json.gz").write_bytes(gzip.compress(b"g1\ng2\n" * 20))
+    (tmp_path / "empty.json").write_bytes(b"")
+    paths = [tmp_path / n for n in ("a.json", "b.json.gz", "gone.json", "empty.json")]  # gone.json is missing
+    landing = [_landing(p) for p in paths]
+    expected = []
+    for file in landing:
+        found, text = blocks(pafs.LocalFileSystem(), file, 100)
+        expected.append(([(b.data, b.first_line, b.starts.tolist()) for b in found], _fields(text)))
+    ahead = files.ReadAhead(pafs.LocalFileSystem(), landing, 100, limit=1)  # one block waits at a time
+    try:
+        got = []
+        for _ in landing:
+            file_blocks = ahead.next_file()
+            parts = [(b.data, b.first_line, b.starts.tolist()) for b in file_blocks]
+            got.append((parts, _fields(file_blocks.rest())))
+    finally:
+        ahead.close()
+    assert got == expected
+    assert got[2][1][1].startswith("file could not be read") and got[0][1][4][0][0] == 3
+
+
+def _open_descriptors() -> int:
+    return len(list(Path("/proc/self/fd").iterdir()))
+
+
+def test_closing_a_read_ahead_stops_its_thread_and_closes_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(files, "READ_BYTES", 16)
+    (tmp_path / "long.json").write_bytes(b"line\n" * 10_000)
+    before = _open_descriptors()
+    ahead = files.ReadAhead(pafs.LocalFileSystem(), [_landing(tmp_path / "long.json")], 1 << 20, limit=1)
+    first = next(iter(ahead.next_file()))
+    assert first.data.startswith(b"line\n")
+    ahead.close()  # long before the file's end: the thread waits for room, sees the stop, and ends
+    assert not ahead._thread.is_alive()
+    assert _open_descriptors() == before
+
+
+def test_a_failure_while_reading_ahead_is_raised_where_the_reader_takes_the_next_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a.json").write_bytes(b"a\n")
+    (tmp_path / "b.json").write_bytes(b"b\n")
+    original = files.blocks
+
+    def failing(fs: pafs.FileSystem, file: LandingFile, max_record: int):  # -> (blocks, FileText)
+        if file.relative == "b.json":
+            raise RuntimeError("the disk went away")
+        return original(fs, file, max_record)
+
+    monkeypatch.setattr(files, "blocks", failing)
+    ahead = files.ReadAhead(pafs.LocalFileSystem(), [_landing(tmp_path / n) for n in ("a.json", "b.json")], 1 << 20)
+    try:
+        assert [b.data for b in ahead.next_file()] == [b"a\n"]
+        with pytest.raises(RuntimeError, match="the disk went away"):
+            list(ahead.next_file())
+    finally:
+        ahead.close()
