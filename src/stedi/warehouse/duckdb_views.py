@@ -51,18 +51,24 @@ def write_duckdb_views(warehouse: Warehouse) -> str | None:
     warehouse in object storage."""
     if is_remote(warehouse.location):
         return None
-    statements = []
-    with duckdb.connect() as scratch:  # DuckDB's names for the columns' types
+    statements, scratch = [], None
+    try:
         for name in warehouse.table_names():
             plan = warehouse.data_files(name)
             if plan is None:  # rows deleted by delete files: the files alone are not the rows
                 continue
-            paths = [local_path(f) for f in plan[0]]
-            if any(p is None for p in paths):
+            paths = [p for f in plan[0] if (p := local_path(f)) is not None]
+            if len(paths) != len(plan[0]):
                 continue
-            empty = scratch.from_arrow(small_types(plan[1]).empty_table())
-            columns = [(c, str(t)) for c, t in zip(empty.columns, empty.types, strict=True)]
-            statements.append(_view(name, [p for p in paths if p is not None], columns))
+            columns = []
+            if not paths:  # a table without files: its view names its columns, with DuckDB's types
+                scratch = scratch or duckdb.connect()
+                empty = scratch.from_arrow(small_types(plan[1]).empty_table())
+                columns = [(c, str(t)) for c, t in zip(empty.columns, empty.types, strict=True)]
+            statements.append(_view(name, paths, columns))
+    finally:
+        if scratch is not None:
+            scratch.close()
     target = Path(warehouse.location) / DUCKDB_FILE
     # Built in a folder of a plain name (DuckDB reads `?` in a database path as options), then copied
     # beside the target and renamed over it.
@@ -72,8 +78,10 @@ def write_duckdb_views(warehouse: Warehouse) -> str | None:
         os.close(fd)
         try:
             with duckdb.connect(built) as con:
+                con.execute("BEGIN")  # one commit for every view: a few milliseconds each otherwise
                 for statement in statements:
                     con.execute(statement)
+                con.execute("COMMIT")
             shutil.copyfile(built, temporary)
             os.replace(temporary, target)
         except (OSError, duckdb.Error) as exc:
