@@ -82,12 +82,21 @@ def nulls_refused(name: str, columns: list[str]) -> WarehouseError:
 
 
 def _load_or_create(warehouse: Warehouse, name: str, schema: pa.Schema, repair: bool = False):  # -> pyiceberg Table
+    return _load_or_stage(warehouse, name, schema, repair, staged=False)[0]
+
+
+def _load_or_stage(warehouse: Warehouse, name: str, schema: pa.Schema, repair: bool, staged: bool = True):
+    """The table, and None; or, when there is none, a table to be created by the first commit of
+    the transaction returned with it (`staged`, in the warehouse's own SQLite catalog: one metadata
+    file and one catalog row, where creating first writes two of each), else the table created."""
     from pyiceberg.exceptions import NoSuchTableError
+
+    from stedi.warehouse.sqlite_catalog import SqliteCatalog
 
     # Load first: pyiceberg's create_table_if_not_exists writes a metadata file before it finds
     # the table exists, leaving an orphan file behind on every run.
     try:
-        return warehouse.catalog.load_table((NAMESPACE, name))
+        return warehouse.catalog.load_table((NAMESPACE, name)), None
     except NoSuchTableError:
         pass
     except (OSError, ValueError) as exc:
@@ -97,7 +106,13 @@ def _load_or_create(warehouse: Warehouse, name: str, schema: pa.Schema, repair: 
                 f"{damage_remedy(name, warehouse.location)}"
             ) from exc
         warehouse.catalog.drop_table((NAMESPACE, name))  # its history is lost with its metadata
-    return warehouse.catalog.create_table_if_not_exists((NAMESPACE, name), schema=schema, properties=TABLE_PROPERTIES)
+    if staged and isinstance(warehouse.catalog, SqliteCatalog):
+        creation = warehouse.catalog.create_table_transaction(
+            (NAMESPACE, name), schema=schema, properties=TABLE_PROPERTIES
+        )
+        return creation._table, creation
+    table = warehouse.catalog.create_table_if_not_exists((NAMESPACE, name), schema=schema, properties=TABLE_PROPERTIES)
+    return table, None
 
 
 def _evolved(table, schema: pa.Schema):  # -> pyiceberg Table
@@ -160,7 +175,8 @@ def write(
     """
     started = time.perf_counter()
     rows = data if isinstance(data, Rows) else Rows.of(data)
-    table = _evolved(_load_or_create(warehouse, name, rows.schema, repair=verify_current), rows.schema)
+    table, creation = _load_or_stage(warehouse, name, rows.schema, repair=verify_current)
+    table = _evolved(table, rows.schema) if creation is None else table
     current = table.current_snapshot()
     if verify_current and expected is not ANY_SNAPSHOT and expected is None:
         expected = current.snapshot_id if current else None  # planned against a damaged table
@@ -181,8 +197,9 @@ def write(
         return Commit(name, count, current.snapshot_id, False, time.perf_counter() - started)
     props[ROW_HASH] = row_hash()
     snapshot_id = _commit(
-        warehouse, table, name, added, declared, props, stage=stage, replace=current is not None and not appending
-    )
+        warehouse, table, name, added, declared, props, stage=stage, replace=current is not None and not appending,
+        transaction=creation,
+    )  # fmt: skip
     return Commit(name, count, snapshot_id, True, time.perf_counter() - started, staged=stage)
 
 
@@ -208,6 +225,7 @@ def _commit(
     *,
     stage: bool,
     replace: bool,
+    transaction=None,  # pyiceberg Transaction | None: one that creates the table, else a new one
 ) -> int | None:
     """Add the rows `added` (replacing every row the table holds when `replace`) in one commit, written with the
     table's `declared` schema; the id of the snapshot made (staged: the audit branch's, None for a
@@ -218,7 +236,7 @@ def _commit(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Delete operation did not match any records")
         try:
-            transaction = table.transaction()
+            transaction = transaction or table.transaction()
             # Staged: on the audit branch, started at the current snapshot; a table without one
             # (a branch needs a start) gets a staged snapshot that no branch references yet.
             branch = (AUDIT_BRANCH if current is not None else None) if stage else MAIN_BRANCH

@@ -121,3 +121,22 @@ def test_a_fingerprint_of_another_engine_or_schema_is_not_extended() -> None:
     assert appended("3:12:0123456789abcdef", added, schema) is None  # another schema's
     assert appended(f"x:12:{ours}", added, schema) is None
     assert appended(f"2:12:{ours}", added, schema) == (f"5:{12 + added.measure.digest}:{ours}", 5)
+
+
+def _metadata_files(root: Path) -> list[str]:
+    return sorted(p.name for p in root.rglob("*.metadata.json"))
+
+
+def test_a_new_table_is_created_by_its_first_commit(tmp_path: Path) -> None:
+    """One metadata file and one catalog row, with the rows; a first write that is refused (it was
+    planned against a snapshot) creates nothing."""
+    warehouse = Warehouse(tmp_path / "wh", create=True)
+    with pytest.raises(WarehouseError, match="table gone was changed by another writer"):
+        write(warehouse, "gone", _rows("SELECT 1 AS id"), expected=12345)
+    assert "gone" not in warehouse.table_names() and _metadata_files(tmp_path / "wh") == []
+    commit = write(warehouse, "t", _rows("SELECT range AS id FROM range(5)"))
+    assert (commit.rows, warehouse.describe("t").rows) == (5, 5)
+    assert len(_metadata_files(tmp_path / "wh")) == 1
+    assert warehouse.load("t").current_snapshot().snapshot_id == commit.snapshot_id  # type: ignore[union-attr]
+    again = write(warehouse, "t", _rows("SELECT range AS id FROM range(7)"))  # an existing table: a new version
+    assert (again.rows, len(_metadata_files(tmp_path / "wh"))) == (7, 2)
