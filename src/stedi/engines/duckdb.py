@@ -211,7 +211,15 @@ class DuckDBEngine(Engine):
         # on as dictionary vectors, so the normalising of emails, the joins on them and the checks
         # work once per distinct value instead of once per row.
         if self._compress:
-            self.con.execute("CHECKPOINT").fetchall()
+            # The calling thread often only waits while DuckDB's workers compress, and there is one
+            # worker fewer than cores: one more worker keeps every core compressing (scale 100:
+            # 0.8 s, where one worker alone took 1.5 s in about one run of five).
+            ((threads,),) = self.con.execute("SELECT current_setting('threads')").fetchall()
+            self.con.execute(f"SET threads = {int(threads) + 1}").fetchall()
+            try:
+                self.con.execute("CHECKPOINT").fetchall()
+            finally:
+                self.con.execute(f"SET threads = {int(threads)}").fetchall()
 
     def ingest(self, root: str, source: Source, files: list[LandingFile]) -> list[FileRead]:
         tables = (source.landing_table, source.quarantine_table)
