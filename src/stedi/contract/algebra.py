@@ -142,26 +142,49 @@ def join_references(sql: str) -> frozenset[tuple[str, str, str]]:
     if select is None or select.find(exp.With) is not None or select.args.get("group"):
         return frozenset()
     relations = _joined_relations(select)
-    names = [e.alias_or_name.lower() for e in select.expressions]
-    if relations is None or "" in names or "*" in names or len(set(names)) != len(names):
+    taken = _taken_as_is(select, relations) if relations is not None else None
+    if relations is None or taken is None:
         return frozenset()  # a relation, or an output column, its name does not tell
     outputs: dict[tuple[str, str], list[str]] = {}  # (alias, column) -> output names taking it as it is
-    for expression, name in zip(select.expressions, names, strict=True):
-        taken = expression.this if isinstance(expression, exp.Alias) else expression
-        if isinstance(taken, exp.Column) and taken.table.lower() in relations and not taken.args.get("db"):
-            outputs.setdefault((taken.table.lower(), taken.name.lower()), []).append(name)
-    conditions = [j.args["on"] for j in select.args.get("joins") or [] if j.args.get("on")]
-    if select.args.get("where"):
-        conditions.append(select.args["where"].this)
+    for name, (alias, column) in taken.items():
+        outputs.setdefault((alias, column.lower()), []).append(name)
     found = set()
-    for equality in (c for condition in conditions for c in _conjuncts(condition) if isinstance(c, exp.EQ)):
-        sides = [equality.this, equality.expression]
-        if not all(isinstance(s, exp.Column) and s.table.lower() in relations for s in sides):
-            continue
-        for this, other in (sides, sides[::-1]):
+    for left, right in _equalities(select, relations):
+        for this, other in ((left, right), (right, left)):
             for name in outputs.get((this.table.lower(), this.name.lower()), []):
                 found.add((name, relations[other.table.lower()], other.name.lower()))
     return frozenset(found)
+
+
+def _taken_as_is(select, relations: dict[str, str]) -> dict[str, tuple[str, str]] | None:
+    """Output column (lower-cased) -> (alias, column as spelled) of each output column the SELECT
+    takes as it is from a relation of the join; None when an output column's name does not tell
+    which it is (no name, a star, two of one name)."""
+    from sqlglot import exp
+
+    names = [e.alias_or_name.lower() for e in select.expressions]
+    if "" in names or "*" in names or len(set(names)) != len(names):
+        return None
+    taken = {}
+    for expression, name in zip(select.expressions, names, strict=True):
+        value = expression.this if isinstance(expression, exp.Alias) else expression
+        if isinstance(value, exp.Column) and value.table.lower() in relations and not value.args.get("db"):
+            taken[name] = (value.table.lower(), value.name)
+    return taken
+
+
+def _equalities(select, relations: dict[str, str]):  # -> Iterator[tuple[exp.Column, exp.Column]]
+    """The equalities between columns of the join's relations that are `AND`ed terms of an ON or of
+    the WHERE: every row the join gives satisfies them, neither side NULL."""
+    from sqlglot import exp
+
+    conditions = [j.args["on"] for j in select.args.get("joins") or [] if j.args.get("on")]
+    if select.args.get("where"):
+        conditions.append(select.args["where"].this)
+    for equality in (c for condition in conditions for c in _conjuncts(condition) if isinstance(c, exp.EQ)):
+        sides = (equality.this, equality.expression)
+        if all(isinstance(side, exp.Column) and side.table.lower() in relations for side in sides):
+            yield sides
 
 
 def _joined_relations(select) -> dict[str, str] | None:  # select: sqlglot.exp.Select
@@ -227,35 +250,20 @@ def cardinality_premises(sql: str, key: tuple[str, ...], column: str) -> tuple[D
     (neither side NULL), and a filter or a DISTINCT only removes rows, so the output's rows that
     share a key came from rows of S that share those columns, hence one m, hence rows of K of one j.
     Relations by lower-cased name, columns as the SQL spells them."""
-    from sqlglot import exp
-
     select = _one_select(sql)
     if select is None or spj_shape(sql) is None or (relations := _joined_relations(select)) is None:
         return None
-    taken: dict[str, tuple[str, str]] = {}  # output column -> (alias, column) it is taken from as it is
-    names = [e.alias_or_name.lower() for e in select.expressions]
-    if "" in names or "*" in names or len(set(names)) != len(names):
-        return None  # an output column its name does not tell
-    for expression, name in zip(select.expressions, names, strict=True):
-        value = expression.this if isinstance(expression, exp.Alias) else expression
-        if isinstance(value, exp.Column) and value.table.lower() in relations and not value.args.get("db"):
-            taken[name] = (value.table.lower(), value.name)
-    origins = [taken.get(c.lower()) for c in key]
-    target = taken.get(column.lower())
-    if target is None or any(o is None for o in origins) or len({o[0] for o in origins if o}) != 1:
+    if (taken := _taken_as_is(select, relations)) is None:
         return None
-    alias = origins[0][0] if origins[0] else ""
-    columns = tuple(o[1] for o in origins if o)
+    origins = [o for c in key if (o := taken.get(c.lower())) is not None]
+    target = taken.get(column.lower())
+    if target is None or not key or len(origins) != len(key) or len({o[0] for o in origins}) != 1:
+        return None  # `column` or a key column not taken as it is, or the key from several relations
+    alias, columns = origins[0][0], tuple(o[1] for o in origins)
     if target[0] == alias:
         return (Dependency(relations[alias], columns, target[1]),)
-    conditions = [j.args["on"] for j in select.args.get("joins") or [] if j.args.get("on")]
-    if select.args.get("where"):
-        conditions.append(select.args["where"].this)
-    for equality in (c for condition in conditions for c in _conjuncts(condition) if isinstance(c, exp.EQ)):
-        sides = [equality.this, equality.expression]
-        if not all(isinstance(s, exp.Column) and s.table.lower() in relations for s in sides):
-            continue
-        for joined, this in (sides, sides[::-1]):
+    for left, right in _equalities(select, relations):
+        for joined, this in ((left, right), (right, left)):
             if joined.table.lower() == target[0] and this.table.lower() == alias:
                 return (
                     Dependency(relations[alias], columns, this.name),
