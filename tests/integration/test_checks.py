@@ -273,3 +273,49 @@ def test_a_cardinality_follows_from_the_inputs_checks_only_where_they_passed(
 def test_below_the_size_at_which_runs_extend_every_cardinality_is_counted(tmp_path: Path) -> None:
     result = run(Settings(landing=str(small_landing(tmp_path / "landing")), warehouse=str(tmp_path / "wh")))
     assert [c.detail for c in _cardinality_checks(result, "machine_learning_curated")] == ["ok", "ok"]
+
+
+def _outliers(result) -> list[tuple[str, str, int, str]]:
+    return [(c.table, c.status, c.value, c.detail) for c in result.checks if c.kind == "outliers"]
+
+
+def test_outliers_are_counted_by_value_where_the_column_holds_few_values_also_in_a_run_that_extends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stedi.contract.checks import declared_checks
+    from stedi.contract.tables import load
+    from stedi.engines.duckdb import DuckDBEngine
+    from stedi.stages import checking
+
+    asked: list[str] = []
+    counted = DuckDBEngine.rows_of_each
+    monkeypatch.setattr(
+        DuckDBEngine, "rows_of_each", lambda self, queries: asked.extend(queries) or counted(self, queries)
+    )
+    files = starter_files()
+    last_phone_file = [f for f in files if "/accelerometer/" in f.as_posix()][-1]
+    landing = empty_landing(tmp_path / "landing")
+    copy_files([f for f in files if f != last_phone_file], corpus("stedi-starter"), landing)
+    monkeypatch.setenv("STEDI_INCREMENTAL_FROM", "0")
+    run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh")))
+    copy_files([last_phone_file], corpus("stedi-starter"), landing)
+    asked.clear()
+    extended = run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh")))
+    assert any("appended only the new rows of accelerometer_trusted" in n for n in extended.notes), extended.notes
+    by_value = {c.sql: c.by_value for c in declared_checks(load()) if c.kind == "outliers"}
+    # The starter's phone readings hold three values of x, y and z: the accelerometer table, read
+    # through its files and new rows, is counted by value from the last run's estimate.
+    phone_checks = [sql for sql in by_value if '"accelerometer_trusted"' in sql]
+    assert len(phone_checks) == 3 and all(by_value[sql] in asked and sql not in asked for sql in phone_checks)
+    # Every form gives the answers of a full run counted over every row.
+    monkeypatch.setattr(checking, "BY_VALUE_MOST", -1)
+    asked.clear()
+    full = run(Settings(landing=str(corpus("stedi-starter")), warehouse=str(tmp_path / "full")))
+    assert not set(by_value.values()) & set(asked)
+    assert _outliers(extended) == _outliers(full)
+    assert [d for _, _, _, d in _outliers(full)] == [
+        "ok; x: median absolute deviation 1",
+        "ok; y: median absolute deviation 1",
+        "ok; z: median absolute deviation 0",
+        "ok; distanceFromObject: median absolute deviation 25",
+    ]

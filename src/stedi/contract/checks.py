@@ -32,7 +32,8 @@ class Check:
     expected: int | None = None  # row-count checks: the expected figure
     figure_sql: str | None = None  # the figure, when a query of its own gives it (else `sql`'s second column)
     figure: str = ""  # a number said beside the count (e.g. a median): a format string of `value`
-    columns: tuple[str, ...] = ()  # the key (`unique`, `cardinality`, `conflicts`); `references`: the column
+    # The key (`unique`, `cardinality`, `conflicts`); `references` and `outliers`: the column.
+    columns: tuple[str, ...] = ()
     refers_to: tuple[str, str] | None = None  # `references` checks: the table and column referred to
     of: str | None = None  # `cardinality` checks: the column of which each key may have at most `most` values
     most: int | None = None
@@ -40,6 +41,10 @@ class Check:
     # NEW_ROWS: a group's violation depends on its rows alone, so only groups new rows join can change.
     # See `scoped`.
     scope: str | None = None
+    # The same answer as `sql`, from the distinct values of `columns[0]` with their counts: far
+    # cheaper where the column holds few distinct values, far dearer where it holds millions: the run
+    # picks one by the engine's estimate of them (`stages.checking.BY_VALUE_MOST`).
+    by_value: str | None = None
 
     def scoped(self, new_rows: str, rows: str | None = None) -> str:
         """`scope` over the relation `new_rows`, counting in `rows` (default: the check's table).
@@ -170,10 +175,36 @@ def _outliers(spec: dict[str, Any], table: str, severity: str) -> Check:
         f"SELECT COUNT(CASE WHEN ABS(v.{c} - center.m) > {k} * spread.d AND spread.d > 0 THEN 1 END), MAX(spread.d) "
         f"FROM {t} AS v CROSS JOIN center CROSS JOIN spread"
     )
+    # By value: the median of the values, then of their deviations from it, each over a table of
+    # distinct numbers with their counts; the count of outliers sums the counts of the far values.
+    by_value = (
+        f"WITH numbers AS (SELECT CAST({c} AS DOUBLE) AS v, COUNT(*) AS n FROM {t} WHERE {c} IS NOT NULL GROUP BY 1), "
+        f"center AS ({_weighted_median('numbers', 'v')}), "
+        "deviations AS (SELECT ABS(numbers.v - center.median) AS v, SUM(numbers.n) AS n "
+        "FROM numbers CROSS JOIN center GROUP BY 1), "
+        f"spread AS ({_weighted_median('deviations', 'v')}) "
+        f"SELECT CAST(COALESCE(SUM(CASE WHEN deviations.v > {k} * spread.median AND spread.median > 0 "
+        "THEN deviations.n END), 0) AS BIGINT), MAX(spread.median) FROM deviations CROSS JOIN spread"
+    )
     return Check(
         "outliers", table, severity, sql, f"{spec['column']} within {k:g} median absolute deviations of its median",
-        figure=f"{spec['column']}: median absolute deviation {{value:,.3g}}",
+        figure=f"{spec['column']}: median absolute deviation {{value:,.3g}}", columns=(spec["column"],),
+        by_value=by_value,
     )  # fmt: skip
+
+
+def _weighted_median(relation: str, value: str) -> str:
+    """`MEDIAN` of the values `relation` holds `n` times each, bit for bit as DuckDB's (the values at
+    positions ⌊(N-1)/2⌋ and ⌊N/2⌋ of N in order; of an even N, `lo * 0.5 + hi * 0.5`, as DuckDB
+    interpolates), as one row with column `median` (NULL when there are none)."""
+    half = "CAST(0.5 AS DOUBLE)"
+    return (
+        f"SELECT CASE WHEN total % 2 = 1 THEN lo ELSE lo * {half} + hi * {half} END AS median FROM ("
+        f"SELECT MIN({value}) FILTER (WHERE earlier + n > (total - 1) // 2) AS lo, "
+        f"MIN({value}) FILTER (WHERE earlier + n > total // 2) AS hi, ANY_VALUE(total) AS total FROM ("
+        f"SELECT {value}, n, SUM(n) OVER (ORDER BY {value} ROWS UNBOUNDED PRECEDING) - n AS earlier, "
+        f"SUM(n) OVER () AS total FROM {relation}) AS placed) AS ends"
+    )
 
 
 def _query(spec: dict[str, Any], table: str, severity: str) -> Check:

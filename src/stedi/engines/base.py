@@ -148,6 +148,11 @@ class Engine(ABC):
         rows); None from an engine that makes none."""
         return None
 
+    def distinct_estimate(self, name: str, column: str) -> int | None:
+        """About how many distinct values a numeric column (DOUBLE or an integer) of a relation holds,
+        from statistics the engine keeps without a pass over it; None when it keeps none."""
+        return None
+
     def counts(self, queries: list[str]) -> list[int]:
         """The integers that count queries (source dialect) return."""
         return [count_of(rows) for rows in self.rows_of_each(queries)]

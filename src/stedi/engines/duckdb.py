@@ -131,6 +131,10 @@ class IcebergWriter(TableWriter):
         return publish_commits(self.session, self.session.wait())
 
 
+# The types whose MEDIAN interpolates in DOUBLE, as a check computed by value does (`Check.by_value`).
+_NUMERIC_TYPES = frozenset({"DOUBLE", "BIGINT", "INTEGER", "SMALLINT", "TINYINT"})
+
+
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
     try:
         return [tuple(r) for r in con.execute(sql).fetchall()]
@@ -343,6 +347,18 @@ class DuckDBEngine(Engine):
 
     def fetch_rows(self, sql: str) -> list[tuple[Any, ...]]:
         return _fetch(self.con, sql)
+
+    def distinct_estimate(self, name: str, column: str) -> int | None:
+        # A table's statistics hold a HyperLogLog estimate of each column's distinct values; a view
+        # over Parquet files has none. `stats` reads them, and one row to evaluate on.
+        try:
+            found = self.con.execute(f'SELECT typeof("{column}"), stats("{column}") FROM "{name}" LIMIT 1').fetchall()
+        except duckdb.Error:
+            return None
+        if not found or found[0][0] not in _NUMERIC_TYPES or not isinstance(found[0][1], dict):
+            return None
+        estimate = found[0][1].get("approx_unique")
+        return estimate if isinstance(estimate, int) else None
 
     def rows_of_each(self, queries: list[str]) -> list[list[tuple[Any, ...]]]:
         # Checks and reason counts are many small answers over large tables, and the medians and

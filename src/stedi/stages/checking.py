@@ -23,6 +23,10 @@ from stedi.stages.ingestion import stage_ledger
 if TYPE_CHECKING:
     from stedi.contract.algebra import Dependency
 
+# Up to this many distinct values (the engine's estimate), a check computed by value is cheaper: at
+# 7.7 million rows, 0.01 s against 0.11 s for 11 values, 0.06 s against 0.12 s for 180,000, and
+# about as dear at 800,000; at 3.8 million distinct values, 1.6 s against 0.13 s.
+BY_VALUE_MOST = 100_000
 GUARDED = (Zone.LANDING, Zone.TRUSTED, Zone.CURATED)
 PROVEN = "ok: holds by construction (the table's SQL is SELECT DISTINCT over these columns), not counted"
 JOINED = "ok: holds by construction (the table's SQL keeps only rows its inner join matched to {to}), not counted"
@@ -242,7 +246,7 @@ def _counting_sql(ctx: RunContext, check: Check) -> str | None:
     run's answer, less the violations of before among those keys, plus those now. Without that
     answer, the whole table is counted."""
     if check.scope is None or check.table not in ctx.kept_rows:
-        return check.sql
+        return _cheaper_form(ctx, check)
     grown = ctx.kept_rows[check.table]
     if check.severity == "error":
         return None if grown is None else check.scoped(grown.delta)
@@ -250,6 +254,26 @@ def _counting_sql(ctx: RunContext, check: Check) -> str | None:
     if grown is None or last is None or not _one_count(last):
         return check.sql
     return f"SELECT {int(last[0][0])} - ({check.scoped(grown.delta, grown.before)}) + ({check.scoped(grown.delta)})"
+
+
+def _cheaper_form(ctx: RunContext, check: Check) -> str:
+    """The check's SQL, or the SQL that gives its answer by value where the engine estimates that
+    its column holds few enough distinct values for that to be cheaper (`Check.by_value`).
+
+    A table the run extends is read through its files, of which the engine keeps no statistics:
+    its values are at most those the last run estimated (recorded with its answers) and those of
+    its new rows. Any estimate only picks the query; both give the same answer."""
+    if check.by_value is None:
+        return check.sql
+    column, key = check.columns[0], f"-- distinct values of {check.table}.{check.columns[0]}"
+    estimate = ctx.engine.distinct_estimate(check.table, column)
+    if estimate is None and check.table in ctx.kept_rows and _one_count(last := answers.previous(ctx, key) or []):
+        grown = ctx.kept_rows[check.table]
+        added = 0 if grown is None else ctx.engine.distinct_estimate(grown.delta, column)
+        estimate = None if added is None else last[0][0] + added
+    if estimate is not None:
+        answers.remember(ctx, key, [(estimate,)])
+    return check.by_value if estimate is not None and estimate <= BY_VALUE_MOST else check.sql
 
 
 def _one_count(rows: list[tuple[Any, ...]]) -> bool:

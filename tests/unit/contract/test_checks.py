@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stedi.contract.checks import compile_check, declared_checks, load_expectations
 from stedi.contract.tables import load
@@ -114,6 +118,54 @@ def test_sensor_checks_count_gaps_conflicts_and_outliers() -> None:
         (1, 1.5)
     ]  # 900: the median is 11.5, the median absolute deviation 1.5
     assert outliers.severity == "error"  # declared checks say warn themselves
+    assert con.execute(outliers.by_value).fetchall() == [(1, 1.5)]
+
+
+_NUMBERS = st.one_of(
+    st.none(),
+    st.floats(allow_nan=False, width=64),  # infinities included: their deviations are NaN or infinite
+    st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, 3.0, 1e16, 5e-324]),
+    st.floats(-5, 5).map(lambda f: round(f, 1)),  # few values, many rows each
+)
+_INTEGERS = st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1), st.integers(-20, 20))
+
+
+def _same(found: list[tuple], expected: list[tuple]) -> bool:
+    """Equal rows, a NaN figure equal to a NaN figure."""
+    (count, figure), (expected_count, expected_figure) = found[0], expected[0]
+    nan = figure is not None and expected_figure is not None and math.isnan(figure) and math.isnan(expected_figure)
+    return count == expected_count and (figure == expected_figure or nan)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    column=st.sampled_from(
+        [("DOUBLE", _NUMBERS), ("BIGINT", _INTEGERS), ("INTEGER", st.integers(-(2**31), 2**31 - 1))]
+    ),
+    data=st.data(),
+    mads=st.sampled_from([0.5, 1.0, 6.0]),
+)
+def test_the_outliers_check_by_value_answers_what_its_medians_over_every_row_answer(column, data, mads) -> None:
+    kind, values = column
+    rows = data.draw(st.lists(values, max_size=60))
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE t (v {kind})")
+    if rows:
+        con.executemany("INSERT INTO t VALUES (?)", [[v] for v in rows])
+    check = compile_check({"kind": "outliers", "table": "t", "column": "v", "mads": mads})
+    expected = con.execute(check.sql).fetchall()
+    assert _same(con.execute(check.by_value).fetchall(), expected), (rows, expected)
+
+
+def test_the_outliers_check_by_value_interpolates_an_even_count_as_duckdb_does() -> None:
+    # (1 + 1.8014398509481988e16) / 2 is not representable: DuckDB takes lo * 0.5 + hi * 0.5,
+    # which rounds to ...994, where lo + (hi - lo) * 0.5 gives ...996. The deviations are then
+    # ...992 (1.0's, rounded) and ...994: the median absolute deviation ...992, and ...994 beyond it.
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (1.0), (1.8014398509481988e16)) AS r(v)")
+    check = compile_check({"kind": "outliers", "table": "t", "column": "v", "mads": 1})
+    assert con.execute("SELECT MEDIAN(v) FROM t").fetchall() == [(9007199254740994.0,)]
+    assert con.execute(check.by_value).fetchall() == con.execute(check.sql).fetchall() == [(1, 9007199254740992.0)]
 
 
 def test_the_gaps_check_steps_between_distinct_instants_only() -> None:
