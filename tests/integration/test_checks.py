@@ -319,3 +319,65 @@ def test_outliers_are_counted_by_value_where_the_column_holds_few_values_also_in
         "ok; z: median absolute deviation 0",
         "ok; distanceFromObject: median absolute deviation 25",
     ]
+
+
+@pytest.mark.parametrize("distances", [(100, 100), (100, 250)])
+def test_an_owner_and_a_conflict_check_are_settled_by_a_unique_key_else_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, distances: tuple[int, int]
+) -> None:
+    monkeypatch.setenv("STEDI_INCREMENTAL_FROM", "0")
+    # S1 read at 10 twice: the same distance (one distinct reading) or two (one instant, two rows).
+    landing = write_landing(
+        tmp_path / "landing",
+        customer=[customer("jane@x.com", "S1")],
+        accelerometer=[phone("jane@x.com", 10), phone("jane@x.com", 20)],
+        step_trainer=[step("S1", 10, distances[0]), step("S1", 10, distances[1]), step("S1", 20)],
+    )
+    result = run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh")))
+    owner = next(c for c in _cardinality_checks(result, "step_trainer_trusted"))
+    conflicts = _check(result, "step_trainer_trusted", "conflicts")
+    if distances[0] == distances[1]:
+        settled = (
+            "ok: each (serialNumber, sensorReadingTime) has one row (counted), so none has two values; not counted"
+        )
+        assert (owner.value, owner.detail, conflicts.value, conflicts.detail) == (0, settled, 0, settled)
+    else:  # the key repeats: both counted, the conflict found
+        assert (owner.status, owner.value, owner.detail) == ("pass", 0, "ok")
+        assert (conflicts.status, conflicts.value) == ("warn", 1)
+    # Either way the owner check passed, and the ML table's owner check follows from it.
+    (_, by_instant) = sorted(_cardinality_checks(result, "machine_learning_curated"), key=lambda c: c.description)
+    assert by_instant.detail.startswith("ok: follows from the table's SQL, as step_trainer_trusted has at most one")
+
+
+def test_a_run_that_extends_counts_a_settled_conflict_check_over_its_new_keys_from_the_answer_of_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STEDI_INCREMENTAL_FROM", "0")
+    from stedi.contract.checks import declared_checks
+    from stedi.contract.tables import load
+    from stedi.engines.duckdb import DuckDBEngine
+
+    asked: list[str] = []
+    counted = DuckDBEngine.rows_of_each
+    monkeypatch.setattr(
+        DuckDBEngine, "rows_of_each", lambda self, queries: asked.extend(queries) or counted(self, queries)
+    )
+    first = {
+        "customer": [customer("jane@x.com", "S1")],
+        "accelerometer": [phone("jane@x.com", 10), phone("jane@x.com", 20)],
+    }
+    landing = write_landing(tmp_path / "landing", **first, step_trainer={"a.json": step("S1", 10) + "\n"})
+    settled = _check(
+        run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh"))), "step_trainer_trusted", "conflicts"
+    )
+    assert settled.detail.startswith("ok: each (serialNumber, sensorReadingTime) has one row")
+    # A new file: S1 read at 10 again with another distance, and at 20.
+    (landing / "step_trainer" / "landing" / "b.json").write_text(step("S1", 10, 250) + "\n" + step("S1", 20) + "\n")
+    asked.clear()
+    extended = run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh")))
+    assert any("appended only the new rows of step_trainer_trusted" in n for n in extended.notes), extended.notes
+    (whole,) = [c.sql for c in declared_checks(load()) if c.kind == "conflicts"]
+    assert whole not in asked  # counted over the new keys, from the last run's answer (0)
+    full = run(Settings(landing=str(landing), warehouse=str(tmp_path / "full")))
+    in_extended, in_full = (_check(r, "step_trainer_trusted", "conflicts") for r in (extended, full))
+    assert (in_extended.status, in_extended.value) == (in_full.status, in_full.value) == ("warn", 1)

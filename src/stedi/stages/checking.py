@@ -12,7 +12,15 @@ from dataclasses import replace
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from stedi.contract.checks import Check, declared_checks, failures, load_expectations, outcome, row_count_checks
+from stedi.contract.checks import (
+    Check,
+    compile_check,
+    declared_checks,
+    failures,
+    load_expectations,
+    outcome,
+    row_count_checks,
+)
 from stedi.contract.tables import LEDGER_TABLE, PARAMETERS, SUBJECT_KEYS, Zone
 from stedi.results import FAILED, PUBLISHED, REFUSED, UNCHANGED, CheckOutcome
 from stedi.stages import answers, extending
@@ -30,6 +38,7 @@ BY_VALUE_MOST = 100_000
 GUARDED = (Zone.LANDING, Zone.TRUSTED, Zone.CURATED)
 PROVEN = "ok: holds by construction (the table's SQL is SELECT DISTINCT over these columns), not counted"
 JOINED = "ok: holds by construction (the table's SQL keeps only rows its inner join matched to {to}), not counted"
+UNIQUE_KEY = "ok: each ({key}) has one row (counted), so none has two values; not counted"
 
 
 def check(ctx: RunContext) -> None:
@@ -84,17 +93,27 @@ def run_checks(ctx: RunContext) -> list[CheckOutcome]:
         checks = [replace(c, severity="error") if c.kind == "min_rows" else c for c in checks]
     proven = _proven(ctx, checks)
     inheriting = _inheriting(ctx, checks, proven)
+    keyed = _keyed(ctx, checks, {*proven, *inheriting})
     premises = {d: _dependency_sql(d) for deps in inheriting.values() for d in deps if d.relation in _MADE_BY_THE_RUN}
-    measured, counted_premises = _count(ctx, [c for c in checks if c not in proven and c not in inheriting],
-                                        list(premises.values()))  # fmt: skip
-    held = {d for d, rows in zip(premises, counted_premises, strict=True) if _one_count(rows) and rows[0][0] == 0}
-    held |= {d for deps in inheriting.values() for d in deps if _checked(d, proven, measured)}
+    keys = list(dict.fromkeys(keyed.values()))
+    first = [c for c in checks if c not in proven and c not in inheriting and c not in keyed]
+    measured, extra = _count(ctx, first, list(premises.values()) + keys)
+    counted_premises, key_counts = extra[: len(premises)], extra[len(premises) :]
+    unique = {key for key, rows in zip(keys, key_counts, strict=True) if _none(rows)}
+    settled = {c for c, key in keyed.items() if key in unique}
+    measured |= _count(ctx, [c for c in keyed if c not in settled], [])[0]
+    for c in settled:  # what counting would answer: the next run may count from it (see `_counting_sql`)
+        answers.remember(ctx, c.sql, [(0,)])
+    held = {d for d, rows in zip(premises, counted_premises, strict=True) if _none(rows)}
+    held |= {d for deps in inheriting.values() for d in deps if _checked(d, proven, measured, settled)}
     inherited = {c: deps for c, deps in inheriting.items() if all(d in held for d in deps)}
     measured |= _count(ctx, [c for c in inheriting if c not in inherited], [])[0]
     outcomes = []
     for c in checks:
         if c in proven:
             outcomes.append(replace(outcome(c, 0), detail=proven[c]))
+        elif c in settled:
+            outcomes.append(replace(outcome(c, 0), detail=UNIQUE_KEY.format(key=", ".join(c.columns))))
         elif c in inherited:
             outcomes.append(replace(outcome(c, 0), detail=_follows(inherited[c])))
         else:
@@ -172,9 +191,41 @@ def _states(check: Check, dependency: Dependency) -> bool:
     return check.kind == "unique"
 
 
-def _checked(dependency: Dependency, proven: dict[Check, str], measured: dict[Check, tuple[int, float | None]]) -> bool:
-    """Whether a check of this run that states the dependency was proven, or counted no violation."""
-    return any(_states(c, dependency) and (c in proven or measured[c][0] == 0) for c in [*proven, *measured])
+def _checked(
+    dependency: Dependency,
+    proven: dict[Check, str],
+    measured: dict[Check, tuple[int, float | None]],
+    settled: set[Check],
+) -> bool:
+    """Whether a check of this run that states the dependency was proven, settled by its unique key,
+    or counted no violation."""
+    return any(
+        _states(c, dependency) and (c in proven or c in settled or measured[c][0] == 0)
+        for c in [*proven, *settled, *measured]
+    )
+
+
+def _keyed(ctx: RunContext, checks: list[Check], decided: set[Check]) -> dict[Check, str]:
+    """The `cardinality` (of at most one value or more) and `conflicts` checks to be counted over
+    their whole table, with the query that counts the rows beyond the first of each key: where it
+    finds none, every key has one row, so neither can find a violation. That grouping has no value
+    to compare (at scale 100, 0.08 s against 0.21 s and 0.12 s for `step_trainer_trusted`'s two),
+    and a table's instants are usually read once. Only where `_proven` tries: a second round of
+    queries when a key repeats."""
+    if ctx.landing_bytes < threshold():
+        return {}
+    found = {}
+    for check in checks:
+        if check in decided or check.kind not in ("cardinality", "conflicts") or (check.most or 1) < 1:
+            continue
+        if check.columns and _counting_sql(ctx, check) == check.sql:
+            found[check] = compile_check({"kind": "unique", "table": check.table, "columns": list(check.columns)}).sql
+    return found
+
+
+def _none(rows: list[tuple[Any, ...]]) -> bool:
+    """Whether a count query's rows are the count 0."""
+    return _one_count(rows) and rows[0][0] == 0
 
 
 def _dependency_sql(dependency: Dependency) -> str:
