@@ -275,6 +275,18 @@ def test_below_the_size_at_which_runs_extend_every_cardinality_is_counted(tmp_pa
     assert [c.detail for c in _cardinality_checks(result, "machine_learning_curated")] == ["ok", "ok"]
 
 
+def _queries_asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every query the embedded engine is asked to count from now on (it still counts them)."""
+    from stedi.engines.duckdb import DuckDBEngine
+
+    asked: list[str] = []
+    counted = DuckDBEngine.rows_of_each
+    monkeypatch.setattr(
+        DuckDBEngine, "rows_of_each", lambda self, queries: asked.extend(queries) or counted(self, queries)
+    )
+    return asked
+
+
 def _outliers(result) -> list[tuple[str, str, int, str]]:
     return [(c.table, c.status, c.value, c.detail) for c in result.checks if c.kind == "outliers"]
 
@@ -284,14 +296,9 @@ def test_outliers_are_counted_by_value_where_the_column_holds_few_values_also_in
 ) -> None:
     from stedi.contract.checks import declared_checks
     from stedi.contract.tables import load
-    from stedi.engines.duckdb import DuckDBEngine
     from stedi.stages import checking
 
-    asked: list[str] = []
-    counted = DuckDBEngine.rows_of_each
-    monkeypatch.setattr(
-        DuckDBEngine, "rows_of_each", lambda self, queries: asked.extend(queries) or counted(self, queries)
-    )
+    asked = _queries_asked(monkeypatch)
     files = starter_files()
     last_phone_file = [f for f in files if "/accelerometer/" in f.as_posix()][-1]
     landing = empty_landing(tmp_path / "landing")
@@ -355,13 +362,8 @@ def test_a_run_that_extends_counts_a_settled_conflict_check_over_its_new_keys_fr
     monkeypatch.setenv("STEDI_INCREMENTAL_FROM", "0")
     from stedi.contract.checks import declared_checks
     from stedi.contract.tables import load
-    from stedi.engines.duckdb import DuckDBEngine
 
-    asked: list[str] = []
-    counted = DuckDBEngine.rows_of_each
-    monkeypatch.setattr(
-        DuckDBEngine, "rows_of_each", lambda self, queries: asked.extend(queries) or counted(self, queries)
-    )
+    asked = _queries_asked(monkeypatch)
     first = {
         "customer": [customer("jane@x.com", "S1")],
         "accelerometer": [phone("jane@x.com", 10), phone("jane@x.com", 20)],

@@ -102,10 +102,11 @@ def run_checks(ctx: RunContext) -> list[CheckOutcome]:
     unique = {key for key, rows in zip(keys, key_counts, strict=True) if _none(rows)}
     settled = {c for c, key in keyed.items() if key in unique}
     measured |= _count(ctx, [c for c in keyed if c not in settled], [])[0]
-    for c in settled:  # what counting would answer: the next run may count from it (see `_counting_sql`)
+    measured |= {c: (0, None) for c in settled}  # what counting them would find
+    for c in settled:  # the next run may count from it (see `_counting_sql`)
         answers.remember(ctx, c.sql, [(0,)])
     held = {d for d, rows in zip(premises, counted_premises, strict=True) if _none(rows)}
-    held |= {d for deps in inheriting.values() for d in deps if _checked(d, proven, measured, settled)}
+    held |= {d for deps in inheriting.values() for d in deps if _checked(d, proven, measured)}
     inherited = {c: deps for c, deps in inheriting.items() if all(d in held for d in deps)}
     measured |= _count(ctx, [c for c in inheriting if c not in inherited], [])[0]
     outcomes = []
@@ -191,18 +192,9 @@ def _states(check: Check, dependency: Dependency) -> bool:
     return check.kind == "unique"
 
 
-def _checked(
-    dependency: Dependency,
-    proven: dict[Check, str],
-    measured: dict[Check, tuple[int, float | None]],
-    settled: set[Check],
-) -> bool:
-    """Whether a check of this run that states the dependency was proven, settled by its unique key,
-    or counted no violation."""
-    return any(
-        _states(c, dependency) and (c in proven or c in settled or measured[c][0] == 0)
-        for c in [*proven, *settled, *measured]
-    )
+def _checked(dependency: Dependency, proven: dict[Check, str], measured: dict[Check, tuple[int, float | None]]) -> bool:
+    """Whether a check of this run that states the dependency was proven, or counted no violation."""
+    return any(_states(c, dependency) and (c in proven or measured[c][0] == 0) for c in [*proven, *measured])
 
 
 def _keyed(ctx: RunContext, checks: list[Check], decided: set[Check]) -> dict[Check, str]:
@@ -316,7 +308,8 @@ def _cheaper_form(ctx: RunContext, check: Check) -> str:
     its new rows. Any estimate only picks the query; both give the same answer."""
     if check.by_value is None:
         return check.sql
-    column, key = check.columns[0], f"-- distinct values of {check.table}.{check.columns[0]}"
+    column = check.columns[0]
+    key = f"-- distinct values of {check.table}.{column}"
     estimate = ctx.engine.distinct_estimate(check.table, column)
     if estimate is None and check.table in ctx.kept_rows and _one_count(last := answers.previous(ctx, key) or []):
         grown = ctx.kept_rows[check.table]
