@@ -231,8 +231,10 @@ class DuckDBEngine(Engine):
             self._drop(name)
         for name, schema in zip(tables, (source.landing_schema(), QUARANTINE_SCHEMA), strict=True):
             self.con.register("empty", schema.empty_table())
-            self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM empty').fetchall()
-            self.con.unregister("empty")
+            try:
+                self.con.execute(f'CREATE TABLE "{name}" ({self._columns_of("empty")})').fetchall()
+            finally:
+                self.con.unregister("empty")
         # Row order is not part of a landing table's meaning: left free to insert in any order, DuckDB
         # does not keep the order of its parallel scan (phone readings at scale 100: 3.7 -> 3.0 s).
         self.con.execute("SET preserve_insertion_order = false").fetchall()
@@ -240,6 +242,15 @@ class DuckDBEngine(Engine):
             return self._ingest_chunks(root, source, files)
         finally:
             self.con.execute("RESET preserve_insertion_order").fetchall()
+
+    def _columns_of(self, relation: str) -> str:
+        """Column definitions of a landing table like `relation`'s columns. Tables that `settle`
+        compresses keep their numbers uncompressed: what pays is the dictionary of a text column (see
+        `settle`), while analysing and packing the numbers took a sixth of the checkpoint and made
+        every later scan unpack them (scale 100: 0.5 s less a run, 0.3 GB more memory)."""
+        described = self.con.execute(f'SELECT column_name, column_type FROM (DESCRIBE "{relation}")').fetchall()
+        plain = " USING COMPRESSION uncompressed" if self._compress else ""
+        return ", ".join(f'"{column}" {kind}{"" if kind == "VARCHAR" else plain}' for column, kind in described)
 
     def _ingest_chunks(self, root: str, source: Source, files: list[LandingFile]) -> list[FileRead]:
         tables = (source.landing_table, source.quarantine_table)

@@ -87,3 +87,38 @@ def test_a_machine_whose_memory_duckdb_cannot_tell_still_gets_a_gibibyte(monkeyp
         assert _shown_bytes(engine.con) == pytest.approx(1 << 30, rel=0.02)
     finally:
         engine.close()
+
+
+def test_landing_tables_that_are_compressed_keep_their_numbers_plain_and_their_text_compressed(tmp_path) -> None:
+    from stedi.contract.sources import SOURCES
+    from stedi.reading.landing import discover
+
+    source = next(s for s in SOURCES if s.name == "step_trainer")
+    folder = tmp_path / "step_trainer" / "landing"
+    folder.mkdir(parents=True)
+    lines = (
+        f'{{"sensorReadingTime":{1655564444103 + i},"serialNumber":"serial-{i % 7}","distanceFromObject":{i % 300}}}\n'
+        for i in range(200_000)
+    )
+    (folder / "readings.json").write_text("".join(lines))
+    engine = DuckDBEngine(None, memory_limit="8GB")
+    try:
+        engine.reserve(100 << 20)  # large enough to be compressed once read
+        engine.ingest(str(tmp_path), source, discover(str(tmp_path), source.name).files)
+        engine.settle()
+        compression = dict(
+            engine.con.execute(
+                "SELECT column_name, string_agg(DISTINCT compression, ',') FROM pragma_storage_info(?)"
+                " WHERE segment_type <> 'VALIDITY' GROUP BY column_name",
+                [source.landing_table],
+            ).fetchall()
+        )
+        # (A column of one value is stored as a constant whatever is asked.)
+        assert {compression[c] for c in ("sensorReadingTime", "distanceFromObject", "source_line")} == {"Uncompressed"}
+        assert "Uncompressed" not in compression["serialNumber"] + compression["source_file"]
+        ((rows, serials, total),) = engine.con.execute(
+            f"SELECT COUNT(*), COUNT(DISTINCT serialNumber), SUM(distanceFromObject) FROM {source.landing_table}"
+        ).fetchall()
+        assert (rows, serials, total) == (200_000, 7, sum(i % 300 for i in range(200_000)))
+    finally:
+        engine.close()

@@ -34,6 +34,19 @@ def test_rows_of_a_relation_are_written_by_duckdb_and_read_back_by_pyiceberg(tmp
     assert back.column("id").to_pylist() == list(range(1000))
 
 
+def test_data_files_written_by_duckdb_are_zstd_compressed(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    warehouse = Warehouse(tmp_path / "wh", create=True)
+    write(warehouse, "t", _rows("SELECT range AS id, 'n' || (range % 10) AS name FROM range(100000)"))
+    files = list((tmp_path / "wh").rglob("stedi-*.parquet"))
+    assert files
+    for path in files:
+        meta = pq.ParquetFile(path).metadata
+        codecs = {meta.row_group(g).column(c).compression for g in range(meta.num_row_groups) for c in range(2)}
+        assert codecs == {"ZSTD"}
+
+
 def test_a_required_column_holding_nulls_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
     warehouse = Warehouse(tmp_path / "wh", create=True)
     declared = pa.schema([pa.field("id", pa.int64(), nullable=False)])
