@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
@@ -21,20 +20,20 @@ from duckdb.sqltypes import VARCHAR
 
 from stedi.contract.identity import EMAIL_MACRO, EMAIL_SQL_DUCKDB, UNICODE_LOWER
 from stedi.contract.sources import QUARANTINE_SCHEMA, SOURCES
-from stedi.engines.base import Capabilities, Engine, TableWriter, publish_commits
+from stedi.engines.base import Engine, TableWriter
+from stedi.engines.duckdb_writer import IcebergWriter
+from stedi.engines.spill import new_spill_folder
 from stedi.errors import SettingsError, WarehouseError
 from stedi.reading.files import DEFAULT_MAX_RECORD
 from stedi.reading.reader import FileRead, read_chunks
 from stedi.storage import local_path
 from stedi.warehouse import fingerprints
 from stedi.warehouse.rows import Rows
-from stedi.warehouse.writes import ANY_SNAPSHOT
 
 if TYPE_CHECKING:
     from stedi.contract.sources import Source
     from stedi.reading.landing import LandingFile
     from stedi.warehouse.session import Session
-    from stedi.warehouse.writes import Commit
 
 
 # The share of the machine's memory (as DuckDB sees it: cgroup limits included) a run may use unless
@@ -50,37 +49,9 @@ DECLARED = {
     for source in SOURCES
     for name, schema in ((source.landing_table, source.landing_schema()), (source.quarantine_table, QUARANTINE_SCHEMA))
 }
-# A run's spill folder in the temporary directory: the prefix, then the process id.
-SPILL_PREFIX = "stedi-spill-"
 # How DuckDB words a Parquet file it cannot read (the run reads Parquet files of the warehouse only).
 _DAMAGED_FILE = ("TProtocolException", "Failed to read file", "Invalid Parquet file", "No magic bytes")
 _UNITS = {"bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40, "PiB": 1 << 50, "EiB": 1 << 60}
-
-
-def _remove_abandoned_spills() -> None:
-    """Remove spill folders left by runs that were killed (a clean run removes its own at close):
-    at scale they hold gigabytes. A folder whose process is still alive is never touched."""
-    folder = tempfile.gettempdir()
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return
-    for entry in entries:
-        if not entry.name.startswith(SPILL_PREFIX) or not entry.is_dir(follow_symlinks=False):
-            continue
-        pid = entry.name.removeprefix(SPILL_PREFIX).partition("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(entry.path, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        pass
-    return True
 
 
 def _unicode_lower(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -98,37 +69,6 @@ def _limit_bytes(con: duckdb.DuckDBPyConnection) -> float:
     ((shown,),) = con.execute("SELECT current_setting('memory_limit')").fetchall()
     number, _, unit = str(shown).partition(" ")
     return float(number) * _UNITS.get(unit, 1)
-
-
-class IcebergWriter(TableWriter):
-    """Stages tables on the audit branch through the run's warehouse session (in the background)."""
-
-    capabilities = Capabilities(
-        skips_unchanged=True, stages_on_branch=True, checks_expected=True, appends=True, extends=True
-    )
-
-    def __init__(self, engine: DuckDBEngine, session: Session, verify_current: bool = False) -> None:
-        self.engine, self.session, self.verify_current = engine, session, verify_current
-
-    def stage(
-        self,
-        name: str,
-        *,
-        append_from: str | None = None,
-        properties: dict[str, str] | None = None,
-        expected: object = ANY_SNAPSHOT,
-    ) -> None:
-        append = self.engine.rows_of(append_from) if append_from is not None else None
-        self.session.submit(
-            name, self.engine.rows_of(name), append=append, properties=properties, expected=expected, stage=True,
-            verify_current=self.verify_current,
-        )  # fmt: skip
-
-    def staged(self) -> dict[str, Commit]:
-        return self.session.wait()
-
-    def publish_staged(self) -> dict[str, Commit]:
-        return publish_commits(self.session, self.session.wait())
 
 
 # The types whose MEDIAN interpolates in DOUBLE, as a check computed by value does (`Check.by_value`).
@@ -153,8 +93,7 @@ class DuckDBEngine(Engine):
         max_record: int = DEFAULT_MAX_RECORD,
         verify_current: bool = False,
     ) -> None:
-        _remove_abandoned_spills()
-        self._spill = tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}-")
+        self._spill = new_spill_folder()
         self._config: dict[str, str | bool | int | float | list[str]] = {
             "temp_directory": self._spill,
             "autoinstall_known_extensions": False,
