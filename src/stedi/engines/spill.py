@@ -16,11 +16,11 @@ SPILL_PREFIX = "stedi-spill-"
 
 def new_spill_folder() -> str:
     """A new spill folder for this process, after removing those of runs that were killed."""
-    remove_abandoned_spills()
+    _remove_abandoned_spills()
     return tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}-")
 
 
-def remove_abandoned_spills() -> None:
+def _remove_abandoned_spills() -> None:
     """Remove spill folders left by runs that were killed (a clean run removes its own at close):
     at scale they hold gigabytes. A folder whose process is still alive is never touched."""
     folder = tempfile.gettempdir()
