@@ -90,7 +90,7 @@ def landing_files_holding(landing: str, emails: list[str]) -> list[str]:
             text_blocks, _ = blocks(fs, file)
             tail = b""
             for block in text_blocks:
-                lowered = tail + block.data.lower()
+                lowered = tail + bytes(block.data).lower()
                 if any(n in lowered for n in needles):
                     found.append(file.relative)
                     break

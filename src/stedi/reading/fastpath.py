@@ -43,6 +43,14 @@ class Shape:
         """The pattern matching a whole line (for a kernel that matches anywhere in the text)."""
         return f"^(?:{self.pattern})$"
 
+    @property
+    def repeated(self) -> str:
+        """The pattern matching a run of whole lines, each of this shape and ending in LF but the last
+        (which may end without one). No shape matches a LF inside a line, so a run matches exactly
+        when each of its lines does on its own."""
+        line = self.pattern.removesuffix(r"\n?")
+        return rf"^(?:{line}\n)*(?:{line})?$"
+
 
 def _value(field: Field) -> str:
     if field.type is FieldType.STRING:

@@ -38,7 +38,7 @@ class Block:
     """Whole lines of a file's text; `first_line` is the 1-based number of its first line and
     `starts` where each line starts (see `line_starts`)."""
 
-    data: bytes
+    data: bytes | memoryview  # a view into the piece read where no line crossed into it
     first_line: int
     starts: np.ndarray
 
@@ -213,13 +213,20 @@ class _Lines:
                 self.carry += piece
                 piece = b""
             else:
-                yield from self._whole(self.carry + piece[: last + 1])
+                # Views, not copies, of the piece (copying every byte twice cost 0.5 CPU seconds a
+                # gigabyte): only the line begun in the pieces before is joined into new bytes.
+                view, start = memoryview(piece), 0
+                if self.carry:
+                    start = piece.find(b"\n") + 1
+                    yield from self._whole(self.carry + view[:start])
+                if start <= last:
+                    yield from self._whole(view[start : last + 1])
                 self.carry, piece = piece[last + 1 :], b""
             if len(self.carry) > self.max_record:
                 self._too_large(self.carry)
                 self.carry, self.oversized = b"", True
 
-    def _whole(self, data: bytes) -> Iterator[Block]:
+    def _whole(self, data: bytes | memoryview) -> Iterator[Block]:
         """Text ending in LF: one block, unless a line of it is too large (found with NumPy)."""
         starts = line_starts(data)
         lengths = np.diff(starts)
@@ -236,8 +243,8 @@ class _Lines:
                 yield Block(data[start:end], self.next, line_starts(data[start:end]))
             self.next += 1
 
-    def _too_large(self, line: bytes) -> None:
-        prefix = line[:PREFIX_CHARS].decode("utf-8", "backslashreplace")
+    def _too_large(self, line: bytes | memoryview) -> None:
+        prefix = bytes(line[:PREFIX_CHARS]).decode("utf-8", "backslashreplace")
         self.text.too_large.append((self.next, prefix, len(line)))
 
     def end(self) -> Iterator[Block]:

@@ -23,6 +23,8 @@ from stedi.reading.coerce import Invalid, read_record
 from stedi.reading.files import Block, line_text, undecodable
 from stedi.reading.jsonscan import Fragment, Value, scan_line
 
+GROUP_LINES = 1024  # lines tested for the fast path at once (see `_matching_lines`)
+
 
 @dataclass
 class Collector:
@@ -114,10 +116,33 @@ def _matching(lines: pa.ChunkedArray, shape: fastpath.Shape) -> pa.ChunkedArray:
     interpreter lock; DuckDB's regexp pays more per line)."""
     chunks = lines.chunks
     if len(chunks) < 2:
-        return pa.chunked_array([pc.match_substring_regex(c, shape.anchored) for c in chunks], pa.bool_())
-    return pa.chunked_array(
-        list(_pool().map(lambda c: pc.match_substring_regex(c, shape.anchored), chunks)), pa.bool_()
-    )
+        return pa.chunked_array([_matching_lines(c, shape) for c in chunks], pa.bool_())
+    return pa.chunked_array(list(_pool().map(lambda c: _matching_lines(c, shape), chunks)), pa.bool_())
+
+
+def _matching_lines(lines: pa.Array, shape: fastpath.Shape) -> pa.Array:
+    """Which of these lines are of this shape, tested `GROUP_LINES` at a time: one match of a
+    group's text against the shape repeated (`Shape.repeated`) costs a sixth less than a match per
+    line, and gives the same answer where every line but the last ends in its only LF. Only the
+    lines of a group that does not match are tested one by one."""
+    count = len(lines)
+    if count < 2 or lines.null_count or not pa.types.is_large_string(lines.type):
+        return pc.match_substring_regex(lines, shape.anchored)
+    _, offsets_buffer, data_buffer = lines.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[lines.offset : lines.offset + count + 1]
+    if not (np.frombuffer(data_buffer, dtype=np.uint8)[offsets[1:-1] - 1] == 10).all():
+        return pc.match_substring_regex(lines, shape.anchored)
+    cuts = np.append(offsets[:-1:GROUP_LINES], offsets[-1])
+    groups = pa.LargeStringArray.from_buffers(len(cuts) - 1, pa.py_buffer(cuts), data_buffer)
+    whole = pc.match_substring_regex(groups, shape.repeated).to_numpy(zero_copy_only=False)
+    if whole.all():
+        return pa.array(np.ones(count, dtype=bool))
+    ok = np.repeat(whole, GROUP_LINES)[:count]
+    for group in np.flatnonzero(~whole).tolist():
+        first = group * GROUP_LINES
+        some = lines.slice(first, min(GROUP_LINES, count - first))
+        ok[first : first + len(some)] = pc.match_substring_regex(some, shape.anchored).to_numpy(zero_copy_only=False)
+    return pa.array(ok)
 
 
 @cache
@@ -172,7 +197,7 @@ def _group_lines(table: pa.Table) -> Iterator[tuple[int, list[int]]]:
         yield int(part), sorted(nos[ids == part].tolist())
 
 
-def _as_arrow_lines(data: bytes, starts: np.ndarray) -> pa.Array | None:
+def _as_arrow_lines(data: bytes | memoryview, starts: np.ndarray) -> pa.Array | None:
     buffers = [None, pa.py_buffer(starts.astype(np.int64)), pa.py_buffer(data)]
     lines = pa.LargeStringArray.from_buffers(len(starts) - 1, buffers[1], buffers[2])
     try:

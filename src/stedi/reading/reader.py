@@ -8,6 +8,7 @@ Files come as blocks of whole lines (`files.blocks`), so memory stays bounded wh
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ from stedi.reading.lines import Collector, LineBatch, finish
 
 BATCH_BYTES = 128 << 20  # landing text read before its rows are handed on (after a whole file)
 SPLIT_BYTES = 256 << 20  # a file with more text than this is handed on in parts
+_ARRAY_START = re.compile(rb"[ \t\r\n]*\[")  # a text that is one JSON array (white space first)
 CHANGED = "file changed while it was read: its rows are not kept, and the next run reads it again"
 
 
@@ -155,7 +157,7 @@ def _framed(out: Collector, file_id: int, text: Iterator[Block], max_record: int
     first = next(text, None)
     if first is None:
         return
-    if first.data.lstrip(b" \t\r\n")[:1] != b"[":
+    if not _ARRAY_START.match(first.data):
         yield first
         yield from text
         return

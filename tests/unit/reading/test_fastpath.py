@@ -7,12 +7,14 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stedi.contract.sources import ACCELEROMETER, CUSTOMER, SOURCES, STEP_TRAINER, Source
+from stedi.reading import lines as reading_lines
 from stedi.reading.fastpath import shapes
 from stedi.reading.reader import read_line, read_source
 
@@ -71,6 +73,17 @@ def _read_file(tmp: Path, source: Source, text: str) -> tuple[list[tuple[Any, ..
     return [tuple(r[n] for n in names) for r in result.records.to_pylist()], result.quarantined
 
 
+def _line_by_line(source: Source, batch: list[str]) -> tuple[list[tuple[Any, ...]], int]:
+    """What the exact parser reads from each line on its own: the records, and how many fragments."""
+    expected_rows: list[tuple[Any, ...]] = []
+    expected_bad = 0
+    for i, text in enumerate(batch):
+        rows, bad = read_line(source, text, i + 1)
+        expected_rows += rows
+        expected_bad += len(bad)
+    return expected_rows, expected_bad
+
+
 def _same(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> bool:
     # Compare floats by their bits: -0.0 and 0.0 must not be confused either.
     def key(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -85,12 +98,7 @@ def _same(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> bool:
 def test_file_reading_equals_the_exact_parser_line_by_line(tmp_path_factory: Any, data: Any) -> None:
     source = data.draw(st.sampled_from([CUSTOMER, ACCELEROMETER, STEP_TRAINER]))
     batch = data.draw(st.lists(lines(source), min_size=1, max_size=8))
-    expected_rows: list[tuple[Any, ...]] = []
-    expected_bad = 0
-    for i, text in enumerate(batch):
-        rows, bad = read_line(source, text, i + 1)
-        expected_rows += rows
-        expected_bad += len(bad)
+    expected_rows, expected_bad = _line_by_line(source, batch)
     got_rows, got_bad = _read_file(tmp_path_factory.mktemp("f"), source, "\n".join(batch) + "\n")
     assert _same(got_rows, expected_rows)
     assert got_bad == expected_bad
@@ -115,3 +123,46 @@ def test_values_at_the_edges_of_the_fast_path_read_as_the_exact_parser_reads_the
 def test_canonical_lines_of_the_starter_data_take_the_fast_path() -> None:
     line = '{"user":"Santosh.Clayton@test.com","timestamp":1655564444103,"x":1.0,"y":-1.0,"z":-1.0}'
     assert re.fullmatch(next(shapes(ACCELEROMETER)).pattern, line + "\n")
+
+
+CANONICAL = {
+    "customer": '{"customerName": "Santosh Clayton", "email": "Santosh.Clayton@test.com", "phone": "8015551212", '
+    '"birthDay": "1900-01-01", "serialNumber": "50f7b4f3-7af5-4b07-a421-7b902c8d2b7c", "registrationDate": '
+    '1655564376361, "lastUpdateDate": 1655564376361, "shareWithResearchAsOfDate": 1655564376361, '
+    '"shareWithPublicAsOfDate": 1655564376361, "shareWithFriendsAsOfDate": 1655564376361}',
+    "accelerometer": '{"user":"Santosh.Clayton@test.com","timestamp":1655564444103,"x":1.0,"y":-1.0,"z":-1.0}',
+    "step_trainer": '{"sensorReadingTime":1655564444103,"serialNumber":"50f7b4f3-7af5-4b07-a421-7b902c8d2b7c",'
+    '"distanceFromObject":218}',
+}
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.name)
+def test_the_canonical_lines_of_the_tests_take_the_fast_path(source: Source) -> None:
+    assert re.fullmatch(next(shapes(source)).pattern, CANONICAL[source.name] + "\n")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_lines_tested_a_group_at_a_time_read_as_the_exact_parser_reads_them(tmp_path_factory: Any, data: Any) -> None:
+    """Groups of three lines (instead of a thousand): canonical runs with other lines anywhere, a
+    group that fails tested line by line, a file's last line with or without its LF."""
+    source = data.draw(st.sampled_from([CUSTOMER, ACCELEROMETER, STEP_TRAINER]))
+    canonical = CANONICAL[source.name]
+    other = st.one_of(lines(source), st.sampled_from(["", " ", "\t\r", "{}", canonical + " x", canonical[:-1]]))
+    batch = data.draw(st.lists(st.one_of(st.just(canonical), st.just(canonical), other), min_size=1, max_size=20))
+    end = data.draw(st.sampled_from(["\n", ""]))
+    expected_rows, expected_bad = _line_by_line(source, batch)
+    with mock.patch.object(reading_lines, "GROUP_LINES", 3):
+        got_rows, got_bad = _read_file(tmp_path_factory.mktemp("f"), source, "\n".join(batch) + end)
+    assert _same(got_rows, expected_rows)
+    assert got_bad == expected_bad
+
+
+def test_lines_among_thousands_of_canonical_ones_are_read_as_the_exact_parser_reads_them(tmp_path: Path) -> None:
+    canonical = '{"user":"a@x.com","timestamp":1655564444103,"x":1.0,"y":-1.0,"z":-1.0}'
+    others = ["   ", '{"user":"a@x.com"}', canonical + "}", canonical.upper()]
+    batch = [canonical] * 2500 + others + [canonical] * 10 + others[1:2]
+    expected_rows, expected_bad = _line_by_line(ACCELEROMETER, batch)
+    got_rows, got_bad = _read_file(tmp_path, ACCELEROMETER, "\n".join(batch) + "\n")
+    assert _same(got_rows, expected_rows) and got_bad == expected_bad
+    assert (len(got_rows), got_bad) == (2512, 3)

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import zlib
 from pathlib import Path
+from unittest import mock
 
 import pyarrow.fs as pafs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from stedi.reading import files
 from stedi.reading.files import blocks
@@ -28,6 +32,41 @@ def test_the_digest_is_of_the_bytes_read_and_the_bom_is_dropped(tmp_path: Path) 
     data, text, _ = _read(tmp_path / "f.json")
     assert data == b"a\r\nb\nc" and text.lines == 3 and text.error is None
     assert text.digest == hashlib.sha256(raw).hexdigest()
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    text=st.lists(st.sampled_from([b"ab", b"x" * 9, b"", b"\r", b"\xc3\xa9"]), max_size=12).map(b"\n".join),
+    end=st.sampled_from([b"", b"\n"]),
+    piece=st.integers(1, 12),
+)
+def test_blocks_hold_every_line_once_whatever_the_pieces_read(
+    tmp_path_factory: pytest.TempPathFactory, text: bytes, end: bytes, piece: int
+) -> None:
+    """Lines that cross from one piece read into the next, pieces holding no line end, and lines
+    ending where a piece ends: each block's lines are the file's next lines, in order."""
+    path = tmp_path_factory.mktemp("f") / "f.json"
+    path.write_bytes(text + end)
+    with mock.patch.object(files, "READ_BYTES", piece):
+        found, read = blocks(pafs.LocalFileSystem(), LandingFile(str(path), path.name, path.stat().st_size))
+        parts = list(found)
+    got, numbers = [], []
+    for part in parts:
+        data = bytes(part.data)
+        starts = part.starts.tolist()
+        got += [data[a:b] for a, b in itertools.pairwise(starts)]
+        numbers += range(part.first_line, part.first_line + len(starts) - 1)
+    assert b"".join(got) == text + end
+    assert got == _split_on_lf(text + end)
+    assert numbers == list(range(1, len(got) + 1)) and read.lines == len(got)
+    assert read.digest == hashlib.sha256(text + end).hexdigest()
+
+
+def _split_on_lf(data: bytes) -> list[bytes]:
+    """Lines ending in LF (CR is text), and the last one without it."""
+    lines = [line + b"\n" for line in data.split(b"\n")]
+    lines[-1] = lines[-1][:-1]
+    return [line for line in lines if line]
 
 
 def test_a_line_over_the_record_limit_is_cut_out_and_the_line_numbers_stay(tmp_path: Path) -> None:
@@ -123,7 +162,7 @@ def test_closing_a_read_ahead_stops_its_thread_and_closes_its_file(
     before = _open_descriptors()
     ahead = files.ReadAhead(pafs.LocalFileSystem(), [_landing(tmp_path / "long.json")], 1 << 20, limit=1)
     first = next(iter(ahead.next_file()))
-    assert first.data.startswith(b"line\n")
+    assert bytes(first.data).startswith(b"line\n")
     ahead.close()  # long before the file's end: the thread waits for room, sees the stop, and ends
     assert not ahead._thread.is_alive()
     assert _open_descriptors() == before
