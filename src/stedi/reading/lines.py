@@ -123,14 +123,16 @@ def _matching(lines: pa.ChunkedArray, shape: fastpath.Shape) -> pa.ChunkedArray:
 def _matching_lines(lines: pa.Array, shape: fastpath.Shape) -> pa.Array:
     """Which of these lines are of this shape, tested `GROUP_LINES` at a time: one match of a
     group's text against the shape repeated (`Shape.repeated`) costs a sixth less than a match per
-    line, and gives the same answer where every line but the last ends in its only LF. Only the
-    lines of a group that does not match are tested one by one."""
+    line, and gives the same answer where no line is empty and every line but the last ends in its
+    only LF (as lines split at each LF do; other lines are tested one by one). Only the lines of a
+    group that does not match are tested one by one."""
     count = len(lines)
     if count < 2 or lines.null_count or not pa.types.is_large_string(lines.type):
         return pc.match_substring_regex(lines, shape.anchored)
     _, offsets_buffer, data_buffer = lines.buffers()
     offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[lines.offset : lines.offset + count + 1]
-    if not (np.frombuffer(data_buffer, dtype=np.uint8)[offsets[1:-1] - 1] == 10).all():
+    ends_in_lf = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[1:-1] - 1] == 10
+    if not (ends_in_lf.all() and (np.diff(offsets) > 0).all()):
         return pc.match_substring_regex(lines, shape.anchored)
     cuts = np.append(offsets[:-1:GROUP_LINES], offsets[-1])
     groups = pa.LargeStringArray.from_buffers(len(cuts) - 1, pa.py_buffer(cuts), data_buffer)

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -166,3 +168,22 @@ def test_lines_among_thousands_of_canonical_ones_are_read_as_the_exact_parser_re
     got_rows, got_bad = _read_file(tmp_path, ACCELEROMETER, "\n".join(batch) + "\n")
     assert _same(got_rows, expected_rows) and got_bad == expected_bad
     assert (len(got_rows), got_bad) == (2512, 3)
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [["LINE\n", "", "LINE"], ["LINE\n", "LINE\n", ""], ["LINE", "   \n", "LINE\n"]],
+    ids=["empty-inside", "empty-last", "no-lf-inside"],
+)
+def test_an_empty_line_or_one_without_its_lf_is_tested_on_its_own(texts: list[str]) -> None:
+    """The group test holds for lines as the reader splits them (at each LF, none empty); an array
+    with an empty line, or a line before the last without its LF, is tested line by line."""
+    canonical = CANONICAL["step_trainer"]
+    shape = next(shapes(STEP_TRAINER))
+    data = "".join(texts).replace("LINE", canonical).encode()
+    lengths = [len(t.replace("LINE", canonical).encode()) for t in texts]
+    offsets = pa.py_buffer(np.cumsum([0, *lengths]).astype(np.int64))
+    lines = pa.LargeStringArray.from_buffers(len(texts), offsets, pa.py_buffer(data))
+    expected = [bool(re.fullmatch(shape.anchored.strip("^$"), t.replace("LINE", canonical))) for t in texts]
+    with mock.patch.object(reading_lines, "GROUP_LINES", 4):
+        assert reading_lines._matching_lines(lines, shape).to_pylist() == expected
