@@ -20,6 +20,7 @@ from duckdb.sqltypes import VARCHAR
 
 from stedi.contract.identity import EMAIL_MACRO, EMAIL_SQL_DUCKDB, UNICODE_LOWER
 from stedi.contract.sources import QUARANTINE_SCHEMA, SOURCES
+from stedi.contract.tables import PATH
 from stedi.engines.base import Engine, TableWriter
 from stedi.engines.duckdb_writer import IcebergWriter
 from stedi.engines.spill import new_spill_folder
@@ -112,6 +113,7 @@ class DuckDBEngine(Engine):
         self._arrow: dict[str, pa.Table] = {}
         self._views: set[str] = set()
         self._compress: bool | None = None  # whether `settle` compresses the tables (None: not reserved)
+        self._path_types = 0  # ENUM types made for landing files' paths (see `_path_type`)
 
     def _connect(self, path: str) -> duckdb.DuckDBPyConnection:
         try:
@@ -168,10 +170,12 @@ class DuckDBEngine(Engine):
         tables = (source.landing_table, source.quarantine_table)
         for name in tables:
             self._drop(name)
+        path_type = self._path_type(source, files)
         for name, schema in zip(tables, (source.landing_schema(), QUARANTINE_SCHEMA), strict=True):
             self.con.register("empty", schema.empty_table())
             try:
-                self.con.execute(f'CREATE TABLE "{name}" ({self._columns_of("empty")})').fetchall()
+                types = {PATH: path_type} if name == source.landing_table and path_type else {}
+                self.con.execute(f'CREATE TABLE "{name}" ({self._columns_of("empty", types)})').fetchall()
             finally:
                 self.con.unregister("empty")
         # Row order is not part of a landing table's meaning: left free to insert in any order, DuckDB
@@ -182,14 +186,38 @@ class DuckDBEngine(Engine):
         finally:
             self.con.execute("RESET preserve_insertion_order").fetchall()
 
-    def _columns_of(self, relation: str) -> str:
-        """Column definitions of a landing table like `relation`'s columns. Tables that `settle`
-        compresses keep their numbers uncompressed: what pays is the dictionary of a text column (see
-        `settle`), while analysing and packing the numbers took a sixth of the checkpoint and made
-        every later scan unpack them (scale 100: 0.5 s less a run, 0.3 GB more memory)."""
+    def _path_type(self, source: Source, files: list[LandingFile]) -> str | None:
+        """A new ENUM type of the files' paths in path order, for the landing table's file column;
+        None for no files.
+
+        A row then holds a number, not its file's path (about 40 bytes, in every one of millions of
+        rows), so inserting and compressing the rows cost less (scale 100: 11.5 -> 11.0 s a run,
+        1 CPU s less), while every reader still sees the path: an ENUM compares, groups, casts and
+        is written to Parquet as its text, and sorts in the order of its values, which is the paths'
+        own (customer_standing orders by file). UNION with text columns gives text."""
+        paths = {f.relative for f in files}  # in order by the type's own ORDER BY
+        if not paths:
+            return None
+        self._path_types += 1
+        name = f"{source.landing_table}_path_{self._path_types}"
+        self.con.register("paths", pa.table({"path": pa.array(list(paths), pa.string())}))
+        try:
+            self.con.execute(f'CREATE TYPE "{name}" AS ENUM (SELECT path FROM paths ORDER BY path)').fetchall()
+        finally:
+            self.con.unregister("paths")
+        return f'"{name}"'
+
+    def _columns_of(self, relation: str, types: dict[str, str] | None = None) -> str:
+        """Column definitions of a landing table like `relation`'s columns, with `types` instead of
+        theirs. Tables that `settle` compresses keep every column but text uncompressed: what pays is
+        the dictionary of a text column (see `settle`), while analysing and packing the numbers took a
+        sixth of the checkpoint and made every later scan unpack them (scale 100: 0.5 s less a run,
+        0.3 GB more memory), and the file's ENUM (a byte or two a row) another 0.3 s a run."""
         described = self.con.execute(f'SELECT column_name, column_type FROM (DESCRIBE "{relation}")').fetchall()
+        given = types or {}
+        columns = [(column, given.get(column, kind)) for column, kind in described]
         plain = " USING COMPRESSION uncompressed" if self._compress else ""
-        return ", ".join(f'"{column}" {kind}{"" if kind == "VARCHAR" else plain}' for column, kind in described)
+        return ", ".join(f'"{column}" {kind}{"" if kind == "VARCHAR" else plain}' for column, kind in columns)
 
     def _ingest_chunks(self, root: str, source: Source, files: list[LandingFile]) -> list[FileRead]:
         tables = (source.landing_table, source.quarantine_table)

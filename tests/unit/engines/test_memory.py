@@ -89,7 +89,9 @@ def test_a_machine_whose_memory_duckdb_cannot_tell_still_gets_a_gibibyte(monkeyp
         engine.close()
 
 
-def test_landing_tables_that_are_compressed_keep_their_numbers_plain_and_their_text_compressed(tmp_path) -> None:
+def test_landing_tables_that_are_compressed_keep_their_numbers_and_files_plain_and_their_text_compressed(
+    tmp_path,
+) -> None:
     from stedi.contract.sources import SOURCES
     from stedi.reading.landing import discover
 
@@ -100,7 +102,9 @@ def test_landing_tables_that_are_compressed_keep_their_numbers_plain_and_their_t
         f'{{"sensorReadingTime":{1655564444103 + i},"serialNumber":"serial-{i % 7}","distanceFromObject":{i % 300}}}\n'
         for i in range(200_000)
     )
-    (folder / "readings.json").write_text("".join(lines))
+    text = list(lines)
+    for part in range(3):  # several files: a column of one value is stored as a constant whatever is asked
+        (folder / f"readings-{part}.json").write_text("".join(text[part::3]))
     engine = DuckDBEngine(None, memory_limit="8GB")
     try:
         engine.reserve(100 << 20)  # large enough to be compressed once read
@@ -114,8 +118,9 @@ def test_landing_tables_that_are_compressed_keep_their_numbers_plain_and_their_t
             ).fetchall()
         )
         # (A column of one value is stored as a constant whatever is asked.)
-        assert {compression[c] for c in ("sensorReadingTime", "distanceFromObject", "source_line")} == {"Uncompressed"}
-        assert "Uncompressed" not in compression["serialNumber"] + compression["source_file"]
+        plain = ("sensorReadingTime", "distanceFromObject", "source_line", "source_file")
+        assert {compression[c] for c in plain} == {"Uncompressed"}
+        assert "Uncompressed" not in compression["serialNumber"]
         ((rows, serials, total),) = engine.con.execute(
             f"SELECT COUNT(*), COUNT(DISTINCT serialNumber), SUM(distanceFromObject) FROM {source.landing_table}"
         ).fetchall()
