@@ -1,0 +1,44 @@
+"""The shapes of the tables' SQL are parsed ahead, on a thread of their own, only in runs that keep
+what a later run extends from."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from stedi.contract.algebra import spj_shape
+from stedi.contract.tables import load
+from stedi.stages import extending
+
+
+def _ctx(landing_bytes: int, extends: bool = True) -> Any:
+    writer = SimpleNamespace(capabilities=SimpleNamespace(extends=extends))
+    return SimpleNamespace(models=load(), writer=writer, landing_bytes=landing_bytes)
+
+
+def test_a_run_that_may_be_extended_finds_every_shape_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(extending.THRESHOLD_VARIABLE, "1MB")
+    ctx = _ctx(landing_bytes=2 << 20)
+    queries = {t.sql for t in ctx.models.transforms if t.sql is not None}
+    spj_shape.cache_clear()
+    thread = extending.parse_ahead(ctx)
+    assert thread is not None
+    thread.join()
+    assert spj_shape.cache_info().currsize == len(queries)
+    # What the build then asks is answered from what the thread found, without parsing again.
+    hits = spj_shape.cache_info().hits
+    for sql in queries:
+        spj_shape(sql)
+    assert spj_shape.cache_info().hits == hits + len(queries)
+
+
+@pytest.mark.parametrize(("landing_bytes", "extends"), [(1 << 10, True), (2 << 20, False)])
+def test_no_parsing_where_nothing_is_extended(
+    monkeypatch: pytest.MonkeyPatch, landing_bytes: int, extends: bool
+) -> None:
+    monkeypatch.setenv(extending.THRESHOLD_VARIABLE, "1MB")
+    spj_shape.cache_clear()
+    assert extending.parse_ahead(_ctx(landing_bytes, extends)) is None
+    assert spj_shape.cache_info().currsize == 0
