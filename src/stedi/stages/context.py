@@ -82,8 +82,14 @@ class RunContext:
     def subject_keys_of(self, relation: str, column: str):  # -> pa.Table
         """The pseudonym relation (email, subject_id, split) of the emails in `relation.column`,
         under the run's subject key and split."""
+        return self.subject_keys(self.emails_of(relation, column))
+
+    def emails_of(self, relation: str, column: str) -> list[str]:
+        return [str(e) for (e,) in self.engine.rows(f'SELECT "{column}" FROM "{relation}"')]
+
+    def subject_keys(self, emails: list[str]):  # -> pa.Table
+        """The pseudonym relation of these emails (any thread: it asks nothing of the engine)."""
         from stedi.contract import privacy
 
         assert self.key is not None
-        emails = [str(e) for (e,) in self.engine.rows(f'SELECT "{column}" FROM "{relation}"')]
         return privacy.subject_keys(emails, self.key.secret, self.settings.split_shares)
