@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.fs as pafs
 
 from stedi.reading.landing import LandingFile
@@ -41,6 +42,19 @@ class Block:
     data: bytes | memoryview  # a view into the piece read where no line crossed into it
     first_line: int
     starts: np.ndarray
+    # Whether the text is valid UTF-8 (so each line is: no character's bytes hold a LF), found on the
+    # thread that reads it; None where not known.
+    utf8: bool | None = None
+
+
+def valid_utf8(data: bytes | memoryview) -> bool:
+    """Whether `data` is valid UTF-8 (Arrow's check, which lets go of the interpreter lock)."""
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    try:
+        pa.LargeStringArray.from_buffers(1, offsets, pa.py_buffer(data)).validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 @dataclass
@@ -233,7 +247,7 @@ class _Lines:
         if not len(lengths):
             return
         if int(lengths.max()) - 1 <= self.max_record:
-            yield Block(data, self.next, starts)
+            yield Block(data, self.next, starts, valid_utf8(data))
             self.next += len(lengths)
             return
         for start, end in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from stedi.contract.sources import QUARANTINE_SCHEMA, Source
 from stedi.reading import fastpath
 from stedi.reading.coerce import Invalid, read_record
-from stedi.reading.files import Block, line_text, undecodable
+from stedi.reading.files import Block, line_text, undecodable, valid_utf8
 from stedi.reading.jsonscan import Fragment, Value, scan_line
 
 GROUP_LINES = 256  # lines tested for the fast path at once (see `_matching_lines`)
@@ -83,7 +83,7 @@ class LineBatch:
     def run(self, con: duckdb.DuckDBPyConnection, out: Collector) -> None:
         tables = []
         for part, (file_id, block, starts) in enumerate(self.parts):
-            lines = _as_arrow_lines(block.data, starts)
+            lines = _as_arrow_lines(block.data, starts, block.utf8)
             if lines is None:  # not valid UTF-8 somewhere: every line of the block to the exact path
                 _exact_lines(out, file_id, block, starts, range(len(starts) - 1))
                 continue
@@ -200,14 +200,13 @@ def _group_lines(table: pa.Table) -> Iterator[tuple[int, list[int]]]:
         yield int(part), sorted(nos[ids == part].tolist())
 
 
-def _as_arrow_lines(data: bytes | memoryview, starts: np.ndarray) -> pa.Array | None:
-    buffers = [None, pa.py_buffer(starts.astype(np.int64)), pa.py_buffer(data)]
-    lines = pa.LargeStringArray.from_buffers(len(starts) - 1, buffers[1], buffers[2])
-    try:
-        lines.validate(full=True)
-    except pa.ArrowInvalid:
+def _as_arrow_lines(data: bytes | memoryview, starts: np.ndarray, utf8: bool | None = None) -> pa.Array | None:
+    """The lines as Arrow strings over `data`; None when one is not valid UTF-8 (`utf8`: whether the
+    text is, when known: checked here otherwise, on the thread that hands the lines on)."""
+    if not (valid_utf8(data) if utf8 is None else utf8):
         return None
-    return lines
+    offsets = pa.py_buffer(starts.astype(np.int64, copy=False))
+    return pa.LargeStringArray.from_buffers(len(starts) - 1, offsets, pa.py_buffer(data))
 
 
 def _exact_lines(out: Collector, file_id: int, block: Block, starts: np.ndarray, indexes: Iterable[int]) -> None:

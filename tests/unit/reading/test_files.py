@@ -36,7 +36,9 @@ def test_the_digest_is_of_the_bytes_read_and_the_bom_is_dropped(tmp_path: Path) 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    text=st.lists(st.sampled_from([b"ab", b"x" * 9, b"", b"\r", b"\xc3\xa9"]), max_size=12).map(b"\n".join),
+    text=st.lists(st.sampled_from([b"ab", b"x" * 9, b"", b"\r", b"\xc3\xa9", b"\xff", b"a\xc3"]), max_size=12).map(
+        b"\n".join
+    ),
     end=st.sampled_from([b"", b"\n"]),
     piece=st.integers(1, 12),
 )
@@ -44,7 +46,8 @@ def test_blocks_hold_every_line_once_whatever_the_pieces_read(
     tmp_path_factory: pytest.TempPathFactory, text: bytes, end: bytes, piece: int
 ) -> None:
     """Lines that cross from one piece read into the next, pieces holding no line end, and lines
-    ending where a piece ends: each block's lines are the file's next lines, in order."""
+    ending where a piece ends: each block's lines are the file's next lines, in order. A block
+    that says whether its text is valid UTF-8 says it rightly."""
     path = tmp_path_factory.mktemp("f") / "f.json"
     path.write_bytes(text + end)
     with mock.patch.object(files, "READ_BYTES", piece):
@@ -56,10 +59,21 @@ def test_blocks_hold_every_line_once_whatever_the_pieces_read(
         starts = part.starts.tolist()
         got += [data[a:b] for a, b in itertools.pairwise(starts)]
         numbers += range(part.first_line, part.first_line + len(starts) - 1)
+        assert part.utf8 in (None, _decodes(data))
+    if b"\n" in text + end:  # a block of lines ending in LF is checked where it is read
+        assert any(part.utf8 is not None for part in parts)
     assert b"".join(got) == text + end
     assert got == _split_on_lf(text + end)
     assert numbers == list(range(1, len(got) + 1)) and read.lines == len(got)
     assert read.digest == hashlib.sha256(text + end).hexdigest()
+
+
+def _decodes(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _split_on_lf(data: bytes) -> list[bytes]:

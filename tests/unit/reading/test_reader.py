@@ -182,6 +182,17 @@ def test_invalid_utf8_line_is_one_fragment(make_landing: Any) -> None:
     assert bad(result)[0][0] == 2
 
 
+def test_a_line_of_the_canonical_shape_but_not_utf8_is_one_fragment(make_landing: Any) -> None:
+    """Among many canonical lines (the fast path), one whose text is canonical but for a byte that
+    is not UTF-8 inside a string."""
+    lines = [(ACC % i).encode() for i in range(1, 200)]
+    lines[99] = lines[99].replace(b'"user":"', b'"user":"\xff')
+    result = read(make_landing, ACCELEROMETER, {"a.json": b"\n".join(lines) + b"\n"})
+    assert rows(result, "timestamp") == [(i,) for i in range(1, 200) if i != 100]
+    assert reasons(result) == ["line is not valid UTF-8"]
+    assert bad(result)[0][0] == 100
+
+
 def test_gzip_files_are_read(make_landing: Any) -> None:
     data = gzip.compress(("\n".join([ACC % 1, ACC % 2]) + "\n").encode())
     result = read(make_landing, ACCELEROMETER, {"a.json.gz": data, "b.JSONL.GZ": gzip.compress((ACC % 3).encode())})
