@@ -72,6 +72,12 @@ def _rebuilt_equal(landing: Path, warehouse: Path, tmp_path: Path, extended: Run
     assert_same_tables(warehouse, tmp_path / "reference")
     if extended is not None:
         assert _outcomes(extended) == _outcomes(reference)
+        assert _reasons(extended) == _reasons(reference)
+
+
+def _reasons(result: RunResult) -> list[tuple]:  # type: ignore[type-arg]
+    """Each table's rows in and out, and the count of each reason rows were dropped."""
+    return [(t.name, t.rows_in, t.rows_out, t.drops) for t in result.tables]
 
 
 @pytest.mark.usefixtures("at_any_size")
@@ -165,6 +171,64 @@ def test_new_phone_readings_that_move_no_owner_extend_the_step_trainer_tables(
     owned = {(r["serialNumber"], r["sensorReadingTime"], r["email"])
              for r in Warehouse(tmp_path / "wh").read("step_trainer_trusted").to_pylist()}  # fmt: skip
     assert {("S4", 40, "dora@x.com"), ("S4", 50, "dora@x.com")} <= owned
+    _rebuilt_equal(landing, tmp_path / "wh", tmp_path, result)
+
+
+def _keys_asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The relations whose people the build asks the engine for, to key them, from now on."""
+    from stedi.stages.context import RunContext
+
+    asked: list[str] = []
+    real = RunContext.subject_keys_of
+
+    def spied(self, relation, column):  # type: ignore[no-untyped-def]
+        asked.append(relation)
+        return real(self, relation, column)
+
+    monkeypatch.setattr(RunContext, "subject_keys_of", spied)
+    return asked
+
+
+@pytest.mark.usefixtures("at_any_size")
+@pytest.mark.parametrize("newcomer", [True, False])
+def test_the_pseudonyms_of_the_people_held_are_keyed_from_the_tables_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newcomer: bool
+) -> None:
+    """The curated customers of before are keyed from the published table's files, beside the build;
+    the engine is asked only for the new ones (dora's first phone reading curates her), and for none
+    when nobody new is curated (jane's new reading). The subject ids are a full rebuild's."""
+    landing = small_landing(tmp_path / "landing")
+    write_landing(landing, customer={"dora.json": customer("dora@x.com", "S4") + "\n"},
+                  step_trainer={"dora.json": step("S4", 40) + "\n"})  # fmt: skip
+    build(landing, tmp_path / "wh")
+    who = "dora@x.com" if newcomer else "jane@x.com"
+    write_landing(landing, accelerometer={"later.json": phone(who, 40) + "\n"})
+    asked = _keys_asked(monkeypatch)
+    result = build(landing, tmp_path / "wh")
+
+    assert ("customer_curated" in _note(result.notes)) == newcomer
+    assert asked == (["customer_curated__delta"] if newcomer else [])
+    subjects = {r["subject_id"] for r in Warehouse(tmp_path / "wh").read("machine_learning_curated").to_pylist()}
+    assert (sid("dora@x.com") in subjects) == newcomer
+    _rebuilt_equal(landing, tmp_path / "wh", tmp_path, result)
+
+
+@pytest.mark.usefixtures("at_any_size")
+def test_pseudonyms_are_keyed_through_the_engine_when_the_files_cannot_be_read_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    landing = small_landing(tmp_path / "landing")
+    build(landing, tmp_path / "wh")
+    write_landing(landing, accelerometer={"later.json": phone("jane@x.com", 30) + "\n"})
+
+    def unreadable(self, source, column):  # type: ignore[no-untyped-def]
+        raise OSError("no such file")
+
+    monkeypatch.setattr(extending.Extension, "_keys_of_files", unreadable)
+    asked = _keys_asked(monkeypatch)
+    result = build(landing, tmp_path / "wh")
+
+    assert asked == ["customer_curated"]
     _rebuilt_equal(landing, tmp_path / "wh", tmp_path, result)
 
 

@@ -68,6 +68,41 @@ def test_three_batches_give_the_tables_of_one_full_run(tmp_path: Path, starter_r
     assert {name: wh.describe(name).rows for name in STARTER_COUNTS} == STARTER_COUNTS
 
 
+def test_an_extending_runs_reason_counts_and_checks_are_a_full_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New phone files: the counts that are sums over rows are the last run's corrected by the new
+    rows (asked of the engine as such), and every count and check equals a full run's."""
+    files = starter_files()
+    later = [f for f in files if "/accelerometer/" in f.as_posix()][-3:]
+    landing = empty_landing(tmp_path / "landing")
+    copy_files([f for f in files if f not in later], corpus("stedi-starter"), landing)
+    build(landing, tmp_path / "wh")
+    copy_files(later, corpus("stedi-starter"), landing)
+    asked: list[str] = []
+    real = DuckDBEngine.rows_of_each
+
+    def spied(self, queries):  # type: ignore[no-untyped-def]
+        asked.extend(queries)
+        return real(self, queries)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(DuckDBEngine, "rows_of_each", spied)
+        extended = build(landing, tmp_path / "wh")
+    reference = build(landing, tmp_path / "reference")
+
+    corrected = [q for q in asked if q.split(" ")[1].isdigit() and "accelerometer_readings__delta" in q]
+    assert corrected, asked
+    assert any(n.startswith(extending.NOTE_PREFIX) for n in extended.notes)
+    assert [(t.name, t.rows_in, t.rows_out, t.drops) for t in extended.tables] == [
+        (t.name, t.rows_in, t.rows_out, t.drops) for t in reference.tables
+    ]
+    assert [(c.table, c.description, c.status, c.value) for c in extended.checks] == [
+        (c.table, c.description, c.status, c.value) for c in reference.checks
+    ]
+    assert_same_tables(tmp_path / "wh", tmp_path / "reference")
+
+
 def test_defect_landing_in_batches_equals_a_full_run(tmp_path: Path) -> None:
     full = write_defect_landing(tmp_path / "full")
     build(full, tmp_path / "reference")

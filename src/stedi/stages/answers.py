@@ -41,7 +41,8 @@ def answer(ctx: RunContext, queries: list[str]) -> list[Rows]:
         carried = known.get(digest) if known and _reads_only_unchanged(ctx, sql) else None
         found.append([tuple(row) for row in carried] if carried is not None else None)
     todo = [i for i, rows in enumerate(found) if rows is None]
-    for i, counted in zip(todo, ctx.engine.rows_of_each([queries[i] for i in todo]), strict=True):
+    asked = [_by_difference(ctx, queries[i]) or queries[i] for i in todo]
+    for i, counted in zip(todo, ctx.engine.rows_of_each(asked), strict=True):
         found[i] = counted
     ctx.carried_answers += len(queries) - len(todo)
     for digest, rows in zip(digests, found, strict=True):
@@ -108,6 +109,36 @@ def _decoded(ctx: RunContext) -> dict[str, list[list[Any]]]:
     ):
         return {}
     return {k: v for k, v in found["answers"].items() if isinstance(v, list) and all(isinstance(r, list) for r in v)}
+
+
+def _by_difference(ctx: RunContext, sql: str) -> str | None:
+    """The query that gives `sql`'s answer now from the last run's, where `sql` is a sum of counts
+    (`algebra.count_terms`) over relations that grew or are unchanged, whose lookups read only
+    unchanged ones: the last answer plus, for each count, its count over the new rows of each grown
+    relation it reads (the delta rule: the relations before it as they are now, those after it as
+    they were). None where it is not."""
+    if not ctx.grown or (last := previous(ctx, sql)) is None:
+        return None
+    if len(last) != 1 or len(last[0]) != 1 or not isinstance(last[0][0], int) or isinstance(last[0][0], bool):
+        return None
+    from stedi.contract.algebra import count_terms, with_relations
+
+    terms = count_terms(sql)
+    if terms is None:
+        return None
+    added = []
+    for term in terms:
+        if not term.looked_up <= ctx.unchanged or any(
+            r not in ctx.grown and r not in ctx.unchanged for r in term.relations
+        ):
+            return None
+        for i, relation in enumerate(term.relations):
+            if (grown := ctx.grown.get(relation)) is None:
+                continue
+            names = {relation: grown.delta}
+            names |= {r: ctx.grown[r].before for r in term.relations[i + 1 :] if r in ctx.grown}
+            added.append(f"{'+' if term.sign > 0 else '-'} ({with_relations(term.sql, names)})")
+    return " ".join([f"SELECT {last[0][0]}", *added])
 
 
 def _reads_only_unchanged(ctx: RunContext, sql: str) -> bool:

@@ -21,6 +21,8 @@ def build(ctx: RunContext) -> None:
     ctx.engine.load(PARAMETERS, ctx.parameters_table)
     extension = extending.start(ctx)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stedi-pseudonyms") as pool:
+        if extension is not None:
+            extension.keys_ahead(pool)
         ahead: dict[tuple[str, str], Future[pa.Table]] = {}
         for table in ctx.models.transforms:
             if table.pseudonym is not None:
@@ -34,6 +36,7 @@ def build(ctx: RunContext) -> None:
     if extension is not None:
         ctx.kept_rows = extension.kept_rows()
         ctx.unchanged = extension.unchanged()
+        ctx.grown = extension.grown()
         if note := extension.note():
             ctx.result.notes.append(note)
 

@@ -58,6 +58,9 @@ class RunContext:
     # Relations of the build equal to what the last run that published left (see `extending`), and
     # the answers that run recorded, taken where a query reads only those (see `answers`).
     unchanged: frozenset[str] = frozenset()
+    # Relations of the build that hold every row they held in the last run and new ones: the
+    # relations of those (see `extending`), where answers are corrected by difference (see `answers`).
+    grown: dict[str, Grown] = field(default_factory=dict)
     answers_before: str | None = None
     answers_known: dict[str, list[list[Any]]] | None = None  # answers_before decoded (see answers)
     answers: dict[str, list[list[object]]] = field(default_factory=dict)  # this run's, for the next run

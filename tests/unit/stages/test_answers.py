@@ -9,11 +9,15 @@ import zlib
 from types import SimpleNamespace
 from typing import Any
 
+import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from stedi.contract.sources import SOURCES
 from stedi.contract.tables import load
 from stedi.stages import answers
+from stedi.stages.extending import Grown
 from stedi.stages.freshness import table_names
 
 OVER_UNCHANGED = "SELECT COUNT(*) FROM customer_trusted WHERE email IS NULL"
@@ -47,6 +51,7 @@ def _ctx(snapshot: int = 1, **changes: Any) -> SimpleNamespace:
         answers_known=None,
         answers={},
         carried_answers=0,
+        grown={},
     )
     names = table_names(ctx)  # type: ignore[arg-type]
     ctx.commits = {name: SimpleNamespace(snapshot_id=snapshot) for name in names}
@@ -127,3 +132,72 @@ def test_a_run_whose_table_has_no_snapshot_records_nothing() -> None:
     ctx = _ctx()
     ctx.commits["customer_trusted"] = SimpleNamespace(snapshot_id=None)
     assert answers.record(ctx) == ""  # type: ignore[arg-type]
+
+
+# A sum of counts over two relations that grow (r, s) and one that does not (u, looked up): the
+# run corrects the last answer by the counts over the new rows, and gets what counting finds.
+SUM_OF_COUNTS = """SELECT (SELECT COUNT(*) FROM r AS a JOIN s AS b ON a.k = b.k
+WHERE a.v NOT IN (SELECT v FROM u) OR b.v IS NULL) - (SELECT COUNT(*) FROM s WHERE v > 1) + 3"""
+ROWS = st.lists(st.tuples(st.integers(0, 3), st.one_of(st.none(), st.integers(0, 3))), max_size=6)
+
+
+class Counting(Engine):
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        super().__init__()
+        self.con = con
+
+    def rows_of_each(self, queries: list[str]) -> list[list[tuple[Any, ...]]]:
+        self.asked += queries
+        return [self.con.execute(q).fetchall() for q in queries]
+
+
+def _relations(con: duckdb.DuckDBPyConnection, rows: dict[str, list[tuple[int, int | None]]]) -> None:
+    for name, values in rows.items():
+        con.execute(f"CREATE TABLE {name} (k INTEGER, v INTEGER)")
+        if values:
+            con.executemany(f"INSERT INTO {name} VALUES (?, ?)", values)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(r_before=ROWS, r_new=ROWS, s_before=ROWS, s_new=ROWS, u=ROWS)
+def test_a_sum_of_counts_over_grown_relations_is_corrected_by_the_new_rows(
+    r_before: list, r_new: list, s_before: list, s_new: list, u: list
+) -> None:
+    then = duckdb.connect()
+    _relations(then, {"r": r_before, "s": s_before, "u": u})
+    ((last,),) = then.execute(SUM_OF_COUNTS).fetchall()
+    now = duckdb.connect()
+    _relations(now, {"r__before": r_before, "r__delta": r_new, "s__before": s_before, "s__delta": s_new, "u": u})
+    for name in ("r", "s"):
+        now.execute(f"CREATE VIEW {name} AS SELECT * FROM {name}__before UNION ALL SELECT * FROM {name}__delta")
+    ((expected,),) = now.execute(SUM_OF_COUNTS).fetchall()
+
+    recorded = _recorded({answers._digest(SUM_OF_COUNTS): [[last]]})
+    grown = {name: Grown(f"{name}__delta", f"{name}__before") for name in ("r", "s")}
+    ctx = _ctx(answers_before=recorded, engine=Counting(now), grown=grown, unchanged=frozenset({"u"}))
+    assert answers.answer(ctx, [SUM_OF_COUNTS]) == [[(expected,)]]  # type: ignore[arg-type]
+    (asked,) = ctx.engine.asked
+    assert asked.startswith(f"SELECT {last} ") and "r__delta" in asked and "s__delta" in asked
+    assert ctx.answers == {answers._digest(SUM_OF_COUNTS): [[expected]]}  # what the next run corrects
+
+
+@pytest.mark.parametrize(
+    ("unchanged", "grown"),
+    [
+        pytest.param({"u"}, {"r"}, id="s neither grown nor unchanged"),
+        pytest.param({"s"}, {"r"}, id="the looked-up u not unchanged"),
+        pytest.param({"s", "r"}, {"u"}, id="the looked-up u grown"),
+    ],
+)
+def test_a_sum_of_counts_is_counted_whole_unless_its_lookups_are_unchanged(unchanged: set, grown: set) -> None:
+    recorded = _recorded({answers._digest(SUM_OF_COUNTS): [[5]]})
+    states = {name: Grown(f"{name}__delta", f"{name}__before") for name in grown}
+    ctx = _ctx(answers_before=recorded, grown=states, unchanged=frozenset(unchanged))
+    answers.answer(ctx, [SUM_OF_COUNTS])  # type: ignore[arg-type]
+    assert ctx.engine.asked == [SUM_OF_COUNTS]
+
+
+def test_without_the_last_answer_a_sum_of_counts_is_counted_whole() -> None:
+    ctx = _ctx(answers_before=_recorded({}), grown={"r": Grown("r__delta", "r__before")}, unchanged=frozenset("su"))
+    answers.answer(ctx, [SUM_OF_COUNTS])  # type: ignore[arg-type]
+    assert ctx.engine.asked == [SUM_OF_COUNTS]
