@@ -16,6 +16,7 @@ it reads (told by SQLGlot) is one the extension found unchanged. Anything else i
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from stedi.engines.base import count_of
@@ -41,7 +42,7 @@ def answer(ctx: RunContext, queries: list[str]) -> list[Rows]:
         carried = known.get(digest) if known and _reads_only_unchanged(ctx, sql) else None
         found.append([tuple(row) for row in carried] if carried is not None else None)
     todo = [i for i, rows in enumerate(found) if rows is None]
-    asked = [_by_difference(ctx, queries[i]) or queries[i] for i in todo]
+    asked = [_by_difference(ctx, queries[i], known.get(digests[i])) or queries[i] for i in todo]
     for i, counted in zip(todo, ctx.engine.rows_of_each(asked), strict=True):
         found[i] = counted
     ctx.carried_answers += len(queries) - len(todo)
@@ -111,15 +112,18 @@ def _decoded(ctx: RunContext) -> dict[str, list[list[Any]]]:
     return {k: v for k, v in found["answers"].items() if isinstance(v, list) and all(isinstance(r, list) for r in v)}
 
 
-def _by_difference(ctx: RunContext, sql: str) -> str | None:
-    """The query that gives `sql`'s answer now from the last run's, where `sql` is a sum of counts
-    (`algebra.count_terms`) over relations that grew or are unchanged, whose lookups read only
+def one_count(rows: Sequence[Sequence[Any]]) -> bool:
+    """Whether a query's rows are one integer (a count)."""
+    return len(rows) == 1 and len(rows[0]) == 1 and isinstance(rows[0][0], int) and not isinstance(rows[0][0], bool)
+
+
+def _by_difference(ctx: RunContext, sql: str, last: list[list[Any]] | None) -> str | None:
+    """The query that gives `sql`'s answer now from `last`, the last run's, where `sql` is a sum of
+    counts (`algebra.count_terms`) over relations that grew or are unchanged, whose lookups read only
     unchanged ones: the last answer plus, for each count, its count over the new rows of each grown
     relation it reads (the delta rule: the relations before it as they are now, those after it as
     they were). None where it is not."""
-    if not ctx.grown or (last := previous(ctx, sql)) is None:
-        return None
-    if len(last) != 1 or len(last[0]) != 1 or not isinstance(last[0][0], int) or isinstance(last[0][0], bool):
+    if not ctx.grown or last is None or not one_count(last):
         return None
     from stedi.contract.algebra import count_terms, with_relations
 

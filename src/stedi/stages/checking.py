@@ -217,7 +217,7 @@ def _keyed(ctx: RunContext, checks: list[Check], decided: set[Check]) -> dict[Ch
 
 def _none(rows: list[tuple[Any, ...]]) -> bool:
     """Whether a count query's rows are the count 0."""
-    return _one_count(rows) and rows[0][0] == 0
+    return answers.one_count(rows) and rows[0][0] == 0
 
 
 def _dependency_sql(dependency: Dependency) -> str:
@@ -294,7 +294,7 @@ def _counting_sql(ctx: RunContext, check: Check) -> str | None:
     if check.severity == "error":
         return None if grown is None else check.scoped(grown.delta)
     last = answers.previous(ctx, check.sql) if grown is not None else None
-    if grown is None or last is None or not _one_count(last):
+    if grown is None or last is None or not answers.one_count(last):
         return check.sql
     return f"SELECT {int(last[0][0])} - ({check.scoped(grown.delta, grown.before)}) + ({check.scoped(grown.delta)})"
 
@@ -311,17 +311,17 @@ def _cheaper_form(ctx: RunContext, check: Check) -> str:
     column = check.columns[0]
     key = f"-- distinct values of {check.table}.{column}"
     estimate = ctx.engine.distinct_estimate(check.table, column)
-    if estimate is None and check.table in ctx.kept_rows and _one_count(last := answers.previous(ctx, key) or []):
+    if (
+        estimate is None
+        and check.table in ctx.kept_rows
+        and answers.one_count(last := answers.previous(ctx, key) or [])
+    ):
         grown = ctx.kept_rows[check.table]
         added = 0 if grown is None else ctx.engine.distinct_estimate(grown.delta, column)
         estimate = None if added is None else last[0][0] + added
     if estimate is not None:
         answers.remember(ctx, key, [(estimate,)])
     return check.by_value if estimate is not None and estimate <= BY_VALUE_MOST else check.sql
-
-
-def _one_count(rows: list[tuple[Any, ...]]) -> bool:
-    return len(rows) == 1 and len(rows[0]) == 1 and isinstance(rows[0][0], int) and not isinstance(rows[0][0], bool)
 
 
 def _measured(
