@@ -182,7 +182,7 @@ class DuckDBEngine(Engine):
         # does not keep the order of its parallel scan (phone readings at scale 100: 3.7 -> 3.0 s).
         self.con.execute("SET preserve_insertion_order = false").fetchall()
         try:
-            return self._ingest_chunks(root, source, files)
+            return self._ingest_chunks(root, source, files, path_type)
         finally:
             self.con.execute("RESET preserve_insertion_order").fetchall()
 
@@ -219,10 +219,13 @@ class DuckDBEngine(Engine):
         plain = " USING COMPRESSION uncompressed" if self._compress else ""
         return ", ".join(f'"{column}" {kind}{"" if kind == "VARCHAR" else plain}' for column, kind in columns)
 
-    def _ingest_chunks(self, root: str, source: Source, files: list[LandingFile]) -> list[FileRead]:
+    def _ingest_chunks(
+        self, root: str, source: Source, files: list[LandingFile], path_type: str | None
+    ) -> list[FileRead]:
         tables = (source.landing_table, source.quarantine_table)
         results: list[FileRead] = []
-        for chunk in read_chunks(root, source, files, self.con, self.max_record, sink=source.landing_table):
+        sink = source.landing_table
+        for chunk in read_chunks(root, source, files, self.con, self.max_record, sink, path_type):
             for name in tables:
                 for path in chunk.discard:  # a file that changed while it was read: none of its rows
                     self.con.execute(f'DELETE FROM "{name}" WHERE source_file = ?', [path]).fetchall()

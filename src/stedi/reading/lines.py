@@ -33,6 +33,7 @@ class Collector:
     source: Source
     sink: str | None = None  # a DuckDB table the fast path inserts into, instead of `fast`
     sink_names: list[str] = field(default_factory=list)  # the files' paths, by file id, for the sink
+    sink_path_type: str | None = None  # the SQL type of the sink's file column, when not text
     fast_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # sink rows per file id
     fast: list[pa.Table] = field(default_factory=list)
     rows: list[tuple[Any, ...]] = field(default_factory=list)  # (file_id, line, index, *values)
@@ -185,7 +186,7 @@ def _into_sink(con: duckdb.DuckDBPyConnection, out: Collector, shape: fastpath.S
         con.register("lines", marked)
         try:
             params = {"structure": shape.structure, "trailing": fastpath.TRAILING, "names": out.sink_names}
-            con.execute(fastpath.insert_sql(out.source, shape, out.sink), params).fetchall()
+            con.execute(fastpath.insert_sql(out.source, shape, out.sink, out.sink_path_type), params).fetchall()
         finally:
             con.unregister("lines")
     return pending.filter(pa.array(~mask))

@@ -127,15 +127,17 @@ def read_chunks(
     con: duckdb.DuckDBPyConnection | None = None,
     max_record: int = DEFAULT_MAX_RECORD,
     sink: str | None = None,
+    sink_path_type: str | None = None,
 ) -> Iterator[Chunk]:
     """The files' rows, about BATCH_BYTES of landing text at a time (a file is split only beyond
     SPLIT_BYTES): memory stays flat in the data size.
 
     With `sink` (a table of `con` with the landing table's columns), the rows of canonical lines go
     straight into it and the chunks hold only the others; otherwise every row is in the chunks, in
-    file, line and position order."""
+    file, line and position order. `sink_path_type`: the type of the sink's `source_file` column
+    when it is not text (an ENUM of the files' paths)."""
     fs, _ = open_root(root)
-    reading = _Reading(source, files, con or duckdb.connect(), sink)
+    reading = _Reading(source, files, con or duckdb.connect(), sink, sink_path_type)
     ahead = ReadAhead(fs, files, max_record)
     try:
         for file_id in range(len(files)):
@@ -177,9 +179,15 @@ class _Reading:
     """The state of read_chunks: rows found, lines waiting for the fast path, per-file counts."""
 
     def __init__(
-        self, source: Source, files: list[LandingFile], con: duckdb.DuckDBPyConnection, sink: str | None
+        self,
+        source: Source,
+        files: list[LandingFile],
+        con: duckdb.DuckDBPyConnection,
+        sink: str | None,
+        sink_path_type: str | None = None,
     ) -> None:
         self.source, self.files, self.con, self.sink = source, files, con, sink
+        self.sink_path_type = sink_path_type
         self.names = pa.array([f.relative for f in files], pa.string())
         self.out, self.batch = self._collector(), LineBatch()
         self.records = np.zeros(len(files), dtype=np.int64)  # per file id, in chunks already out
@@ -219,7 +227,13 @@ class _Reading:
     def _collector(self) -> Collector:
         count = len(self.files)
         names = self.names.to_pylist() if self.sink else []
-        return Collector(self.source, self.sink, names, np.zeros(count, dtype=np.int64))
+        return Collector(
+            self.source,
+            self.sink,
+            names,
+            sink_path_type=self.sink_path_type,
+            fast_counts=np.zeros(count, dtype=np.int64),
+        )
 
 
 def _read_as_array(out: Collector, file_id: int, data: bytes) -> bool:
