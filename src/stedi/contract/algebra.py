@@ -102,6 +102,27 @@ def distinct_columns(sql: str) -> tuple[str, ...] | None:
     return names if len(set(names)) == len(names) else None
 
 
+@cache
+def without_distinct(sql: str) -> tuple[str, str] | None:
+    """For `SELECT DISTINCT <columns> FROM <one relation>` (plain columns; no condition, join or other
+    clause): the relation, and the query without its DISTINCT. Where the relation holds as many rows
+    as the query gives, no two of its rows agree on those columns, and the two queries give the same
+    rows. None for any other query."""
+    from sqlglot import exp
+
+    shape = spj_shape(sql)
+    select = _one_select(sql)
+    if shape is None or select is None or not shape.distinct or len(shape.relations) != 1:
+        return None
+    if select.args.get("where") or select.args.get("joins"):
+        return None
+    if not select.expressions or not all(isinstance(e, exp.Column) for e in select.expressions):
+        return None
+    plain = select.copy()
+    plain.set("distinct", None)
+    return shape.relations[0], plain.sql(dialect=SOURCE_DIALECT, comments=False)
+
+
 @dataclass(frozen=True)
 class CountTerm:
     """`SELECT COUNT(*)` of the rows of a select-project-join over `relations` (each read once, in

@@ -54,8 +54,8 @@ def answer(ctx: RunContext, queries: list[str]) -> list[Rows]:
 
 def previous(ctx: RunContext, sql: str) -> Rows | None:
     """The last run's answer to `sql` when its record is of the tables as they are now (whatever the
-    query reads); None otherwise."""
-    rows = _usable(ctx).get(_digest(sql))
+    query reads); None otherwise. Asked during the build too."""
+    rows = _recorded(ctx).get(_digest(sql))
     return [tuple(row) for row in rows] if rows is not None else None
 
 
@@ -86,9 +86,14 @@ def record(ctx: RunContext) -> str:
 
 
 def _usable(ctx: RunContext) -> dict[str, list[list[Any]]]:
-    """The last run's answers when its record is of the tables as they are now; else none (decoded
-    once, when the build has told which relations are unchanged)."""
-    if not ctx.unchanged or not ctx.answers_before:
+    """The last run's answers to take for queries that read only unchanged relations: none until the
+    build has told which relations are unchanged, or when it found none."""
+    return _recorded(ctx) if ctx.unchanged else {}
+
+
+def _recorded(ctx: RunContext) -> dict[str, list[list[Any]]]:
+    """The last run's answers when its record is of the tables as they are now; else none (decoded once)."""
+    if not ctx.answers_before:
         return {}
     if ctx.answers_known is None:
         ctx.answers_known = _decoded(ctx)

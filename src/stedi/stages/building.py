@@ -66,7 +66,7 @@ def _build_one(ctx: RunContext, table: Table, extension: extending.Extension | N
         new_rows = extension.build(table)
     else:
         ctx.engine.build(table.name, table.sql or "", view=table.view)
-        extending.keep_fingerprint(ctx, table)
+        extending.keep_facts(ctx, table)
         new_rows = None
     faults.point(f"build:{table.name}")
     if table.published:

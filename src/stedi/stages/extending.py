@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from stedi.config import parse_size
 from stedi.contract.algebra import Shape, spj_shape, with_relations
 from stedi.contract.tables import PARAMETERS, Table, Zone
+from stedi.stages import distinctness
 from stedi.stages.context import RunContext
 from stedi.stages.freshness import built_by_the_last_run, recorded_digests, relation_digest
 from stedi.storage import local_path
@@ -142,7 +143,7 @@ class Extension:
         engine, sql = self.ctx.engine, table.sql or ""
         shape = spj_shape(sql)
         if all(self.state(r) == UNCHANGED for r in table.depends):
-            engine.build(table.name, sql, view=table.view)
+            self._build_unchanged(table)
             self.states[table.name] = UNCHANGED
             self._as_before(table, unchanged=True)
             return None
@@ -153,12 +154,20 @@ class Extension:
             if (before := self._before(table)) is not None:
                 return self._extend_published(table, shape, before)
         engine.build(table.name, sql, view=table.view)
+        distinctness.keep(self.ctx, table)
         self.states[table.name] = UNCHANGED if self._as_before(table) else CHANGED
         if table.published and (before := self._before(table)) is not None:
             return self._compared(table, before)
         if table.published:
             self.rebuilt.append(table.name)
         return None
+
+    def _build_unchanged(self, table: Table) -> None:
+        """A relation of unchanged relations, built whole; a view of its input's rows where that is
+        what its DISTINCT would give (see `distinctness`)."""
+        if not distinctness.built_as_view(self.ctx, table):
+            self.ctx.engine.build(table.name, table.sql or "", view=table.view)
+            distinctness.keep(self.ctx, table)
 
     def _as_before(self, table: Table, *, unchanged: bool = False) -> bool:
         """Whether a relation only ever rebuilt whole (see `fingerprinted`), just built, holds the rows
@@ -177,6 +186,7 @@ class Extension:
         beside it, and its rows of before are a view (it was never stored)."""
         engine, sql = self.ctx.engine, table.sql or ""
         engine.build(table.name, sql, view=table.view)
+        distinctness.keep(self.ctx, table)
         if shape.distinct:  # which rows are new would need its rows of before built: as costly
             self.states[table.name] = CHANGED
             return
@@ -359,10 +369,13 @@ def parse_ahead(ctx: RunContext) -> threading.Thread | None:
     return thread
 
 
-def keep_fingerprint(ctx: RunContext, table: Table) -> None:
-    """After building `table` whole in a run that extends nothing: its fingerprint, for the next run."""
+def keep_facts(ctx: RunContext, table: Table) -> None:
+    """After building `table` whole in a run that extends nothing, what the next run may need of it:
+    its fingerprint (`fingerprinted`), and whether it found its input's rows distinct already."""
     if fingerprinted(ctx, table) and (found := _digest(ctx, table)) is not None:
         ctx.relation_digests[table.name] = found
+    if _may_be_extended(ctx):
+        distinctness.keep(ctx, table)
 
 
 def _digest(ctx: RunContext, table: Table) -> str | None:

@@ -18,6 +18,7 @@ from stedi.contract.algebra import (
     relations_read,
     spj_shape,
     with_relations,
+    without_distinct,
 )
 from stedi.contract.tables import load
 
@@ -111,6 +112,52 @@ def test_the_packages_tables_whose_rows_are_distinct_by_their_sql() -> None:
         "step_trainer_readings": ("sensorReadingTime", "serialNumber", "distanceFromObject"),
         "accelerometer_trusted": ("user", "timestamp", "x", "y", "z"),
     }
+
+
+@pytest.mark.parametrize(
+    ("sql", "found"),
+    [
+        ("SELECT DISTINCT a, b FROM t", ("t", "SELECT a, b FROM t")),
+        ("SELECT DISTINCT s.a, s.b FROM t AS s", ("t", "SELECT s.a, s.b FROM t AS s")),
+        ("/* why */ SELECT DISTINCT a FROM t -- how", ("t", "SELECT a FROM t")),
+        ("SELECT a, b FROM t", None),  # no DISTINCT to spare
+        ("SELECT DISTINCT a FROM t WHERE b > 1", None),  # its input's count is not the relation's
+        ("SELECT DISTINCT t.a FROM t JOIN u ON u.a = t.a", None),
+        ("SELECT DISTINCT t.a FROM t, u", None),
+        ("SELECT DISTINCT lower(a) FROM t", None),  # only plain columns
+        ("SELECT DISTINCT a AS b FROM t", None),
+        ("SELECT DISTINCT * FROM t", None),
+        ("SELECT DISTINCT ON (a) a, b FROM t", None),
+        ("SELECT DISTINCT a FROM t GROUP BY a", None),
+        ("SELECT DISTINCT a FROM t LIMIT 3", None),
+        ("SELECT DISTINCT a FROM (SELECT a FROM t) AS s", None),
+        ("not sql at all (", None),
+    ],
+)
+def test_a_distinct_projection_of_one_relation_without_its_distinct(sql: str, found: tuple[str, str] | None) -> None:
+    assert without_distinct(sql) == found
+
+
+def test_the_packages_tables_that_are_a_distinct_projection_of_one_relation() -> None:
+    found = {t.name: found[0] for t in load().transforms if (found := without_distinct(t.sql or ""))}
+    assert found == {"step_trainer_readings": "step_trainer_landing"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2), st.integers(0, 1)), max_size=12))
+def test_where_the_input_has_as_many_rows_the_query_without_distinct_gives_the_same_rows(
+    rows: list[tuple[int, int, int]],
+) -> None:
+    sql = "SELECT DISTINCT a, b FROM t"
+    found = without_distinct(sql)
+    assert found is not None
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (a INTEGER, b INTEGER, c INTEGER)")
+    if rows:
+        con.executemany("INSERT INTO t VALUES (?, ?, ?)", rows)
+    distinct = sorted(con.execute(sql).fetchall())
+    plain = sorted(con.execute(found[1]).fetchall())
+    assert (plain == distinct) == (len(rows) == len(distinct))
 
 
 @pytest.mark.parametrize(
