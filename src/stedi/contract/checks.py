@@ -20,6 +20,35 @@ from stedi.results import CheckOutcome
 SEVERITIES = ("warn", "error")
 NEW_ROWS = "__new_rows__"  # where a scoped check names the relation of a table's new rows
 ROWS = "__rows__"  # where a scoped check names the rows it counts in (the table, or its rows of before)
+HISTOGRAM = "__histogram__"  # where a histogram's answer names the relation of (value, n) pairs
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """A check whose count and figure follow from a multiset of values (say, each device's steps
+    between readings): the pairs (`value`, `n`: how many times) over the whole table (`values`), or
+    over the groups of rows of ROWS that share a key with a row of NEW_ROWS (`scoped`, as `scope`
+    below). A table that kept its rows and gained new ones holds the last multiset less the values
+    of those groups as they were, plus theirs now; `answer` gives the check's count and figure from
+    the pairs of relation HISTOGRAM, as the check's own SQL gives them from the table."""
+
+    values: str
+    scoped: str
+    answer: str
+
+    def merged(self, recorded: str, delta: str, before: str, table: str) -> str:
+        """The pairs of relation `table`, which holds the rows of `before` and those of `delta`, from
+        `recorded`, the pairs of `before`: those less the pairs of the groups of `before` that share
+        a key with a row of `delta`, plus the pairs of those groups in `table`."""
+
+        def scoped(rows: str) -> str:  # NEW_ROWS first: its name holds ROWS's
+            return self.scoped.replace(NEW_ROWS, _q(delta)).replace(ROWS, _q(rows))
+
+        return (
+            f"SELECT value, CAST(SUM(n) AS BIGINT) AS n FROM (SELECT value, n FROM {_q(recorded)} "
+            f"UNION ALL SELECT value, -n FROM ({scoped(before)}) AS was "
+            f"UNION ALL SELECT value, n FROM ({scoped(table)}) AS now) AS parts GROUP BY value HAVING SUM(n) <> 0"
+        )
 
 
 @dataclass(frozen=True)
@@ -45,6 +74,7 @@ class Check:
     # cheaper where the column holds few distinct values, far dearer where it holds millions: the run
     # picks one by the engine's estimate of them (`stages.checking.BY_VALUE_MOST`).
     by_value: str | None = None
+    histogram: Histogram | None = None
 
     def scoped(self, new_rows: str, rows: str | None = None) -> str:
         """`scope` over the relation `new_rows`, counting in `rows` (default: the check's table).
@@ -129,15 +159,29 @@ def _gaps(spec: dict[str, Any], table: str, severity: str) -> Check:
     the table first (a third less work): a row whose instant equals the one before it (read twice,
     or two values at one instant) starts no step. Equal as DISTINCT is equal: NaN is one instant."""
     by, at, limit = _q(spec["by"]), _q(spec["at"]), int(spec["max_gap"])
-    steps = (
-        f"SELECT {at} - LAG({at}) OVER w AS step, {at} IS DISTINCT FROM LAG({at}) OVER w AS new_instant "
-        f"FROM {_q(table)} WINDOW w AS (PARTITION BY {by} ORDER BY {at})"
+
+    def steps(rows: str, where: str = "") -> str:
+        return (
+            f"SELECT {at} - LAG({at}) OVER w AS step, {at} IS DISTINCT FROM LAG({at}) OVER w AS new_instant "
+            f"FROM {rows} AS a{f' WHERE {where}' if where else ''} WINDOW w AS (PARTITION BY {by} ORDER BY {at})"
+        )
+
+    def values(rows: str, where: str = "") -> str:
+        return (
+            f"SELECT step AS value, COUNT(*) AS n FROM ({steps(rows, where)}) AS s "
+            "WHERE new_instant AND step IS NOT NULL GROUP BY step"
+        )
+
+    answer = (
+        f"SELECT (SELECT CAST(COALESCE(SUM(n) FILTER (WHERE value > {limit}), 0) AS BIGINT) FROM {HISTOGRAM}), "
+        f"({_weighted_median(HISTOGRAM, 'value')})"
     )
     return Check(
         "gaps", table, severity,
-        f"SELECT COUNT(CASE WHEN step > {limit} THEN 1 END), MEDIAN(step) FROM ({steps}) AS s WHERE new_instant",
+        f"SELECT COUNT(CASE WHEN step > {limit} THEN 1 END), MEDIAN(step) FROM ({steps(_q(table))}) AS s WHERE new_instant",
         f"at most {limit:,} ms between consecutive readings of one {spec['by']}",
         figure="median sampling interval {value:,.0f} ms",
+        histogram=Histogram(values(_q(table)), values(ROWS, _touched([spec["by"]])), answer),
     )  # fmt: skip
 
 

@@ -23,7 +23,7 @@ from stedi.contract.checks import (
 )
 from stedi.contract.tables import LEDGER_TABLE, PARAMETERS, SUBJECT_KEYS, Zone
 from stedi.results import FAILED, PUBLISHED, REFUSED, UNCHANGED, CheckOutcome
-from stedi.stages import answers, extending
+from stedi.stages import answers, extending, histograms
 from stedi.stages.context import Funnel, RunContext
 from stedi.stages.extending import threshold
 from stedi.stages.ingestion import stage_ledger
@@ -127,10 +127,19 @@ def _count(
 ) -> tuple[dict[Check, tuple[int, float | None]], list[answers.Rows]]:
     """Each check's count of violations and figure, and the rows of the `extra` queries: one batch,
     so that the engine may count several at a time."""
-    counting = {c: sql for c in checks if (sql := _counting_sql(ctx, c)) is not None}
+    counting: dict[Check, str] = {}
+    valued: list[Check] = []  # counted from their values' multiset (see `histograms`)
+    for c in checks:
+        if (sql := histograms.counting_sql(ctx, c)) is not None:
+            valued.append(c)
+        elif (sql := _counting_sql(ctx, c)) is None:
+            continue
+        counting[c] = sql
     figured = [c for c in counting if c.figure_sql]
     found = answers.answer(ctx, list(counting.values()) + [c.figure_sql or "" for c in figured] + extra)
     counted = dict(zip(counting, found, strict=False))
+    for c in valued:
+        counted[c] = histograms.answered(ctx, c, counted[c])
     for c, sql in counting.items():
         if sql != c.sql:  # the whole table's count, found over the new rows' keys: the next run may need it
             answers.remember(ctx, c.sql, counted[c])

@@ -337,12 +337,12 @@ def fingerprinted(ctx: RunContext, table: Table) -> bool:
         not table.published
         and not table.view
         and table.sql is not None
-        and _may_be_extended(ctx)
+        and may_be_extended(ctx)
         and spj_shape(table.sql) is None
     )
 
 
-def _may_be_extended(ctx: RunContext) -> bool:
+def may_be_extended(ctx: RunContext) -> bool:
     """Whether the run's tables are ones a later run may extend (see `threshold`)."""
     return ctx.writer.capabilities.extends and ctx.landing_bytes >= threshold()
 
@@ -353,7 +353,7 @@ def parse_ahead(ctx: RunContext) -> threading.Thread | None:
     SQLGlot's import and parsing, pure Python, held the build's thread for about 0.15 s at scale 100
     while the engine waited. Reading leaves the interpreter free most of the time (DuckDB and Arrow
     work without it). The thread, or None where the build parses nothing."""
-    if not _may_be_extended(ctx):
+    if not may_be_extended(ctx):
         return None
     queries = [t.sql for t in ctx.models.transforms if t.sql is not None]
 
@@ -374,7 +374,7 @@ def keep_facts(ctx: RunContext, table: Table) -> None:
     its fingerprint (`fingerprinted`), and whether it found its input's rows distinct already."""
     if fingerprinted(ctx, table) and (found := _digest(ctx, table)) is not None:
         ctx.relation_digests[table.name] = found
-    if _may_be_extended(ctx):
+    if may_be_extended(ctx):
         distinctness.keep(ctx, table)
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stedi.contract.checks import compile_check, declared_checks, load_expectations
+from stedi.contract.checks import HISTOGRAM, compile_check, declared_checks, load_expectations
 from stedi.contract.tables import load
 from tests.support.corpora import ROOT
 
@@ -310,3 +310,32 @@ def test_the_owner_join_counts_the_readings_no_phone_reading_of_their_owner_matc
     drop = next(d for d in load()["machine_learning_curated"].drops if d.only == {"ml_join": "owner"})
     # a's 2 and 3, c's 1 and the reading without an email; b's reading at 2 is matched by b's own phone
     assert _readings_and_phones().execute(drop.sql).fetchall() == [(4,)]
+
+
+_SERIALS = st.sampled_from(["a", "b", "c", None])
+_READINGS = st.lists(st.tuples(_SERIALS, st.integers(0, 200_000)), max_size=25)
+
+
+@settings(max_examples=120, deadline=None)
+@given(_READINGS, _READINGS)
+def test_the_gaps_follow_from_the_last_values_less_the_touched_devices_plus_theirs_now(
+    before: list[tuple[str | None, int]], new: list[tuple[str | None, int]]
+) -> None:
+    """The gaps check's count and median from its multiset of steps equal its own SQL's; and the
+    multiset of a table that gained rows is that of its rows of before, less the steps of the devices
+    the new rows touch as they were, plus theirs now."""
+    con = duckdb.connect()
+    for name, rows in (("before", before), ("delta", new)):
+        con.execute(f"CREATE TABLE {name} (serial VARCHAR, instant BIGINT)")
+        if rows:
+            con.executemany(f"INSERT INTO {name} VALUES (?, ?)", rows)
+    con.execute("CREATE TABLE now AS SELECT * FROM before UNION ALL SELECT * FROM delta")
+    spec = {"kind": "gaps", "by": "serial", "at": "instant", "max_gap": 60000}
+    gaps, gaps_before = (compile_check({**spec, "table": name}) for name in ("now", "before"))
+    assert gaps.histogram is not None and gaps_before.histogram is not None
+    con.execute(f"CREATE TABLE recorded AS {gaps_before.histogram.values}")
+    con.execute(f"CREATE TABLE merged AS {gaps.histogram.merged('recorded', 'delta', 'before', 'now')}")
+    whole = sorted(con.execute(gaps.histogram.values).fetchall())
+    assert sorted(con.execute("SELECT value, n FROM merged").fetchall()) == whole
+    answer = con.execute(gaps.histogram.answer.replace(HISTOGRAM, "merged")).fetchall()
+    assert answer == con.execute(gaps.sql).fetchall()

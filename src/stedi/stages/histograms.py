@@ -1,0 +1,73 @@
+"""Checks counted from a multiset of values that each run records for the next (see
+`contract.checks.Histogram`): the gaps of every device, whose figure is a median.
+
+A median is not a sum: the last run's answer cannot be corrected by the new rows as a count can. But
+the multiset of the values it is the median of can: a run whose table kept every row and gained new
+ones holds the last run's values, less those of the groups (devices) its new rows join as they were,
+plus theirs now. So in a run whose tables the next one may extend, such a check is counted from its
+values' (value, times) pairs, and the run records the pairs with its answers (see `answers`) when
+they are at most `MOST_VALUES`; the next run that extends the table counts only the groups its new
+rows join (at scale 100 with one new phone file, 0.01 s instead of 0.22 s for every device's steps).
+Either way the count and figure are the check's own SQL's, bit for bit (`Histogram.answer`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stedi.contract.checks import HISTOGRAM, Check
+from stedi.stages import answers, extending
+from stedi.stages.context import RunContext
+
+# Distinct values a run records of a check's multiset (its answers stay a few dozen kilobytes); with
+# more, the next run counts the check whole. The steps of generated data at scale 100 take about 4,000.
+MOST_VALUES = 10_000
+
+
+def counting_sql(ctx: RunContext, check: Check) -> str | None:
+    """The query that gives the check's count, figure and its values' pairs (a list, NULL beyond
+    `MOST_VALUES`), from the last run's pairs where the table grew; None where the check is counted
+    as before (no multiset, a run no later run extends, or an unchanged table: its answer is the last
+    run's, and so are its pairs, kept again for the next run)."""
+    histogram = check.histogram
+    if histogram is None or not extending.may_be_extended(ctx):
+        return None
+    last = answers.previous(ctx, _key(check))
+    grown = ctx.kept_rows.get(check.table)
+    if check.table in ctx.kept_rows and grown is None and last is not None:
+        answers.remember(ctx, _key(check), last)
+        return None
+    values = histogram.values
+    if grown is not None and last is not None:
+        recorded = f"{check.table}__{check.kind}_values"
+        _load(ctx, recorded, last)
+        values = histogram.merged(recorded, grown.delta, grown.before, check.table)
+    answer = histogram.answer.replace(HISTOGRAM, "h")
+    return (
+        f"WITH h AS MATERIALIZED ({values}) SELECT a.*, CASE WHEN (SELECT COUNT(*) FROM h) <= {MOST_VALUES} "
+        f"THEN (SELECT list([value, n] ORDER BY value) FROM h) END FROM ({answer}) AS a"
+    )
+
+
+def answered(ctx: RunContext, check: Check, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The check's own answer (count and figure) from the rows of `counting_sql`; its pairs recorded
+    for the next run."""
+    ((count, figure, pairs),) = rows
+    if pairs is not None:
+        answers.remember(ctx, _key(check), [tuple(pair) for pair in pairs])
+    return [(count, figure)]
+
+
+def _load(ctx: RunContext, name: str, pairs: list[tuple[Any, ...]]) -> None:
+    """The last run's pairs, as relation `name` of the engine."""
+    import pyarrow as pa
+
+    values, times = [v for v, _ in pairs], [n for _, n in pairs]
+    kind = pa.float64() if any(isinstance(v, float) for v in values) else pa.int64()
+    ctx.engine.load(name, pa.table({"value": pa.array(values, kind), "n": pa.array(times, pa.int64())}))
+
+
+def _key(check: Check) -> str:
+    """Under what the run's record keeps the check's pairs."""
+    assert check.histogram is not None
+    return f"-- values of: {check.histogram.values}"
