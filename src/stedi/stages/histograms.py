@@ -7,7 +7,7 @@ ones holds the last run's values, less those of the groups (devices) its new row
 plus theirs now. So in a run whose tables the next one may extend, such a check is counted from its
 values' (value, times) pairs, and the run records the pairs with its answers (see `answers`) when
 they are at most `MOST_VALUES`; the next run that extends the table counts only the groups its new
-rows join (at scale 100 with one new phone file, 0.01 s instead of 0.22 s for every device's steps).
+rows join (at scale 100 with one new phone file, 0.04 s instead of 0.22 s for every device's steps).
 Either way the count and figure are the check's own SQL's, bit for bit (`Histogram.answer`).
 """
 
@@ -32,7 +32,7 @@ def counting_sql(ctx: RunContext, check: Check) -> str | None:
     histogram = check.histogram
     if histogram is None or not extending.may_be_extended(ctx):
         return None
-    last = answers.previous(ctx, _key(check))
+    last = _pairs(answers.previous(ctx, _key(check)))
     grown = ctx.kept_rows.get(check.table)
     if check.table in ctx.kept_rows and grown is None and last is not None:
         answers.remember(ctx, _key(check), last)
@@ -56,6 +56,22 @@ def answered(ctx: RunContext, check: Check, rows: list[tuple[Any, ...]]) -> list
     if pairs is not None:
         answers.remember(ctx, _key(check), [tuple(pair) for pair in pairs])
     return [(count, figure)]
+
+
+def _pairs(rows: list[tuple[Any, ...]] | None) -> list[tuple[Any, ...]] | None:
+    """The recorded rows when they are (number, count) pairs, as this module records them; None for
+    anything else (the check is then counted whole)."""
+    if rows is None or len(rows) > MOST_VALUES:
+        return None
+    numbers = all(len(row) == 2 and _number(row[0]) and _number(row[1]) and row[1] > 0 for row in rows)
+    return rows if numbers and not any(isinstance(row[1], float) for row in rows) else None
+
+
+def _number(value: Any) -> bool:
+    """A float, or an integer of 64 bits (what the engine holds)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, float) or -(2**63) <= value < 2**63
 
 
 def _load(ctx: RunContext, name: str, pairs: list[tuple[Any, ...]]) -> None:
