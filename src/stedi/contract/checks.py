@@ -41,13 +41,11 @@ class Histogram:
         `recorded`, the pairs of `before`: those less the pairs of the groups of `before` that share
         a key with a row of `delta`, plus the pairs of those groups in `table`."""
 
-        def scoped(rows: str) -> str:  # NEW_ROWS first: its name holds ROWS's
-            return self.scoped.replace(NEW_ROWS, _q(delta)).replace(ROWS, _q(rows))
-
         return (
             f"SELECT value, CAST(SUM(n) AS BIGINT) AS n FROM (SELECT value, n FROM {_q(recorded)} "
-            f"UNION ALL SELECT value, -n FROM ({scoped(before)}) AS was "
-            f"UNION ALL SELECT value, n FROM ({scoped(table)}) AS now) AS parts GROUP BY value HAVING SUM(n) <> 0"
+            f"UNION ALL SELECT value, -n FROM ({_placed(self.scoped, delta, before)}) AS was "
+            f"UNION ALL SELECT value, n FROM ({_placed(self.scoped, delta, table)}) AS now) AS parts "
+            "GROUP BY value HAVING SUM(n) <> 0"
         )
 
 
@@ -83,7 +81,7 @@ class Check:
         rows of before, less `scoped(new, before)`, plus `scoped(new)`; all of it when the rows of
         before passed (an error check of a run that published)."""
         assert self.scope is not None
-        return self.scope.replace(NEW_ROWS, _q(new_rows)).replace(ROWS, _q(rows or self.table))
+        return _placed(self.scope, new_rows, rows or self.table)
 
     @property
     def name(self) -> str:
@@ -99,6 +97,12 @@ class Expectations:
 
 def _q(name: str) -> str:
     return f'"{name}"'
+
+
+def _placed(sql: str, new_rows: str, rows: str) -> str:
+    """`sql` with relation `new_rows` where it names NEW_ROWS and `rows` where it names ROWS (NEW_ROWS
+    first: its name holds ROWS's)."""
+    return sql.replace(NEW_ROWS, _q(new_rows)).replace(ROWS, _q(rows))
 
 
 def compile_check(spec: dict[str, Any]) -> Check:

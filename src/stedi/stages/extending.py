@@ -140,8 +140,7 @@ class Extension:
     def build(self, table: Table) -> str | None:
         """Build `table` (extended where it can be, else whole); the relation of its new rows when
         only those are to be written, else None."""
-        engine, sql = self.ctx.engine, table.sql or ""
-        shape = spj_shape(sql)
+        shape = spj_shape(table.sql or "")
         if all(self.state(r) == UNCHANGED for r in table.depends):
             self._build_unchanged(table)
             self.states[table.name] = UNCHANGED
@@ -153,8 +152,7 @@ class Extension:
                 return None
             if (before := self._before(table)) is not None:
                 return self._extend_published(table, shape, before)
-        engine.build(table.name, sql, view=table.view)
-        distinctness.keep(self.ctx, table)
+        self._build_whole(table)
         self.states[table.name] = UNCHANGED if self._as_before(table) else CHANGED
         if table.published and (before := self._before(table)) is not None:
             return self._compared(table, before)
@@ -166,8 +164,12 @@ class Extension:
         """A relation of unchanged relations, built whole; a view of its input's rows where that is
         what its DISTINCT would give (see `distinctness`)."""
         if not distinctness.built_as_view(self.ctx, table):
-            self.ctx.engine.build(table.name, table.sql or "", view=table.view)
-            distinctness.keep(self.ctx, table)
+            self._build_whole(table)
+
+    def _build_whole(self, table: Table) -> None:
+        """The relation built by its SQL, and what the next run may need to know of its DISTINCT."""
+        self.ctx.engine.build(table.name, table.sql or "", view=table.view)
+        distinctness.keep(self.ctx, table)
 
     def _as_before(self, table: Table, *, unchanged: bool = False) -> bool:
         """Whether a relation only ever rebuilt whole (see `fingerprinted`), just built, holds the rows
@@ -185,8 +187,7 @@ class Extension:
         """An internal table is built whole (the tables after it read it); its new rows are derived
         beside it, and its rows of before are a view (it was never stored)."""
         engine, sql = self.ctx.engine, table.sql or ""
-        engine.build(table.name, sql, view=table.view)
-        distinctness.keep(self.ctx, table)
+        self._build_whole(table)
         if shape.distinct:  # which rows are new would need its rows of before built: as costly
             self.states[table.name] = CHANGED
             return
