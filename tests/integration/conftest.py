@@ -1,4 +1,5 @@
-"""Fixtures of the integration tests that need a real S3 server (SeaweedFS, started once per session)."""
+"""Fixtures of the integration tests: a real S3 server (SeaweedFS, started once per session), and
+runs that extend their tables at any size."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterator
 import pyarrow.fs as pafs
 import pytest
 
+from stedi.stages import extendable
 from stedi.storage import filesystem
 from tests.support.corpora import corpus
 from tests.support.seaweed import S3Server, seaweedfs
@@ -43,3 +45,10 @@ def starter_in_s3(s3_server: S3Server) -> str:
             else:
                 os.environ[k] = v
     return f"s3://{s3_server.bucket}/starter"
+
+
+@pytest.fixture
+def extends_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small landing data takes the path of large landing data: runs extend their tables."""
+    monkeypatch.setattr(extendable, "MIN_LANDING_BYTES", 0)
+    monkeypatch.setenv("STEDI_SUBJECT_KEY", "test-subject-key")

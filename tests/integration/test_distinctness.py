@@ -8,19 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from stedi.results import RunResult
 from stedi.stages import distinctness, extending
-from tests.support.corpora import assert_same_tables, build
+from tests.support.corpora import assert_same_as_a_full_rebuild, build
 from tests.support.landing import phone, small_landing, step, write_landing
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(autouse=True)
-def at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Small landing data takes the path of large landing data."""
-    monkeypatch.setattr(extending, "MIN_LANDING_BYTES", 0)
-    monkeypatch.setenv("STEDI_SUBJECT_KEY", "test-subject-key")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("extends_at_any_size")]
 
 
 def _views(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
@@ -39,19 +31,6 @@ def _views(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
     return made
 
 
-def _same_as_a_full_rebuild(landing: Path, warehouse: Path, tmp_path: Path, result: RunResult) -> None:
-    """The tables, reasons and checks of a full rebuild into a new warehouse."""
-    fresh = tmp_path / f"reference-{len(list(tmp_path.glob('reference-*')))}"
-    reference = build(landing, fresh)
-    assert_same_tables(warehouse, fresh)
-    assert [(t.name, t.rows_in, t.rows_out, t.drops) for t in result.tables] == [
-        (t.name, t.rows_in, t.rows_out, t.drops) for t in reference.tables
-    ]
-    assert [(c.table, c.description, c.status, c.value) for c in result.checks] == [
-        (c.table, c.description, c.status, c.value) for c in reference.checks
-    ]
-
-
 @pytest.mark.parametrize("duplicate", [False, True])
 def test_step_readings_found_distinct_are_a_view_of_their_landing_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, duplicate: bool
@@ -67,7 +46,7 @@ def test_step_readings_found_distinct_are_a_view_of_their_landing_rows(
         write_landing(landing, accelerometer={f"later-{at}.json": phone("jane@x.com", at) + "\n"})
         result = build(landing, tmp_path / "wh")
         assert "accelerometer_trusted" in next(n for n in result.notes if n.startswith(extending.NOTE_PREFIX))
-        _same_as_a_full_rebuild(landing, tmp_path / "wh", tmp_path, result)
+        assert_same_as_a_full_rebuild(landing, tmp_path / "wh", tmp_path, result)
     assert views == [("step_trainer_readings", not duplicate)] * 2
     dropped = {d.code: d.count for t in result.tables if t.name == "step_trainer_trusted" for d in t.drops}
     assert dropped.get("duplicate", 0) == (1 if duplicate else 0)
@@ -84,9 +63,45 @@ def test_new_step_readings_are_made_distinct_and_found_distinct_again(
     views = _views(monkeypatch)
     write_landing(landing, step_trainer={"later.json": step("S1", 10 if again else 50) + "\n"})
     result = build(landing, tmp_path / "wh")
-    _same_as_a_full_rebuild(landing, tmp_path / "wh", tmp_path, result)
+    assert_same_as_a_full_rebuild(landing, tmp_path / "wh", tmp_path, result)
     assert views == []  # its input grew: not offered
     write_landing(landing, accelerometer={"later.json": phone("jane@x.com", 50) + "\n"})
     result = build(landing, tmp_path / "wh")
-    _same_as_a_full_rebuild(landing, tmp_path / "wh", tmp_path, result)
+    assert_same_as_a_full_rebuild(landing, tmp_path / "wh", tmp_path, result)
     assert views == [("step_trainer_readings", not again)]
+
+
+def _extended(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Each time the runs from now on find the step-trainer readings' input grown: whether they were
+    extended by the distinct new readings (from the rows of before as a view), not made distinct whole."""
+    made: list[bool] = []
+    real = extending.Extension._extend_distinct
+
+    def spied(self, table):  # type: ignore[no-untyped-def]
+        found = real(self, table)
+        made.append(found)
+        return found
+
+    monkeypatch.setattr(extending.Extension, "_extend_distinct", spied)
+    return made
+
+
+def test_new_step_readings_extend_the_readings_found_distinct(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """New step-trainer files whose readings are new are only made distinct among themselves and
+    against the readings held; one that sends a held reading again is extended too, and ends it for
+    the run after (its input's rows are no longer distinct)."""
+    landing = small_landing(tmp_path / "landing")
+    build(landing, tmp_path / "wh")
+    extended = _extended(monkeypatch)
+    later = {
+        "new.json": step("S1", 50) + "\n" + step("S1", 60) + "\n",
+        "held-again.json": step("S1", 50) + "\n",  # the reading the run before took from new.json
+        "after.json": step("S1", 70) + "\n",
+    }
+    for name, text in later.items():
+        write_landing(landing, step_trainer={name: text})
+        result = build(landing, tmp_path / "wh")
+        assert_same_as_a_full_rebuild(landing, tmp_path / "wh", tmp_path, result)
+    assert extended == [True, True, False]
+    dropped = {d.code: d.count for t in result.tables if t.name == "step_trainer_trusted" for d in t.drops}
+    assert dropped.get("duplicate") == 1

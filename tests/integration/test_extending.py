@@ -13,19 +13,12 @@ from stedi.errors import ChecksFailed
 from stedi.pipeline.forget import forget
 from stedi.pipeline.verify import verify
 from stedi.results import UNCHANGED, RunResult
-from stedi.stages import extending
+from stedi.stages import extendable, extending
 from stedi.warehouse.catalog import Warehouse
 from tests.support.corpora import assert_same_tables, build, table_rows
 from tests.support.landing import customer, models_folder, phone, sid, small_landing, step, write_landing
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Small landing data takes the path of large landing data."""
-    monkeypatch.setattr(extending, "MIN_LANDING_BYTES", 0)
-    monkeypatch.setenv("STEDI_SUBJECT_KEY", "test-subject-key")
 
 
 def _files(warehouse: Path, name: str) -> set[str]:
@@ -80,7 +73,7 @@ def _reasons(result: RunResult) -> list[tuple]:  # type: ignore[type-arg]
     return [(t.name, t.rows_in, t.rows_out, t.drops) for t in result.tables]
 
 
-@pytest.mark.usefixtures("at_any_size")
+@pytest.mark.usefixtures("extends_at_any_size")
 def test_new_readings_are_appended_to_every_table_they_reach(tmp_path: Path) -> None:
     landing = small_landing(tmp_path / "landing")
     build(landing, tmp_path / "wh")
@@ -109,7 +102,7 @@ def test_new_readings_are_appended_to_every_table_they_reach(tmp_path: Path) -> 
     _rebuilt_equal(landing, tmp_path / "wh", tmp_path, result)
 
 
-@pytest.mark.usefixtures("at_any_size")
+@pytest.mark.usefixtures("extends_at_any_size")
 def test_a_withdrawn_consent_rebuilds_the_tables_it_takes_rows_from(tmp_path: Path) -> None:
     landing = small_landing(tmp_path / "landing")
     build(landing, tmp_path / "wh")
@@ -124,7 +117,7 @@ def test_a_withdrawn_consent_rebuilds_the_tables_it_takes_rows_from(tmp_path: Pa
     _rebuilt_equal(landing, tmp_path / "wh", tmp_path)
 
 
-@pytest.mark.usefixtures("at_any_size")
+@pytest.mark.usefixtures("extends_at_any_size")
 def test_a_second_holder_of_a_serial_takes_readings_from_its_owner(tmp_path: Path) -> None:
     landing = small_landing(tmp_path / "landing")
     build(landing, tmp_path / "wh")
@@ -147,7 +140,7 @@ def test_a_second_holder_of_a_serial_takes_readings_from_its_owner(tmp_path: Pat
     _rebuilt_equal(landing, tmp_path / "wh", tmp_path)
 
 
-@pytest.mark.usefixtures("at_any_size")
+@pytest.mark.usefixtures("extends_at_any_size")
 def test_new_phone_readings_that_move_no_owner_extend_the_step_trainer_tables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -189,7 +182,7 @@ def _keys_asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return asked
 
 
-@pytest.mark.usefixtures("at_any_size")
+@pytest.mark.usefixtures("extends_at_any_size")
 @pytest.mark.parametrize("newcomer", [True, False])
 def test_the_pseudonyms_of_the_people_held_are_keyed_from_the_tables_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newcomer: bool
@@ -213,7 +206,7 @@ def test_the_pseudonyms_of_the_people_held_are_keyed_from_the_tables_files(
     _rebuilt_equal(landing, tmp_path / "wh", tmp_path, result)
 
 
-@pytest.mark.usefixtures("at_any_size")
+@pytest.mark.usefixtures("extends_at_any_size")
 def test_pseudonyms_are_keyed_through_the_engine_when_the_files_cannot_be_read_beside_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -232,7 +225,7 @@ def test_pseudonyms_are_keyed_through_the_engine_when_the_files_cannot_be_read_b
     _rebuilt_equal(landing, tmp_path / "wh", tmp_path, result)
 
 
-@pytest.mark.usefixtures("at_any_size")
+@pytest.mark.usefixtures("extends_at_any_size")
 def test_owners_recorded_by_another_row_hash_are_rebuilt_and_compared(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -252,7 +245,7 @@ def test_owners_recorded_by_another_row_hash_are_rebuilt_and_compared(
     _rebuilt_equal(landing, tmp_path / "wh", tmp_path, result)
 
 
-@pytest.mark.usefixtures("at_any_size")
+@pytest.mark.usefixtures("extends_at_any_size")
 def test_a_rerun_after_a_run_that_can_be_extended_finds_nothing_new(tmp_path: Path) -> None:
     """The record of what the tables were built from holds the owners' fingerprints too; a run with
     no landing change still stops after planning."""
@@ -264,7 +257,7 @@ def test_a_rerun_after_a_run_that_can_be_extended_finds_nothing_new(tmp_path: Pa
     assert any(n.startswith("nothing new since the last run") for n in result.notes)
 
 
-@pytest.mark.usefixtures("at_any_size")
+@pytest.mark.usefixtures("extends_at_any_size")
 def test_after_an_erasure_the_next_run_rebuilds_everything(tmp_path: Path) -> None:
     landing = small_landing(tmp_path / "landing")
     build(landing, tmp_path / "wh")
@@ -286,7 +279,7 @@ def test_small_landing_data_is_rebuilt_whole(tmp_path: Path, monkeypatch: pytest
 
     assert _note(result.notes) == ""
     assert not before & _files(tmp_path / "wh", "accelerometer_trusted")  # rewritten
-    assert os.path.getsize(landing / "accelerometer" / "landing" / "later.json") < extending.MIN_LANDING_BYTES
+    assert os.path.getsize(landing / "accelerometer" / "landing" / "later.json") < extendable.MIN_LANDING_BYTES
 
 
 ONE_USER_PER_INSTANT = """/* @table
@@ -306,7 +299,7 @@ SELECT a.user AS email, a.timestamp FROM accelerometer_trusted AS a
 """
 
 
-@pytest.mark.usefixtures("at_any_size")
+@pytest.mark.usefixtures("extends_at_any_size")
 def test_an_error_check_counted_where_the_new_rows_are_fails_on_them(tmp_path: Path) -> None:
     """A check of error severity on a table that grew is counted over the groups its new rows join;
     new rows that break it there fail the run, as a full run would."""
@@ -338,7 +331,7 @@ SELECT DISTINCT CAST(NULL AS VARCHAR) AS nothing, a.user AS email FROM accelerom
 """
 
 
-@pytest.mark.usefixtures("at_any_size")
+@pytest.mark.usefixtures("extends_at_any_size")
 def test_a_distinct_table_gains_no_row_it_holds_when_its_first_column_is_null(tmp_path: Path) -> None:
     """New rows of a SELECT DISTINCT table are those its rows of before do not hold, compared whole
     (NULL equal to NULL), however the comparison is narrowed."""
@@ -371,7 +364,7 @@ def _recording_wrong_figures(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(answers, "record", wrong)
 
 
-@pytest.mark.usefixtures("at_any_size")
+@pytest.mark.usefixtures("extends_at_any_size")
 def test_checks_over_unchanged_tables_take_the_last_runs_answers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -401,7 +394,7 @@ def test_checks_over_unchanged_tables_take_the_last_runs_answers(
     assert "check and reason counts read only tables unchanged" in " ".join(result.notes)
 
 
-@pytest.mark.usefixtures("at_any_size")
+@pytest.mark.usefixtures("extends_at_any_size")
 def test_answers_recorded_against_other_snapshots_are_not_taken(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -434,7 +427,7 @@ def _conflicts_sql() -> str:
     return check.sql
 
 
-@pytest.mark.usefixtures("at_any_size")
+@pytest.mark.usefixtures("extends_at_any_size")
 @pytest.mark.parametrize("recorded", [None, 5])
 def test_a_warning_over_keys_is_counted_where_the_new_rows_are(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recorded: int | None

@@ -9,18 +9,11 @@ from pathlib import Path
 import pytest
 
 from stedi.results import RunResult
-from stedi.stages import extending, histograms
-from tests.support.corpora import assert_same_tables, build
+from stedi.stages import histograms
+from tests.support.corpora import assert_same_as_a_full_rebuild, build
 from tests.support.landing import phone, small_landing, step, write_landing
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(autouse=True)
-def at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Small landing data takes the path of large landing data."""
-    monkeypatch.setattr(extending, "MIN_LANDING_BYTES", 0)
-    monkeypatch.setenv("STEDI_SUBJECT_KEY", "test-subject-key")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("extends_at_any_size")]
 
 
 def _merges(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -40,21 +33,6 @@ def _gaps(result: RunResult) -> list[tuple]:  # type: ignore[type-arg]
     return [(c.status, c.value, c.detail) for c in result.checks if c.kind == "gaps"]
 
 
-def _same_as_a_full_rebuild(landing: Path, warehouse: Path, tmp_path: Path, result: RunResult) -> None:
-    fresh = tmp_path / f"reference-{len(list(tmp_path.glob('reference-*')))}"
-    reference = build(landing, fresh)
-    assert_same_tables(warehouse, fresh)
-    assert _gaps(result) == _gaps(reference)
-    # A pass may be decided another way in a run that extends ("ok: ..."); figures ("ok; ...") are kept.
-    assert [(c.table, c.description, c.status, c.value, _said(c.detail)) for c in result.checks] == [
-        (c.table, c.description, c.status, c.value, _said(c.detail)) for c in reference.checks
-    ]
-
-
-def _said(detail: str) -> str:
-    return "ok" if detail.startswith("ok: ") else detail
-
-
 def test_the_gaps_of_a_grown_table_come_from_the_last_runs_steps(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -66,17 +44,17 @@ def test_the_gaps_of_a_grown_table_come_from_the_last_runs_steps(
     grown = build(landing, tmp_path / "wh")
     assert merges == [1]
     assert _gaps(grown)[0][1] == 1  # one step above the minute
-    _same_as_a_full_rebuild(landing, tmp_path / "wh", tmp_path, grown)
+    assert_same_as_a_full_rebuild(landing, tmp_path / "wh", tmp_path, grown)
     # carl, who never consented, sends a phone reading: the step-trainer table is as it was, and its
     # steps are kept for the next run, which merges them again (two steps now)
     write_landing(landing, accelerometer={"carl.json": phone("carl@x.com", 30) + "\n"})
     unchanged = build(landing, tmp_path / "wh")
     assert merges == [1]
-    _same_as_a_full_rebuild(landing, tmp_path / "wh", tmp_path, unchanged)
+    assert_same_as_a_full_rebuild(landing, tmp_path / "wh", tmp_path, unchanged)
     write_landing(landing, step_trainer={"latest.json": step("S1", 90_030) + "\n" + step("S2", 40) + "\n"})
     again = build(landing, tmp_path / "wh")
     assert merges == [1, 2]
-    _same_as_a_full_rebuild(landing, tmp_path / "wh", tmp_path, again)
+    assert_same_as_a_full_rebuild(landing, tmp_path / "wh", tmp_path, again)
 
 
 def test_steps_beyond_what_a_record_keeps_are_counted_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,4 +65,4 @@ def test_steps_beyond_what_a_record_keeps_are_counted_whole(tmp_path: Path, monk
     write_landing(landing, step_trainer={"later.json": step("S1", 90_020) + "\n"})
     result = build(landing, tmp_path / "wh")
     assert merges == []
-    _same_as_a_full_rebuild(landing, tmp_path / "wh", tmp_path, result)
+    assert_same_as_a_full_rebuild(landing, tmp_path / "wh", tmp_path, result)

@@ -18,7 +18,7 @@ from stedi.engines.duckdb import DuckDBEngine
 from stedi.errors import StepError, WarehouseError
 from stedi.pipeline.forget import forget
 from stedi.pipeline.query import query
-from stedi.stages import extending
+from stedi.stages import extendable, extending
 from stedi.warehouse.catalog import Warehouse
 from stedi.warehouse.writes import write
 from tests.support.corpora import (
@@ -41,7 +41,7 @@ pytestmark = pytest.mark.slow
 def extend_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
     """These small landings take the path of large ones: tables after the landing tables are
     extended with new rows where they can be (see stages.extending), and must equal a full rebuild."""
-    monkeypatch.setattr(extending, "MIN_LANDING_BYTES", 0)
+    monkeypatch.setattr(extendable, "MIN_LANDING_BYTES", 0)
 
 
 @pytest.fixture(scope="module")

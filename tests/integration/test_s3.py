@@ -230,10 +230,10 @@ def test_tables_extended_with_new_rows_in_object_storage_equal_a_full_run(
     s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The rows of before are read from the store (not a local view); only new rows are appended."""
-    from stedi.stages import extending
+    from stedi.stages import extendable
     from tests.support.corpora import BATCHES, copy_files, corpus, empty_landing, starter_files
 
-    monkeypatch.setattr(extending, "MIN_LANDING_BYTES", 0)
+    monkeypatch.setattr(extendable, "MIN_LANDING_BYTES", 0)
     landing = empty_landing(tmp_path / "landing")
     warehouse, catalog = f"s3://{s3.bucket}/extended-wh", str(tmp_path / "catalog.db")
     files = starter_files()

@@ -143,6 +143,10 @@ class Engine(ABC):
     def columns(self, name: str) -> list[str]:
         """The column names of a relation."""
 
+    @abstractmethod
+    def described(self, name: str) -> list[tuple[str, str]]:
+        """The columns of a relation with their types, as the engine names them."""
+
     def fingerprint(self, name: str) -> str | None:
         """A fingerprint of the relation's rows (`warehouse.fingerprints`: its schema and multiset of
         rows); None from an engine that makes none."""

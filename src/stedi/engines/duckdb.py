@@ -319,6 +319,10 @@ class DuckDBEngine(Engine):
     def columns(self, name: str) -> list[str]:
         return list(self.con.table(name).columns)
 
+    def described(self, name: str) -> list[tuple[str, str]]:
+        relation = self.con.table(name)
+        return [(c, str(t)) for c, t in zip(relation.columns, relation.types, strict=True)]
+
     def fingerprint(self, name: str) -> str | None:
         rows = self.rows_of(name)
         try:

@@ -304,6 +304,9 @@ class SparkEngine(Engine):
     def columns(self, name: str) -> list[str]:
         return list(self._frames[name].columns)
 
+    def described(self, name: str) -> list[tuple[str, str]]:
+        return [(c, t) for c, t in self._frames[name].dtypes]
+
     def attach(self, name: str, files: list[str], schema: pa.Schema) -> str:
         if files:
             frame = self.spark.read.schema(", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in schema)).parquet(

@@ -25,7 +25,7 @@ from stedi.contract.tables import LEDGER_TABLE, PARAMETERS, SUBJECT_KEYS, Zone
 from stedi.results import FAILED, PUBLISHED, REFUSED, UNCHANGED, CheckOutcome
 from stedi.stages import answers, extending, histograms
 from stedi.stages.context import Funnel, RunContext
-from stedi.stages.extending import threshold
+from stedi.stages.extendable import threshold
 from stedi.stages.ingestion import stage_ledger
 
 if TYPE_CHECKING:

@@ -42,6 +42,22 @@ def built_as_view(ctx: RunContext, table: Table) -> bool:
     return True
 
 
+def held_distinct(ctx: RunContext, table: Table) -> tuple[str, str] | None:
+    """For an internal relation of this kind whose rows the last run found distinct already: its
+    input relation and its SQL without DISTINCT (which gave the last run's rows from that input's
+    rows of then); else None."""
+    found = _of(table)
+    if found is None or answers.previous(ctx, _query(table.name, found[0])) != [(True,)]:
+        return None
+    return found
+
+
+def held(ctx: RunContext, table: Table, distinct: bool) -> None:
+    """Record, found another way, whether the input rows of `table` are still distinct."""
+    if (found := _of(table)) is not None:
+        answers.remember(ctx, _query(table.name, found[0]), [(distinct,)])
+
+
 def _of(table: Table) -> tuple[str, str] | None:
     """The input relation and the SQL without DISTINCT, for an internal table of this kind."""
     if table.published or table.view or table.sql is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from stedi.contract.checks import HISTOGRAM, Check
-from stedi.stages import answers, extending
+from stedi.stages import answers, extendable
 from stedi.stages.context import RunContext
 
 # Distinct values a run records of a check's multiset (its answers stay a few dozen kilobytes); with
@@ -30,7 +30,7 @@ def counting_sql(ctx: RunContext, check: Check) -> str | None:
     as before (no multiset, a run no later run extends, or an unchanged table: its answer is the last
     run's, and so are its pairs, kept again for the next run)."""
     histogram = check.histogram
-    if histogram is None or not extending.may_be_extended(ctx):
+    if histogram is None or not extendable.may_be_extended(ctx):
         return None
     last = _pairs(answers.previous(ctx, _key(check)))
     grown = ctx.kept_rows.get(check.table)

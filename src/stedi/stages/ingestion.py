@@ -16,7 +16,7 @@ from stedi.contract.sources import QUARANTINE_SCHEMA, SOURCES, Source
 from stedi.contract.tables import HISTORY_TABLE, LEDGER_TABLE, Zone
 from stedi.errors import LandingError, WarehouseError
 from stedi.results import UNCHANGED, SourceResult, TableResult
-from stedi.stages import extending
+from stedi.stages import extendable
 from stedi.stages.answers import ANSWERS_PROPERTY
 from stedi.stages.context import RunContext
 from stedi.stages.erasure import find, keep_sql, path_redactor
@@ -114,7 +114,7 @@ def read(ctx: RunContext) -> None:
     engine, settings = ctx.engine, ctx.settings
     assert settings.landing is not None
     engine.reserve(ctx.landing_bytes)
-    extending.parse_ahead(ctx)
+    extendable.parse_ahead(ctx)
     for source, p in zip(SOURCES, ctx.plans, strict=True):
         ctx.say(f"reading {source.name}: {len(p.to_read)} of {len(p.files)} files are new or changed")
         started = time.perf_counter()

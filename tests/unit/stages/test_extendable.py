@@ -10,7 +10,7 @@ import pytest
 
 from stedi.contract.algebra import spj_shape
 from stedi.contract.tables import load
-from stedi.stages import extending
+from stedi.stages import extendable
 
 
 def _ctx(landing_bytes: int, extends: bool = True) -> Any:
@@ -19,11 +19,11 @@ def _ctx(landing_bytes: int, extends: bool = True) -> Any:
 
 
 def test_a_run_that_may_be_extended_finds_every_shape_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(extending.THRESHOLD_VARIABLE, "1MB")
+    monkeypatch.setenv(extendable.THRESHOLD_VARIABLE, "1MB")
     ctx = _ctx(landing_bytes=2 << 20)
     queries = {t.sql for t in ctx.models.transforms if t.sql is not None}
     spj_shape.cache_clear()
-    thread = extending.parse_ahead(ctx)
+    thread = extendable.parse_ahead(ctx)
     assert thread is not None
     thread.join()
     assert spj_shape.cache_info().currsize == len(queries)
@@ -38,7 +38,7 @@ def test_a_run_that_may_be_extended_finds_every_shape_parsed(monkeypatch: pytest
 def test_no_parsing_where_nothing_is_extended(
     monkeypatch: pytest.MonkeyPatch, landing_bytes: int, extends: bool
 ) -> None:
-    monkeypatch.setenv(extending.THRESHOLD_VARIABLE, "1MB")
+    monkeypatch.setenv(extendable.THRESHOLD_VARIABLE, "1MB")
     spj_shape.cache_clear()
-    assert extending.parse_ahead(_ctx(landing_bytes, extends)) is None
+    assert extendable.parse_ahead(_ctx(landing_bytes, extends)) is None
     assert spj_shape.cache_info().currsize == 0
