@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +160,44 @@ def test_a_run_that_would_publish_a_customer_without_consent_fails_naming_the_in
     with pytest.raises(PrivacyError, match=privacy.CONSENT_INVARIANT):
         run(Settings(landing=str(root), warehouse=str(tmp_path / "wh"), models=str(leaky)))
     assert "customer_trusted" not in Warehouse(tmp_path / "wh").table_names()  # nothing trusted was published
+
+
+# Readings of consenting customers, and (a leak) every reading with x = 99, whoever took it.
+LEAKS_X_99 = """SELECT DISTINCT a.user, a.timestamp, a.x, a.y, a.z
+FROM accelerometer_readings AS a JOIN customer_trusted AS c ON c.email = a.user
+UNION SELECT user, timestamp, x, y, z FROM accelerometer_readings WHERE x = 99"""
+
+
+@pytest.mark.usefixtures("extends_at_any_size")
+def test_a_run_that_extends_checks_the_new_rows_against_consent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table that only gains rows has its invariants checked over its new rows: a leak they bring
+    fails the run, as a full rebuild would."""
+    from stedi.stages import building
+    from tests.support.landing import small_landing, write_landing
+
+    checked: list[tuple[str, str | None]] = []
+    real = building.check_privacy
+
+    def spied(ctx, table, rows=None):  # type: ignore[no-untyped-def]
+        checked.append((table.name, rows))
+        return real(ctx, table, rows)
+
+    monkeypatch.setattr(building, "check_privacy", spied)
+    leaky = models_folder(tmp_path / "sql", replace={"accelerometer_trusted": LEAKS_X_99})
+    landing = small_landing(tmp_path / "landing")
+    settings = Settings(landing=str(landing), warehouse=str(tmp_path / "wh"), models=str(leaky))
+    run(settings)
+    write_landing(landing, accelerometer={"later.json": phone("jane@x.com", 50) + "\n"})
+    run(settings)
+    assert ("accelerometer_trusted", "accelerometer_trusted__delta") in checked
+    write_landing(landing, accelerometer={"leak.json": phone("carl@x.com", 60, x=99.0) + "\n"})
+    with pytest.raises(PrivacyError, match=privacy.CONSENT_INVARIANT):
+        run(settings)
+    assert checked[-1] == ("accelerometer_trusted", "accelerometer_trusted__delta")
+    with pytest.raises(PrivacyError, match=privacy.CONSENT_INVARIANT):
+        run(replace(settings, full_refresh=True))
 
 
 def test_pii_in_the_ml_table_fails_the_run(make_landing: Any, tmp_path: Path) -> None:

@@ -78,17 +78,18 @@ def subject_keys(emails: list[str], key: bytes, shares: tuple[float, float, floa
     )
 
 
-def invariant_queries(table: Table) -> list[tuple[str, str]]:
-    """(invariant, SQL counting the rows that break it) for the table's declared invariants."""
+def invariant_queries(table: Table, rows: str | None = None) -> list[tuple[str, str]]:
+    """(invariant, SQL counting the rows that break it) for the table's declared invariants, over
+    the rows of relation `rows` (default: the table). A row breaks one when a value of it is not
+    found in another relation, so a row that keeps it keeps it while that relation only gains rows."""
+    rows = rows or table.name
     queries = []
     if table.consent:
-        queries.append(
-            (CONSENT_INVARIANT, f"SELECT COUNT(*) FROM {table.name} WHERE {table.consent} NOT IN {_CONSENTING}")
-        )
+        queries.append((CONSENT_INVARIANT, f"SELECT COUNT(*) FROM {rows} WHERE {table.consent} NOT IN {_CONSENTING}"))
     if table.pseudonym:
         queries.append(
             (PSEUDONYM_INVARIANT,
-             f"SELECT COUNT(*) FROM {table.name} WHERE {table.pseudonym.column} NOT IN (SELECT subject_id FROM {SUBJECT_KEYS})")
+             f"SELECT COUNT(*) FROM {rows} WHERE {table.pseudonym.column} NOT IN (SELECT subject_id FROM {SUBJECT_KEYS})")
         )  # fmt: skip
     return queries
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from stedi import faults
 from stedi.contract import privacy
+from stedi.contract.algebra import relations_read
 from stedi.contract.tables import PARAMETERS, SUBJECT_KEYS, Models, Table
 from stedi.errors import PrivacyError
 from stedi.stages import extendable, extending
@@ -72,7 +73,7 @@ def _build_one(ctx: RunContext, table: Table, extension: extending.Extension | N
     if table.published:
         # Rows the last run published, checked then against relations as they are now: the same answer.
         if extension is None or table.name not in extension.published_as_is:
-            check_privacy(ctx, table)
+            check_privacy(ctx, table, _checked_rows(table, extension, new_rows))
         if new_rows is not None:
             ctx.writer.stage(table.name, append_from=new_rows, expected=ctx.published_snapshots.get(table.name))
         else:
@@ -80,9 +81,24 @@ def _build_one(ctx: RunContext, table: Table, extension: extending.Extension | N
     ctx.build_seconds[table.name] = time.perf_counter() - started
 
 
-def check_privacy(ctx: RunContext, table: Table) -> None:
-    """Before a table is staged: the privacy invariants it declares."""
-    queries = privacy.invariant_queries(table)
+def _checked_rows(table: Table, extension: extending.Extension | None, new_rows: str | None) -> str | None:
+    """The relation whose rows a table's privacy invariants are to be checked over: its new rows
+    alone when it only gains them and every relation the invariants look values up in holds every
+    row it held (its rows of before kept them against those rows when the last run published them;
+    a failed invariant publishes nothing); else the whole table (None)."""
+    if extension is None or new_rows is None:
+        return None
+    for _, sql in privacy.invariant_queries(table, new_rows):
+        looked_up = relations_read(sql)
+        if looked_up is None or not all(extension.holds_what_it_held(r) for r in looked_up - {new_rows}):
+            return None
+    return new_rows
+
+
+def check_privacy(ctx: RunContext, table: Table, rows: str | None = None) -> None:
+    """Before a table is staged: the privacy invariants it declares, over the rows of relation `rows`
+    (default: the whole table)."""
+    queries = privacy.invariant_queries(table, rows)
     violations = ctx.engine.counts([sql for _, sql in queries])
     columns = ctx.engine.columns(table.name) if table.no_personal_columns else []
     if broken := privacy.broken_invariants(table, ctx.models, columns, violations):

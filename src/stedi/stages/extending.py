@@ -73,6 +73,10 @@ class Extension:
     def state(self, relation: str) -> State:
         return self.states.get(relation, CHANGED)
 
+    def holds_what_it_held(self, relation: str) -> bool:
+        """Whether a relation of the build holds every row it held in the last run's: unchanged or grown."""
+        return self.state(relation) != CHANGED
+
     def set_keys(self, relation: str, source: str, column: str) -> bool:
         """The state of the pseudonym relation made from `source.column` (one row per email); when
         `source` grew, the relation itself too, from the keys of its rows of before and of its new
