@@ -9,7 +9,8 @@ the table counts of both (the same tables must come out), and stedi's stage timi
 scenarios measure stedi against its own full run:
 
 - rerun: the same landing folder again (nothing new);
-- one new file: a landing folder missing one file of 1 % of the rows, then that file added.
+- one new file: a landing folder missing one file of 1 % of the rows, then that file added; once
+  with a phone (accelerometer) file, once with a step-trainer file.
 
 Generated data is kept in --data (default benchmarks/data) for the next invocation; results are
 written to benchmarks/out/peer.json (see --output).
@@ -33,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPORA = Path(os.environ.get("STEDI_TEST_DATA", ROOT.parent / "shared" / "data"))
 BIN = Path(sys.executable).parent
 RACY_SECONDS = 2.1  # see stages/planning.py, RACY_NS
+# The new file of the incremental runs: a phone export, then a step-trainer export, each 1 % of the rows.
+NEW_FILE_SOURCES = ("accelerometer", "step_trainer")
 ENV = {**os.environ, "STEDI_SUBJECT_KEY": "benchmark-subject-key"}
 TABLES = ("customer_landing", "accelerometer_landing", "step_trainer_landing", "customer_trusted",
           "accelerometer_trusted", "customer_curated", "step_trainer_trusted", "machine_learning_curated")  # fmt: skip
@@ -124,8 +127,8 @@ def _files(landing: Path) -> list[Path]:
     return sorted(p for p in landing.rglob("*.json") if p.is_file())
 
 
-def split_one_percent(landing: Path, folder: Path) -> tuple[Path, Path, int, int]:
-    """A landing folder of hard links to every file but one accelerometer file, cut in two: its
+def split_one_percent(landing: Path, folder: Path, source: str = "accelerometer") -> tuple[Path, Path, int, int]:
+    """A landing folder of hard links to every file but the largest file of `source`, cut in two: its
     first lines stay, the rest (1 % of all rows) is the new file. Returns the folder, the new file,
     its lines and the total lines."""
     files = _files(landing)
@@ -138,7 +141,7 @@ def split_one_percent(landing: Path, folder: Path) -> tuple[Path, Path, int, int
             os.link(f, target)
         except OSError:
             shutil.copyfile(f, target)
-    biggest = max((f for f in files if "/accelerometer/" in f.as_posix()), key=lambda f: f.stat().st_size)
+    biggest = max((f for f in files if f"/{source}/" in f.as_posix()), key=lambda f: f.stat().st_size)
     lines = biggest.read_bytes().splitlines(keepends=True)
     share = max(1, min(len(lines) - 1, total // 100))
     kept = folder / biggest.relative_to(landing)
@@ -149,8 +152,8 @@ def split_one_percent(landing: Path, folder: Path) -> tuple[Path, Path, int, int
     return folder, new, share, total
 
 
-def one_new_file(landing: Path, scratch: Path, repeat: int, full_counts: dict[str, int]) -> dict:
-    folder, new, share, total = split_one_percent(landing, scratch / "split")
+def one_new_file(landing: Path, scratch: Path, repeat: int, full_counts: dict[str, int], source: str) -> dict:
+    folder, new, share, total = split_one_percent(landing, scratch / "split", source)
     held = scratch / "held.json"
     shutil.move(new, held)
     # The other files landed a while before, as in use: a file seen within two seconds of a change
@@ -210,7 +213,8 @@ def main() -> None:
             r = full_runs(landing, scratch, args.repeat)
             if not args.skip_scenarios:
                 r["rerun"] = rerun(landing, scratch, args.repeat)
-                r["one_new_file"] = one_new_file(landing, scratch, args.repeat, r["stedi_counts"])
+                for source in NEW_FILE_SOURCES:
+                    r[f"one_new_{source}_file"] = one_new_file(landing, scratch, args.repeat, r["stedi_counts"], source)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         results[scale] = r
@@ -223,10 +227,11 @@ def main() -> None:
         if "rerun" in r:
             print(f"          rerun with nothing new: {r['rerun']['stedi_s']:.2f} s "
                   f"({r['rerun']['stedi_s'] / r['stedi_s']:.0%} of a full run)")  # fmt: skip
-            inc = r["one_new_file"]
-            print(f"          one new file ({inc['new_file_lines']:,} of {inc['landing_lines']:,} lines): "
-                  f"{inc['stedi_s']:.2f} s ({inc['stedi_s'] / r['stedi_s']:.0%} of a full run), "
-                  f"tables equal a full run: {inc['same_counts_as_full_run']}")  # fmt: skip
+            for source in NEW_FILE_SOURCES:
+                inc = r[f"one_new_{source}_file"]
+                print(f"          one new {source} file ({inc['new_file_lines']:,} of {inc['landing_lines']:,} lines): "
+                      f"{inc['stedi_s']:.2f} s ({inc['stedi_s'] / r['stedi_s']:.0%} of a full run), "
+                      f"tables equal a full run: {inc['same_counts_as_full_run']}")  # fmt: skip
         if not r["same_counts"]:
             print(f"          counts differ: stedi {r['stedi_counts']} peer {r['peer_counts']}")
     out = ROOT / "benchmarks" / "out"
