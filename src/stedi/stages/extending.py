@@ -6,7 +6,8 @@ landing table holds the rows it held plus the rows read (no file changed, moved 
 rows dropped for an erasure). Then, against the tables that run published, every relation of the
 build is one of:
 
-- unchanged: it is built from relations that are all unchanged;
+- unchanged: it is built from relations that are all unchanged (a published one is then read from
+  the files the last run published, not built);
 - grown: it holds every row it held (`before`) and new ones (`delta`);
 - changed: anything else.
 
@@ -16,7 +17,8 @@ grows by that SQL over their new rows. With R' = R ⊎ ΔR for each relation it 
     Δ(R1 ⋈ … ⋈ Rn) = ⊎ᵢ R1' ⋈ … ⋈ Rᵢ₋₁' ⋈ ΔRᵢ ⋈ Rᵢ₊₁ ⋈ … ⋈ Rn
 
 which is exact for multisets of rows; under DISTINCT the new rows are those of the result it did not
-hold. An internal relation that is not a select-project-join is built whole; when its fingerprint
+hold (an internal `SELECT DISTINCT` whose input's rows the last run found distinct grows the same
+way, see `distinctness`). An internal relation that is not a select-project-join is built whole; when its fingerprint
 (count and sum of row hashes) is the one the last run recorded for it, it is unchanged. Any other
 published table is built whole and compared with the rows it held: when they are all still there, it
 has grown by the rest. A grown published table is appended to: only its new rows are
