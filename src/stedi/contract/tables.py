@@ -115,6 +115,15 @@ _KEYS = {"zone", "description", "input", "key", "person", "consent", "pseudonym"
 _RELATION = re.compile(r"\b(?:FROM|JOIN)\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 
 
+def _query_of(body: str) -> str:
+    """A table's query as the runs embed it in larger statements (a view, `SELECT * FROM (...)`):
+    without the semicolons that may end it, and ending with a line break, after any comment."""
+    query = body.strip()
+    while query.endswith(";"):
+        query = query[:-1].rstrip()
+    return query + "\n"
+
+
 def _source_tables() -> list[Table]:
     tables = []
     for source in SOURCES:
@@ -167,7 +176,7 @@ def parse(name: str, text: str) -> Table:
         name,
         zone,
         spec.get("description", ""),
-        text[found.end() :].strip() + "\n",
+        _query_of(text[found.end() :]),
         spec.get("input"),
         tuple(spec.get("key", ())),
         people,

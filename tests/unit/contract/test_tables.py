@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from stedi.contract.privacy import invariant_queries
@@ -68,6 +69,17 @@ def test_a_table_needs_only_the_relations_it_reads() -> None:
 def test_a_bad_declaration_is_a_clear_error(text: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         parse("toy", text)
+
+
+@pytest.mark.parametrize(
+    "body", ["SELECT 1 AS a;", "SELECT 1 AS a ;\n ;\n", "SELECT 1 AS a -- the last line is a comment", "SELECT 1 AS a"]
+)
+def test_a_query_can_be_embedded_in_a_larger_statement(body: str) -> None:
+    """A run reads a table's query inside others (`SELECT * FROM (...)`): semicolons that end it are
+    left out, and a comment on its last line ends before what follows."""
+    sql = parse("toy", '/* @table\nzone = "curated"\n*/\n' + body).sql
+    assert sql is not None
+    assert duckdb.sql(f"SELECT * FROM ({sql}) AS embedded").fetchall() == [(1,)]
 
 
 def test_sql_tables_reading_each_other_in_a_cycle_are_refused(tmp_path: Path) -> None:
