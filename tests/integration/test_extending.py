@@ -74,9 +74,14 @@ def _reasons(result: RunResult) -> list[tuple]:  # type: ignore[type-arg]
 
 
 @pytest.mark.usefixtures("extends_at_any_size")
-def test_new_readings_are_appended_to_every_table_they_reach(tmp_path: Path) -> None:
+def test_new_readings_are_appended_to_every_table_they_reach(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """New phone and step-trainer readings: every table they reach gets its new rows, by the delta
+    rule where its SQL allows: step_trainer_trusted too, as the owners of the readings add up two
+    select-project-joins and grow by the new readings of each. customer_curated (a subquery) is
+    built and compared."""
     landing = small_landing(tmp_path / "landing")
     build(landing, tmp_path / "wh")
+    compared = _compared_tables(monkeypatch)
     tables = ("accelerometer_trusted", "step_trainer_trusted", "machine_learning_curated")
     files = {name: _files(tmp_path / "wh", name) for name in tables}
     write_landing(
@@ -91,6 +96,7 @@ def test_new_readings_are_appended_to_every_table_they_reach(tmp_path: Path) -> 
         assert name in note
         assert files[name] < _files(tmp_path / "wh", name)  # the files of before kept, one added
     assert "customer_curated" not in note  # jane and bob were curated already
+    assert compared == ["customer_curated"]
     wh = Warehouse(tmp_path / "wh")
     assert len(table_rows(wh, "accelerometer_trusted")) == 5  # jane 10, 20, 30; bob 10, 30
     assert len(table_rows(wh, "step_trainer_trusted")) == 4  # S1 10, 20, 30 (jane); S2 30 (bob)

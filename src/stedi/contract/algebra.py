@@ -57,11 +57,11 @@ def _one_select(sql: str):  # -> sqlglot.exp.Select | None
     """The query's tree when it is one SELECT (not a set operation, not several statements)."""
     from sqlglot import exp
 
-    tree = _one_statement(sql)
+    tree = one_statement(sql)
     return tree if isinstance(tree, exp.Select) else None
 
 
-def _one_statement(sql: str):  # -> sqlglot.exp.Expression | None
+def one_statement(sql: str):  # -> sqlglot.exp.Expression | None
     """The tree of the one statement `sql` holds; None for several, or SQL SQLGlot cannot read."""
     import sqlglot
 
@@ -147,7 +147,7 @@ def count_terms(sql: str) -> tuple[CountTerm, ...] | None:
     `stages.extending`), so a run can correct the last run's answer instead of counting again."""
     from sqlglot import exp
 
-    tree = _one_statement(sql)
+    tree = one_statement(sql)
     if not isinstance(tree, exp.Select) or tree.find(exp.With) is not None:
         return None
     if tree.args.get("from_") is not None:
@@ -231,7 +231,7 @@ def relations_read(sql: str) -> frozenset[str] | None:
     schema or catalog."""
     from sqlglot import exp
 
-    tree = _one_statement(sql)
+    tree = one_statement(sql)
     if tree is None:
         return None
     withs = list(tree.find_all(exp.With))

@@ -13,6 +13,7 @@ import threading
 from stedi.config import parse_size
 from stedi.contract.algebra import spj_shape
 from stedi.contract.tables import Table
+from stedi.contract.unions import union_all_branches
 from stedi.stages import distinctness
 from stedi.stages.context import RunContext
 from stedi.stages.freshness import relation_digest
@@ -43,6 +44,7 @@ def fingerprinted(ctx: RunContext, table: Table) -> bool:
         and table.sql is not None
         and may_be_extended(ctx)
         and spj_shape(table.sql) is None
+        and union_all_branches(table.sql) is None
     )
 
 
@@ -64,7 +66,8 @@ def parse_ahead(ctx: RunContext) -> threading.Thread | None:
     def parse() -> None:
         try:
             for sql in queries:
-                spj_shape(sql)
+                if spj_shape(sql) is None:
+                    union_all_branches(sql)
         except Exception:  # the build parses again, and says what went wrong there
             return
 

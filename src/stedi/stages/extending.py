@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from stedi.contract.algebra import Shape, spj_shape, with_relations
 from stedi.contract.tables import PARAMETERS, Table, Zone
+from stedi.contract.unions import union_all_branches
 from stedi.stages import distinctness
 from stedi.stages.context import RunContext
 from stedi.stages.extendable import digest, fingerprinted, threshold
@@ -147,11 +148,12 @@ class Extension:
             self._build_unchanged(table)
             self._as_before(table, unchanged=True)
             return None
-        if shape is not None and all(self.state(r) != CHANGED for r in shape.relations):
+        branches = _branches(table, shape)
+        if branches is not None and all(self.state(r) != CHANGED for _, s in branches for r in s.relations):
             if not table.published:
-                self._extend_internal(table, shape)
+                self._extend_internal(table, branches)
                 return None
-            if (before := self._before(table)) is not None:
+            if shape is not None and (before := self._before(table)) is not None:
                 return self._extend_published(table, shape, before)
         self._build_whole(table)
         self.states[table.name] = UNCHANGED if self._as_before(table) else CHANGED
@@ -203,19 +205,24 @@ class Extension:
             self.ctx.relation_digests[table.name] = now
         return now is not None and now == before
 
-    def _extend_internal(self, table: Table, shape: Shape) -> None:
+    def _extend_internal(self, table: Table, branches: tuple[tuple[str, Shape], ...]) -> None:
         """An internal table is built whole (the tables after it read it); its new rows are derived
-        beside it, and its rows of before are a view (it was never stored)."""
+        beside it, those of each select-project-join it adds up, and its rows of before are a view (it
+        was never stored)."""
         engine, sql = self.ctx.engine, table.sql or ""
-        if shape.distinct and self._extend_distinct(table):
+        distinct = any(shape.distinct for _, shape in branches)
+        if distinct and self._extend_distinct(table):
             return
         self._build_whole(table)
-        if shape.distinct:  # which rows are new would need its rows of before built: as costly
+        if distinct:  # which rows are new would need its rows of before built: as costly
             self.states[table.name] = CHANGED
             return
-        befores = {r: s.before for r in shape.relations if isinstance(s := self.state(r), Grown)}
+        relations = {r for _, shape in branches for r in shape.relations}
+        befores = {r: s.before for r in relations if isinstance(s := self.state(r), Grown)}
         engine.build(f"{table.name}__before", with_relations(sql, befores), view=True)
-        engine.build(f"{table.name}__delta", self._delta_sql(table, shape), view=table.view)
+        deltas = [self._delta_sql(text, shape) for text, shape in branches]
+        delta = deltas[0] if len(deltas) == 1 else " UNION ALL ".join(f"SELECT * FROM ({d}) AS branch" for d in deltas)
+        engine.build(f"{table.name}__delta", delta, view=table.view)
         self._grown(table.name, f"{table.name}__delta", f"{table.name}__before")
 
     def _extend_distinct(self, table: Table) -> bool:
@@ -245,7 +252,7 @@ class Extension:
         engine, name = self.ctx.engine, table.name
         names = engine.columns(before)
         columns = ", ".join(f'"{c}"' for c in names)
-        delta = self._delta_sql(table, shape)
+        delta = self._delta_sql(table.sql or "", shape)
         if shape.distinct:
             engine.build(f"{name}__found", delta)
             delta = _new_distinct(f"{name}__found", before, names)
@@ -286,9 +293,10 @@ class Extension:
             self.extended.append(name)
         return delta
 
-    def _delta_sql(self, table: Table, shape: Shape) -> str:
-        """The query's rows from its inputs' new rows: one term per grown input (see the module)."""
-        sql, terms = table.sql or "", []
+    def _delta_sql(self, sql: str, shape: Shape) -> str:
+        """The rows a select-project-join gains from its inputs' new rows: one term per grown input
+        (see the module)."""
+        terms = []
         for i, relation in enumerate(shape.relations):
             state = self.state(relation)
             if not isinstance(state, Grown):
@@ -338,6 +346,14 @@ class Extension:
         if self.rebuilt:
             parts.append(f"rebuilt whole: {', '.join(self.rebuilt)} (rows they held changed or went)")
         return f"{NOTE_PREFIX} " + "; ".join(parts) if parts else None
+
+
+def _branches(table: Table, shape: Shape | None) -> tuple[tuple[str, Shape], ...] | None:
+    """The select-project-joins whose rows make the table's (one, or those an internal table adds
+    up with UNION ALL), with their shapes; None for any other table."""
+    if shape is not None:
+        return ((table.sql or "", shape),)
+    return None if table.published else union_all_branches(table.sql or "")
 
 
 def start(ctx: RunContext) -> Extension | None:

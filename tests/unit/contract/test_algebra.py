@@ -30,9 +30,11 @@ def test_the_packages_tables_that_are_select_project_joins() -> None:
         "customer_standing": None,  # a window (QUALIFY ROW_NUMBER)
         "step_trainer_readings": Shape(("step_trainer_landing",), True),
         "customer_trusted": Shape(("customer_standing",), False),
-        "step_trainer_owner": None,  # CTEs, a window, an aggregate
+        "serial_holders": None,  # a window
         "accelerometer_trusted": Shape(("accelerometer_readings", "customer_trusted", "run_parameters"), True),
+        "shared_serial_owners": None,  # CTEs, an aggregate
         "customer_curated": None,  # a subquery
+        "step_trainer_owner": None,  # two select-project-joins added by UNION ALL (see test_unions)
         "step_trainer_trusted": Shape(("step_trainer_owner", "customer_curated", "run_parameters"), False),
         "machine_learning_curated": Shape(
             ("step_trainer_trusted", "accelerometer_trusted", "subject_keys", "run_parameters"), False
