@@ -134,8 +134,8 @@ def test_report_in_a_real_browser(reported: Path, failed_after_published: Path, 
             assert page.evaluate("document.documentElement.scrollWidth") <= width
             page.screenshot(path=str(tmp_path / f"report-{width}.png"), full_page=True)
         nodes = page.locator("#pipeline-graph g.node")
-        assert nodes.count() == 17  # 12 warehouse tables (not run_history) + 5 internal steps
-        assert page.locator("#pipeline-graph path.edge").count() == 17
+        assert nodes.count() == 19  # 12 warehouse tables (not run_history) + 7 internal steps
+        assert page.locator("#pipeline-graph path.edge").count() == 21
         ml_node = page.locator("#pipeline-graph g.node[data-table='machine_learning_curated']")
         assert "40,981 rows" in (ml_node.text_content() or "")
         first = page.locator("#funnel table tbody tr td:first-child").all_text_contents()
