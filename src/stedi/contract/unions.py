@@ -1,8 +1,8 @@
 """Queries that add select-project-joins together with `UNION ALL`.
 
 The rows of `Q1 UNION ALL … UNION ALL Qn` are the multiset sum of the rows of its branches, so the
-rows new rows of its inputs add to it are the sum of those each branch gains, and each branch that
-is a select-project-join gains them by the delta rule (see `algebra`).
+rows it gains from new input rows are the sum of those each branch gains, and each branch that is a
+select-project-join gains them by the delta rule (see `algebra`).
 """
 
 from __future__ import annotations

@@ -32,15 +32,11 @@ def keep(ctx: RunContext, table: Table) -> None:
 def built_as_view(ctx: RunContext, table: Table) -> bool:
     """In a run in which the input of `table` is unchanged: built as a view of its input's columns
     when the last run found those rows distinct already (True); else nothing is built (False)."""
-    found = _of(table)
+    found = held_distinct(ctx, table)
     if found is None:
         return False
-    relation, plain = found
-    known = _query(table.name, relation)
-    if answers.previous(ctx, known) != [(True,)]:
-        return False
-    ctx.engine.build(table.name, plain, view=True)
-    answers.remember(ctx, known, [(True,)])  # the same rows as then: so for the next run too
+    ctx.engine.build(table.name, found[1], view=True)
+    held(ctx, table, True)  # the same rows as then: so for the next run too
     return True
 
 

@@ -116,8 +116,12 @@ class Extension:
             if table.pseudonym is not None and table.pseudonym.source[0] in published:
                 self.held_keys[table.pseudonym.source] = pool.submit(self._keys_of_files, *table.pseudonym.source)
 
+    def _plan(self, name: str) -> tuple[list[str], Any] | None:
+        """The files of a published table as the last run left it, with its Arrow schema (None: none to read)."""
+        return self.plans.result().get(name) if self.plans is not None else None
+
     def _keys_of_files(self, source: str, column: str) -> pa.Table | None:
-        plan = self.plans.result().get(source) if self.plans is not None else None
+        plan = self._plan(source)
         if plan is None or not plan[0]:
             return None
         local = [path for f in plan[0] if (path := local_path(f)) is not None]
@@ -170,7 +174,7 @@ class Extension:
         saved (accelerometer_trusted, 0.7 s at scale 100, in a run with a new step-trainer file).
         Returns the relation of its new rows, none, for the writer, which then commits nothing.
         None where those rows are not local files of the columns and types the SQL gives."""
-        plan = self.plans.result().get(table.name) if self.plans is not None else None
+        plan = self._plan(table.name)
         if plan is None or not plan[0] or any(local_path(f) is None for f in plan[0]):
             return None  # the writer's connection sees no attached Arrow data: built, as elsewhere
         engine, name = self.ctx.engine, table.name
@@ -308,7 +312,7 @@ class Extension:
 
     def _before(self, table: Table) -> str | None:
         """The published table's rows as the last run left them, when they can be read as they are."""
-        plan = self.plans.result().get(table.name) if self.plans is not None else None
+        plan = self._plan(table.name)
         if plan is None:
             return None
         files, schema = plan
