@@ -96,6 +96,27 @@ def test_shared_serial_goes_to_the_single_holder_with_a_phone_reading_at_that_in
     assert [(m["serialNumber"], m["sensorReadingTime"]) for m in t["machine_learning_curated"]] == [("S", 10)]
 
 
+def test_every_step_trainer_reading_without_an_owner_is_counted_under_its_reason(
+    make_landing: Any, tmp_path: Path
+) -> None:
+    holders = [("a@x.com", "S"), ("b@x.com", "S"), ("c@x.com", "ONLY-C")] + [(f"{e}@x.com", "T") for e in "def"]
+    phones = [("a@x.com", 10), ("a@x.com", 20), ("b@x.com", 20), ("c@x.com", 40), ("d@x.com", 60)]
+    phones += [("e@x.com", 80), ("f@x.com", 80)]
+    steps = [("S", 10), ("S", 20), ("S", 30), ("T", 60), ("T", 70), ("T", 80), ("ONLY-C", 40)]
+    steps += [("NOBODY", 10), ("NOBODY", 11)]
+    root = make_landing(
+        customer=[customer(email, serial) for email, serial in holders],
+        accelerometer=[phone(email, t) for email, t in phones],
+        step_trainer=[step(serial, t) for serial, t in steps],
+    )
+    result = run(Settings(landing=str(root), warehouse=str(tmp_path / "wh")))
+    trusted = result.table("step_trainer_trusted")
+    # Owned: S at 10 (a), T at 60 (d), ONLY-C at 40 (c). No single owner: S at 20 (two phones) and 30
+    # (none), T at 70 (none) and 80 (two of three holders' phones). No holder: NOBODY's two readings.
+    assert (trusted.rows_in, trusted.rows_out) == (9, 3)
+    assert [(d.code, d.count) for d in trusted.drops] == [("unheld_serial", 2), ("no_single_owner", 4)]
+
+
 def test_owner_without_consent_keeps_the_reading_out_even_if_another_holder_consents(
     make_landing: Any, tmp_path: Path
 ) -> None:
