@@ -9,6 +9,7 @@ before publication (write-audit-publish).
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -276,6 +277,16 @@ def declared_checks(models: Models) -> list[Check]:
             checks.append(compile_check({"kind": "unique", "table": table.name, "columns": list(table.key)}))
         checks += [compile_check({**spec, "table": table.name}) for spec in table.checks]
     return checks
+
+
+def funnel_queries(models: Models, parameters: Mapping[str, str]) -> list[str]:
+    """Each published table's funnel, in build order: the count of its input's rows, then the count
+    of each drop reason that applies under the run's parameters."""
+    queries = []
+    for table in (t for t in models.transforms if t.published):
+        queries.append(f"SELECT COUNT(*) FROM {table.input}")
+        queries += [drop.sql for drop in table.drops if drop.applies(parameters)]
+    return queries
 
 
 def load_expectations(path: str | Path, consent_policy: str, ml_join: str) -> Expectations:

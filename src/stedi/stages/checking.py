@@ -17,6 +17,7 @@ from stedi.contract.checks import (
     compile_check,
     declared_checks,
     failures,
+    funnel_queries,
     load_expectations,
     outcome,
     row_count_checks,
@@ -70,11 +71,7 @@ def check(ctx: RunContext) -> None:
 def funnel(ctx: RunContext) -> dict[str, Funnel]:
     """Rows in and the count of every drop reason that applies under the run's parameters."""
     tables = [t for t in ctx.models.transforms if t.published]
-    queries = []
-    for t in tables:
-        queries.append(f"SELECT COUNT(*) FROM {t.input}")
-        queries += [drop.sql for drop in t.drops if drop.applies(ctx.parameters)]
-    values = iter(answers.counts(ctx, queries))
+    values = iter(answers.counts(ctx, funnel_queries(ctx.models, ctx.parameters)))
     found = {}
     for t in tables:
         rows_in = next(values)

@@ -1,5 +1,5 @@
-"""The shapes of the tables' SQL are parsed ahead, on a thread of their own, only in runs that keep
-what a later run extends from."""
+"""The tables' SQL and the reason and check queries are parsed ahead, on a thread of their own, only
+in runs that keep what a later run extends from."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from stedi.contract.algebra import spj_shape
+from stedi.contract.algebra import count_terms, relations_read, spj_shape
+from stedi.contract.checks import declared_checks, funnel_queries
 from stedi.contract.tables import load
 from stedi.contract.unions import union_all_branches
 from stedi.stages import extendable
@@ -16,7 +17,8 @@ from stedi.stages import extendable
 
 def _ctx(landing_bytes: int, extends: bool = True) -> Any:
     writer = SimpleNamespace(capabilities=SimpleNamespace(extends=extends))
-    return SimpleNamespace(models=load(), writer=writer, landing_bytes=landing_bytes)
+    parameters = {"consent_policy": "all", "ml_join": "owner", "split": "80/10/10"}
+    return SimpleNamespace(models=load(), writer=writer, landing_bytes=landing_bytes, parameters=parameters)
 
 
 def test_a_run_that_may_be_extended_finds_every_shape_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,6 +37,25 @@ def test_a_run_that_may_be_extended_finds_every_shape_parsed(monkeypatch: pytest
         if spj_shape(sql) is None:
             union_all_branches(sql)
     assert spj_shape.cache_info().currsize + union_all_branches.cache_info().currsize == parsed
+
+
+def test_the_reason_and_check_queries_are_parsed_ahead_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check stage asks which relations each reason and check query reads, and whether it is a
+    sum of counts: answered from what the thread found."""
+    monkeypatch.setenv(extendable.THRESHOLD_VARIABLE, "1MB")
+    ctx = _ctx(landing_bytes=2 << 20)
+    queries = funnel_queries(ctx.models, ctx.parameters) + [c.sql for c in declared_checks(ctx.models)]
+    relations_read.cache_clear()
+    count_terms.cache_clear()
+    thread = extendable.parse_ahead(ctx)
+    assert thread is not None
+    thread.join()
+    parsed = relations_read.cache_info().misses, count_terms.cache_info().misses
+    assert parsed[0] >= len(set(queries))
+    for sql in queries:
+        relations_read(sql)
+        count_terms(sql)
+    assert (relations_read.cache_info().misses, count_terms.cache_info().misses) == parsed
 
 
 @pytest.mark.parametrize(("landing_bytes", "extends"), [(1 << 10, True), (2 << 20, False)])
