@@ -71,8 +71,10 @@ def parse_ahead(ctx: RunContext) -> threading.Thread | None:
     if not may_be_extended(ctx):
         return None
     transforms = [t.sql for t in ctx.models.transforms if t.sql is not None]
-    counted = funnel_queries(ctx.models, ctx.parameters)
-    counted += [q for c in declared_checks(ctx.models) for q in (c.sql, c.by_value, c.figure_sql) if q]
+    counted = []  # asked only where the last run recorded answers to take or correct (see `answers`)
+    if ctx.answers_before is not None:
+        counted = funnel_queries(ctx.models, ctx.parameters)
+        counted += [q for c in declared_checks(ctx.models) for q in (c.sql, c.by_value, c.figure_sql) if q]
 
     def parse() -> None:
         try:

@@ -15,10 +15,12 @@ from stedi.contract.unions import union_all_branches
 from stedi.stages import extendable
 
 
-def _ctx(landing_bytes: int, extends: bool = True) -> Any:
+def _ctx(landing_bytes: int, extends: bool = True, answers_before: str | None = "recorded") -> Any:
     writer = SimpleNamespace(capabilities=SimpleNamespace(extends=extends))
     parameters = {"consent_policy": "all", "ml_join": "owner", "split": "80/10/10"}
-    return SimpleNamespace(models=load(), writer=writer, landing_bytes=landing_bytes, parameters=parameters)
+    return SimpleNamespace(
+        models=load(), writer=writer, landing_bytes=landing_bytes, parameters=parameters, answers_before=answers_before
+    )
 
 
 def test_a_run_that_may_be_extended_finds_every_shape_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,6 +58,16 @@ def test_the_reason_and_check_queries_are_parsed_ahead_too(monkeypatch: pytest.M
         relations_read(sql)
         count_terms(sql)
     assert (relations_read.cache_info().misses, count_terms.cache_info().misses) == parsed
+
+
+def test_without_answers_of_a_last_run_the_checks_parse_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first run counts every check and reason: it asks SQLGlot nothing about them."""
+    monkeypatch.setenv(extendable.THRESHOLD_VARIABLE, "1MB")
+    relations_read.cache_clear()
+    thread = extendable.parse_ahead(_ctx(landing_bytes=2 << 20, answers_before=None))
+    assert thread is not None
+    thread.join()
+    assert relations_read.cache_info().currsize == 0
 
 
 @pytest.mark.parametrize(("landing_bytes", "extends"), [(1 << 10, True), (2 << 20, False)])
