@@ -68,7 +68,7 @@ def publish_commits(session: Session, commits: dict[str, Commit]) -> dict[str, C
     from dataclasses import replace
 
     from stedi.errors import WarehouseError
-    from stedi.warehouse.writes import publish, unpublishable
+    from stedi.warehouse.publishing import publish, unpublishable
 
     staged = {name: c.snapshot_id for name, c in commits.items() if c.staged and c.snapshot_id is not None}
     for name, snapshot in staged.items():

@@ -20,7 +20,8 @@ from stedi.stages.forgetting import Erasure, erase
 from stedi.stages.history import history_rows
 from stedi.warehouse.catalog import Warehouse
 from stedi.warehouse.locking import writer_lock
-from stedi.warehouse.writes import append_rows, publish
+from stedi.warehouse.publishing import publish
+from stedi.warehouse.writes import append_rows
 
 
 @dataclass

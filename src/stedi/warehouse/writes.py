@@ -10,7 +10,7 @@ import os
 import time
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -20,6 +20,7 @@ from stedi.storage import explain, local_path
 from stedi.warehouse.catalog import NAMESPACE, Warehouse
 from stedi.warehouse.erased_copy import damage_remedy
 from stedi.warehouse.fingerprints import ROW_HASH, appended, fingerprint, row_hash
+from stedi.warehouse.publishing import replaced
 from stedi.warehouse.rows import Rows
 
 if TYPE_CHECKING:
@@ -253,7 +254,7 @@ def _commit(
                 f"written to it ({exc}). Run again: the next run completes the work"
             ) from exc
         except ValueError as exc:
-            raise _replaced(exc, name) or exc from exc
+            raise replaced(exc, name) or exc from exc
     faults.point(f"committed:{name}")
     if branch is None:
         return table.metadata.snapshots[-1].snapshot_id
@@ -335,58 +336,6 @@ def _local_data_folder(warehouse: Warehouse, table) -> tuple[str, str] | None:
     return physical, logical
 
 
-def unpublishable(warehouse: Warehouse, name: str, snapshot_id: int) -> str | None:
-    """Why a staged snapshot cannot be published (None: it can): the table's main branch must still
-    be at the snapshot the staged one was built on. Without a lock (object storage, a REST catalog)
-    another run may have published or expired snapshots since this run planned."""
-    table = warehouse.load(name)
-    staged = table.snapshot_by_id(snapshot_id)
-    if staged is None:
-        return f"table {name} was changed by another writer: this run's snapshot of it is gone"
-    current = table.current_snapshot()
-    if current is None:
-        return None
-    # The staged snapshot descends from the main branch as the run found it (a rewrite commits a
-    # delete and an append: two snapshots).
-    ancestor: Any = staged
-    while ancestor is not None:
-        if ancestor.snapshot_id == current.snapshot_id:
-            return None
-        parent = ancestor.parent_snapshot_id
-        ancestor = table.snapshot_by_id(parent) if parent is not None else None
-    return f"table {name} was changed by another writer while this run was working"
-
-
-def _replaced(exc: ValueError, name: str) -> WarehouseError | None:
-    """A table dropped and created again by another writer while this one worked (a catalog without
-    a lock: two first runs at once), in words; None for any other error."""
-    if "UUID does not match" not in str(exc):
-        return None
-    return WarehouseError(
-        f"table {name} was changed by another writer (created again) while this run was working; nothing "
-        "was written to it. Run again: the next run completes the work"
-    )
-
-
-def publish(warehouse: Warehouse, name: str, snapshot_id: int, *, staged: bool = True) -> None:
-    """Make a snapshot the table's current one (one catalog commit). A staged snapshot is published
-    only while the table's main branch is where the run found it (see `unpublishable`); the catalog
-    checks that again at the commit (a compare-and-swap on the branch). `staged=False`: any snapshot
-    of the table (a rollback)."""
-    from pyiceberg.exceptions import CommitFailedException
-
-    if staged and (problem := unpublishable(warehouse, name, snapshot_id)):
-        raise WarehouseError(f"{problem}; it was not published. Run again: the next run completes the work")
-    table = warehouse.load(name)
-    try:
-        table.manage_snapshots().set_current_snapshot(snapshot_id).commit()
-    except CommitFailedException as exc:
-        raise WarehouseError(f"table {name} was changed by another writer; it was not published ({exc})") from exc
-    except ValueError as exc:
-        raise _replaced(exc, name) or exc from exc
-    faults.point(f"published:{name}")
-
-
 def append_rows(
     warehouse: Warehouse, name: str, rows: pa.Table, properties: dict[str, str] | None = None, repair: bool = False
 ) -> None:
@@ -407,4 +356,4 @@ def append_rows(
     except OSError as exc:
         raise WarehouseError(f"cannot write table {name}: {explain(exc, warehouse.location)}") from exc
     except ValueError as exc:
-        raise _replaced(exc, name) or exc from exc
+        raise replaced(exc, name) or exc from exc
