@@ -8,6 +8,7 @@ before publication (write-audit-publish).
 
 from __future__ import annotations
 
+import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -244,11 +245,20 @@ def _outliers(spec: dict[str, Any], table: str, severity: str) -> Check:
 
 def _weighted_median(relation: str, value: str) -> str:
     """`MEDIAN` of the values `relation` holds `n` times each, bit for bit as DuckDB's (the values at
-    positions ⌊(N-1)/2⌋ and ⌊N/2⌋ of N in order; of an even N, `lo * 0.5 + hi * 0.5`, as DuckDB
-    interpolates), as one row with column `median` (NULL when there are none)."""
-    half = "CAST(0.5 AS DOUBLE)"
+    positions ⌊(N-1)/2⌋ and ⌊N/2⌋ of N in order; of an even N, their mean rounded once, as DuckDB
+    interpolates), as one row with column `median` (NULL when there are none).
+
+    The mean rounded once is `(lo + hi) / 2` in doubles: the sum rounds once and halving it is
+    exact, or the sum is below twice the smallest normal double and exact. Where the sum overflows,
+    `lo * 0.5 + hi * 0.5`: halving a value that large is exact. (`lo * 0.5 + hi * 0.5` everywhere
+    loses the last bit of a subnormal value before the sum.)"""
+    lo, hi, half = "CAST(lo AS DOUBLE)", "CAST(hi AS DOUBLE)", "CAST(0.5 AS DOUBLE)"
+    mean = (
+        f"CASE WHEN ABS({lo} + {hi}) > {sys.float_info.max!r} THEN {lo} * {half} + {hi} * {half} "
+        f"ELSE ({lo} + {hi}) / 2 END"
+    )
     return (
-        f"SELECT CASE WHEN total % 2 = 1 THEN lo ELSE lo * {half} + hi * {half} END AS median FROM ("
+        f"SELECT CASE WHEN total % 2 = 1 THEN lo ELSE {mean} END AS median FROM ("
         f"SELECT MIN({value}) FILTER (WHERE earlier + n > (total - 1) // 2) AS lo, "
         f"MIN({value}) FILTER (WHERE earlier + n > total // 2) AS hi, ANY_VALUE(total) AS total FROM ("
         f"SELECT {value}, n, SUM(n) OVER (ORDER BY {value} ROWS UNBOUNDED PRECEDING) - n AS earlier, "

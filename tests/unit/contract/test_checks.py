@@ -158,14 +158,33 @@ def test_the_outliers_check_by_value_answers_what_its_medians_over_every_row_ans
 
 
 def test_the_outliers_check_by_value_interpolates_an_even_count_as_duckdb_does() -> None:
-    # (1 + 1.8014398509481988e16) / 2 is not representable: DuckDB takes lo * 0.5 + hi * 0.5,
-    # which rounds to ...994, where lo + (hi - lo) * 0.5 gives ...996. The deviations are then
+    # (1 + 1.8014398509481988e16) / 2 is not representable: DuckDB takes the mean rounded once,
+    # ...994, where lo + (hi - lo) * 0.5 gives ...996. The deviations are then
     # ...992 (1.0's, rounded) and ...994: the median absolute deviation ...992, and ...994 beyond it.
     con = duckdb.connect()
     con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (1.0), (1.8014398509481988e16)) AS r(v)")
     check = compile_check({"kind": "outliers", "table": "t", "column": "v", "mads": 1})
     assert con.execute("SELECT MEDIAN(v) FROM t").fetchall() == [(9007199254740994.0,)]
     assert con.execute(check.by_value).fetchall() == con.execute(check.sql).fetchall() == [(1, 9007199254740992.0)]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [0.0, 1.0, 2.2250738585e-313, 5e-324],  # subnormal: halving each value first loses a bit
+        [5e-324, 1e-323],
+        [1e308, 1.7e308],  # the sum overflows: each value is halved first
+        [-1.7e308, -1e308, 0.0, 1.7e308],
+        [float("-inf"), float("inf")],
+        [1.0, float("inf")],
+    ],
+)
+def test_the_outliers_check_by_value_gives_the_median_of_extreme_doubles_as_duckdb_does(values: list[float]) -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (v DOUBLE)")
+    con.executemany("INSERT INTO t VALUES (?)", [[v] for v in values])
+    check = compile_check({"kind": "outliers", "table": "t", "column": "v", "mads": 1})
+    assert _same(con.execute(check.by_value).fetchall(), con.execute(check.sql).fetchall())
 
 
 def test_the_gaps_check_steps_between_distinct_instants_only() -> None:
