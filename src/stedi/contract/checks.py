@@ -245,18 +245,19 @@ def _outliers(spec: dict[str, Any], table: str, severity: str) -> Check:
 
 def _weighted_median(relation: str, value: str) -> str:
     """`MEDIAN` of the values `relation` holds `n` times each, bit for bit as DuckDB's (the values at
-    positions ⌊(N-1)/2⌋ and ⌊N/2⌋ of N in order; of an even N, their mean rounded once, as DuckDB
-    interpolates), as one row with column `median` (NULL when there are none).
+    positions ⌊(N-1)/2⌋ and ⌊N/2⌋ of N in order, and of an even N the two interpolated as DuckDB
+    does), as one row with column `median` (NULL when there are none).
 
-    The mean rounded once is `(lo + hi) / 2` in doubles: the sum rounds once and halving it is
-    exact, or the sum is below twice the smallest normal double and exact. Where the sum overflows,
-    `lo * 0.5 + hi * 0.5`: halving a value that large is exact. (`lo * 0.5 + hi * 0.5` everywhere
-    loses the last bit of a subnormal value before the sum.)"""
+    DuckDB interpolates `lo * (1 - d) + hi * d` as one fused multiply-add: `hi * 0.5` rounded, then
+    `lo * 0.5` added to it exactly and the sum rounded once (the two differ from `lo * 0.5 + hi *
+    0.5` only where halving `lo` is inexact: subnormal values). In doubles that is
+    `(lo + 2 * (hi * 0.5)) / 2`: where the sum is at least twice the smallest normal double it rounds
+    once and halving it is exact; below that it is exact and halving rounds once. Where the sum
+    overflows, `lo` is large enough that `lo * 0.5` is exact. Checked against DuckDB's MEDIAN over
+    pairs of subnormal, ordinary, huge and infinite values."""
     lo, hi, half = "CAST(lo AS DOUBLE)", "CAST(hi AS DOUBLE)", "CAST(0.5 AS DOUBLE)"
-    mean = (
-        f"CASE WHEN ABS({lo} + {hi}) > {sys.float_info.max!r} THEN {lo} * {half} + {hi} * {half} "
-        f"ELSE ({lo} + {hi}) / 2 END"
-    )
+    total = f"{lo} + 2 * ({hi} * {half})"
+    mean = f"CASE WHEN ABS({total}) > {sys.float_info.max!r} THEN {lo} * {half} + {hi} * {half} ELSE ({total}) / 2 END"
     return (
         f"SELECT CASE WHEN total % 2 = 1 THEN lo ELSE {mean} END AS median FROM ("
         f"SELECT MIN({value}) FILTER (WHERE earlier + n > (total - 1) // 2) AS lo, "

@@ -171,8 +171,10 @@ def test_the_outliers_check_by_value_interpolates_an_even_count_as_duckdb_does()
 @pytest.mark.parametrize(
     "values",
     [
-        [0.0, 1.0, 2.2250738585e-313, 5e-324],  # subnormal: halving each value first loses a bit
+        [0.0, 1.0, 2.2250738585e-313, 5e-324],  # subnormal: halving the lower value rounds
+        [0.0, 0.0, 1.0, 1.0, 5e-324, 5e-324],
         [5e-324, 1e-323],
+        [1.5e-323, 1.5e-323],
         [1e308, 1.7e308],  # the sum overflows: each value is halved first
         [-1.7e308, -1e308, 0.0, 1.7e308],
         [float("-inf"), float("inf")],
