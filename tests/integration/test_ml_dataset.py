@@ -80,10 +80,10 @@ def test_the_dataset_card_describes_the_table_and_holds_no_personal_data() -> No
 
 def test_sensor_checks_warn_with_their_figures() -> None:
     result, _ = corpus_run("stedi-starter")
-    sensors = {(c.table, c.kind): c for c in result.checks if c.kind in ("gaps", "conflicts", "outliers", "query")}
+    sensors = {(c.table, c.kind): c for c in result.checks if c.kind in ("gaps", "conflicts", "outliers", "at_least")}
     assert {c.severity for c in sensors.values()} == {"warn"}
     assert "median sampling interval 3,066 ms" in sensors[("step_trainer_trusted", "gaps")].detail
-    assert "median share per subject 100%" in sensors[("step_trainer_trusted", "query")].detail
+    assert "median share per subject 100%" in sensors[("step_trainer_trusted", "at_least")].detail
     assert sensors[("step_trainer_trusted", "conflicts")].value == 0
     assert {c.status for c in sensors.values()} == {"pass"}
     # Several phone readings at one instant are how the phone app records: not a conflict.

@@ -125,9 +125,9 @@ def without_distinct(sql: str) -> tuple[str, str] | None:
 
 @dataclass(frozen=True)
 class CountTerm:
-    """`SELECT COUNT(*)` of the rows of a select-project-join over `relations` (each read once, in
-    order), whose WHERE may look rows up in subqueries reading `looked_up`; added (`sign` 1) or
-    subtracted (-1)."""
+    """`SELECT COUNT(*)` (or `COALESCE(SUM(column), 0)`) of the rows of a select-project-join over
+    `relations` (each read once, in order), whose WHERE may look rows up in subqueries reading
+    `looked_up`; added (`sign` 1) or subtracted (-1)."""
 
     sign: int
     sql: str
@@ -208,7 +208,7 @@ def _count_term(select, sign: int) -> CountTerm | None:  # select: sqlglot.exp.S
     if len(select.expressions) != 1 or any(select.args.get(part) for part in _CLAUSES):
         return None
     counted = select.expressions[0].this if isinstance(select.expressions[0], exp.Alias) else select.expressions[0]
-    if not isinstance(counted, exp.Count) or not isinstance(counted.this, exp.Star):
+    if not _count_or_sum(counted):
         return None
     if _joined_relations(select) is None:  # also: each read once, under a name of its own
         return None
@@ -222,6 +222,25 @@ def _count_term(select, sign: int) -> CountTerm | None:  # select: sqlglot.exp.S
     if len(set(relations)) != len(relations):  # a relation joined to itself: renaming it renames both
         return None
     return CountTerm(sign, select.sql(dialect=SOURCE_DIALECT), relations, frozenset(t.name for t in looked_up))
+
+
+def _count_or_sum(counted) -> bool:  # counted: sqlglot.exp.Expression
+    """Whether a term counts rows (`COUNT(*)`) or adds a column's values up, none giving 0
+    (`COALESCE(SUM(column), 0)`): a sum over rows either way, which adds up over parts of them."""
+    from sqlglot import exp
+
+    if isinstance(counted, exp.Count):
+        return isinstance(counted.this, exp.Star)
+    if not isinstance(counted, exp.Coalesce) or len(counted.expressions) != 1:
+        return False
+    zero, summed = counted.expressions[0], counted.this
+    return (
+        isinstance(zero, exp.Literal)
+        and zero.is_int
+        and int(zero.this) == 0
+        and isinstance(summed, exp.Sum)
+        and isinstance(summed.this, exp.Column)
+    )
 
 
 @cache

@@ -37,6 +37,19 @@ class Histogram:
     values: str
     scoped: str
     answer: str
+    # The relation the values are of, when not the check's table: an internal one whose rows a run
+    # may recount for the groups new rows touch (`scoped` then gives the values of relation ROWS).
+    relation: str | None = None
+
+    def regrouped(self, recorded: str, was: str, now: str) -> str:
+        """The pairs of `relation` from `recorded`, its pairs of before: less those of `was` (the rows
+        of before of the groups new rows touch), plus those of `now` (those groups' rows now)."""
+        return (
+            f"SELECT value, CAST(SUM(n) AS BIGINT) AS n FROM (SELECT value, n FROM {_q(recorded)} "
+            f"UNION ALL SELECT value, -n FROM ({_placed(self.scoped, '', was)}) AS was "
+            f"UNION ALL SELECT value, n FROM ({_placed(self.scoped, '', now)}) AS now) AS parts "
+            "GROUP BY value HAVING SUM(n) <> 0"
+        )
 
     def merged(self, recorded: str, delta: str, before: str, table: str) -> str:
         """The pairs of relation `table`, which holds the rows of `before` and those of `delta`, from
@@ -275,7 +288,34 @@ def _query(spec: dict[str, Any], table: str, severity: str) -> Check:
                  figure=figure)  # fmt: skip
 
 
-_SENSOR_KINDS = {"gaps": _gaps, "conflicts": _conflicts, "outliers": _outliers, "query": _query}
+def _at_least(spec: dict[str, Any], table: str, severity: str) -> Check:
+    """Rows of relation `over` whose `value` (an SQL expression of its columns) is below `min`, with
+    the median value as its figure; NULL values are not counted. Counted from the multiset of the
+    values (see `Histogram`), which a run corrects where it recounts only some groups of `over`."""
+    value, least = spec["value"], spec["min"]
+    if isinstance(least, bool) or not isinstance(least, int | float):
+        raise SettingsError(f"check on {table}: min must be a number")
+    rows = f"SELECT {value} AS v FROM {{rows}}"
+
+    def values(relation: str) -> str:
+        return (
+            f"SELECT v AS value, COUNT(*) AS n FROM ({rows.format(rows=relation)}) AS r WHERE v IS NOT NULL GROUP BY v"
+        )
+
+    answer = (
+        f"SELECT (SELECT CAST(COALESCE(SUM(n) FILTER (WHERE value < {least!r}), 0) AS BIGINT) FROM {HISTOGRAM}), "
+        f"({_weighted_median(HISTOGRAM, 'value')})"
+    )
+    over = spec["over"]
+    return Check(
+        "at_least", table, severity,
+        f"SELECT COUNT(CASE WHEN v < {least!r} THEN 1 END), MEDIAN(v) FROM ({rows.format(rows=_q(over))}) AS r",
+        spec["description"], figure=spec.get("figure", ""),
+        histogram=Histogram(values(_q(over)), values(ROWS), answer, relation=over),
+    )  # fmt: skip
+
+
+_SENSOR_KINDS = {"gaps": _gaps, "conflicts": _conflicts, "outliers": _outliers, "query": _query, "at_least": _at_least}
 
 
 def declared_checks(models: Models) -> list[Check]:

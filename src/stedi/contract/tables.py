@@ -97,6 +97,9 @@ class Table:
     view: bool = False  # internal only: a view its readers compute through, never materialised
     depends: tuple[str, ...] = ()  # relations its SQL reads
     growth: str = ""  # why it may hold more rows than its input (a join that pairs rows)
+    # Internal only: (relation, column) of each input whose rows of one value of that column alone
+    # give the table's rows of that group (say, one owner's readings); see `stages.regrouping`.
+    groups: tuple[tuple[str, str], ...] = ()
 
     @property
     def published(self) -> bool:
@@ -111,7 +114,7 @@ LEDGER_TABLE, HISTORY_TABLE, ERASURE_TABLE = "ingested_files", "run_history", "e
 PATH = "source_file"
 HEADER = re.compile(r"\A\s*/\*\s*@table\b(.*?)\*/", re.DOTALL)
 _KEYS = {"zone", "description", "input", "key", "person", "consent", "pseudonym", "no_personal_columns", "drop",
-         "check", "view", "growth"}  # fmt: skip
+         "check", "view", "growth", "groups"}  # fmt: skip
 _RELATION = re.compile(r"\b(?:FROM|JOIN)\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 
 
@@ -187,7 +190,16 @@ def parse(name: str, text: str) -> Table:
         tuple(spec.get("check", [])),
         bool(spec.get("view", False)),
         growth=spec.get("growth", ""),
+        groups=_groups(name, zone, spec.get("groups", {})),
     )
+
+
+def _groups(table: str, zone: Zone, spec: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(spec, dict) or not all(isinstance(c, str) and c for c in spec.values()):
+        raise SettingsError(f"{table}.sql: groups maps each input relation to the column that keys its groups")
+    if spec and zone is not Zone.INTERNAL:
+        raise SettingsError(f"{table}.sql: only an internal table declares groups")
+    return tuple(sorted(spec.items()))
 
 
 def _person(table: str, spec: Mapping[str, Any]) -> Person:
@@ -284,6 +296,8 @@ def _load(folder: str | None) -> Models:
 def _with_depends(table: Table, known: set[str]) -> Table:
     assert table.sql is not None
     depends = sorted({m for m in _RELATION.findall(table.sql) if m in known} - {table.name})
+    if stray := sorted(r for r, _ in table.groups if r not in depends):
+        raise SettingsError(f"{table.name}.sql: groups names relations its SQL does not read: {', '.join(stray)}")
     return Table(**{**table.__dict__, "depends": tuple(depends)})
 
 

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stedi.engines.base import count_of
 from stedi.stages.context import RunContext
 from stedi.stages.freshness import basis, committed_snapshots, table_names
 from stedi.stages.packed import packed, unpacked
+
+if TYPE_CHECKING:
+    from stedi.contract.algebra import CountTerm
 
 ANSWERS_PROPERTY = "stedi.answers"
 MAX_RECORD_BYTES = 4 << 20  # a record is a few kilobytes: a few dozen queries' numbers
@@ -127,27 +130,48 @@ def _by_difference(ctx: RunContext, sql: str, last: list[list[Any]] | None) -> s
     counts (`algebra.count_terms`) over relations that grew or are unchanged, whose lookups read only
     unchanged ones: the last answer plus, for each count, its count over the new rows of each grown
     relation it reads (the delta rule: the relations before it as they are now, those after it as
-    they were). None where it is not."""
-    if not ctx.grown or last is None or not one_count(last):
+    they were). A count over one relation counted again for some of its groups (see `regrouping`),
+    all else unchanged, gains its count over those groups now less theirs before. None where it is not."""
+    if not (ctx.grown or ctx.regrouped) or last is None or not one_count(last):
         return None
-    from stedi.contract.algebra import count_terms, with_relations
+    from stedi.contract.algebra import count_terms
 
     terms = count_terms(sql)
     if terms is None:
         return None
     added = []
     for term in terms:
-        if not term.looked_up <= ctx.unchanged or any(
-            r not in ctx.grown and r not in ctx.unchanged for r in term.relations
-        ):
+        if not term.looked_up <= ctx.unchanged:
             return None
-        for i, relation in enumerate(term.relations):
-            if (grown := ctx.grown.get(relation)) is None:
-                continue
-            names = {relation: grown.delta}
-            names |= {r: ctx.grown[r].before for r in term.relations[i + 1 :] if r in ctx.grown}
-            added.append(f"{'+' if term.sign > 0 else '-'} ({with_relations(term.sql, names)})")
+        found = _term_difference(ctx, term)
+        if found is None:
+            return None
+        added += [f"{'+' if sign * term.sign > 0 else '-'} ({text})" for sign, text in found]
     return " ".join([f"SELECT {last[0][0]}", *added])
+
+
+def _term_difference(ctx: RunContext, term: CountTerm) -> list[tuple[int, str]] | None:
+    """The counts (sign, SQL) that change one term's last answer into its answer now; None where the
+    relations it reads did not only grow, stay or have groups counted again (alone)."""
+    from stedi.contract.algebra import with_relations
+
+    regrouped = [r for r in term.relations if r in ctx.regrouped]
+    if regrouped:
+        if len(regrouped) > 1 or any(r not in ctx.unchanged for r in term.relations if r != regrouped[0]):
+            return None
+        was_now = ctx.regrouped[regrouped[0]]
+        return [(-1, with_relations(term.sql, {regrouped[0]: was_now.was})),
+                (1, with_relations(term.sql, {regrouped[0]: was_now.now}))]  # fmt: skip
+    if any(r not in ctx.grown and r not in ctx.unchanged for r in term.relations):
+        return None
+    found = []
+    for i, relation in enumerate(term.relations):
+        if (grown := ctx.grown.get(relation)) is None:
+            continue
+        names = {relation: grown.delta}
+        names |= {r: ctx.grown[r].before for r in term.relations[i + 1 :] if r in ctx.grown}
+        found.append((1, with_relations(term.sql, names)))
+    return found
 
 
 def _reads_only_unchanged(ctx: RunContext, sql: str) -> bool:

@@ -38,6 +38,7 @@ def build(ctx: RunContext) -> None:
         ctx.kept_rows = extension.kept_rows()
         ctx.unchanged = extension.unchanged()
         ctx.grown = extension.grown()
+        ctx.regrouped = extension.regrouped()
         if note := extension.note():
             ctx.result.notes.append(note)
 

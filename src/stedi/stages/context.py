@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from stedi.results import RunResult
     from stedi.stages.extending import Grown
     from stedi.stages.planning import SourcePlan, TableState
+    from stedi.stages.regrouping import Regrouped
     from stedi.subject_key import SubjectKey
     from stedi.warehouse.session import Session
     from stedi.warehouse.writes import Commit
@@ -61,6 +62,8 @@ class RunContext:
     # Relations of the build that hold every row they held in the last run and new ones: the
     # relations of those (see `extending`), where answers are corrected by difference (see `answers`).
     grown: dict[str, Grown] = field(default_factory=dict)
+    # Internal relations counted again only for the groups new rows touch (see `regrouping`).
+    regrouped: dict[str, Regrouped] = field(default_factory=dict)
     answers_before: str | None = None
     answers_known: dict[str, list[list[Any]]] | None = None  # answers_before decoded (see answers)
     answers: dict[str, list[list[object]]] = field(default_factory=dict)  # this run's, for the next run

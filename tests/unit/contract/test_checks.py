@@ -70,7 +70,7 @@ def test_the_shipped_checks_cover_every_kind() -> None:
         "gaps",
         "conflicts",
         "outliers",
-        "query",
+        "at_least",
         "min_rows",
     }
 
@@ -321,10 +321,66 @@ def _readings_and_phones() -> duckdb.DuckDBPyConnection:
 
 
 def test_the_clock_check_gives_each_subject_the_share_of_readings_their_own_phone_matched() -> None:
-    (check,) = [c for c in declared_checks(load()) if c.table == "step_trainer_trusted" and c.kind == "query"]
-    ((count, median),) = _readings_and_phones().execute(check.sql).fetchall()
+    (check,) = [c for c in declared_checks(load()) if c.table == "step_trainer_trusted" and c.kind == "at_least"]
+    con = _readings_and_phones()
+    ((count, median),) = con.execute(check.sql).fetchall()
     assert count == 2  # a (1/3) and the reading without an email (0); c's half is not fewer than half
     assert median == pytest.approx((1 / 3 + 1 / 2) / 2)
+    assert check.histogram is not None
+    con.execute(f"CREATE TABLE shares AS {check.histogram.values}")
+    assert con.execute(check.histogram.answer.replace(HISTOGRAM, "shares")).fetchall() == [(count, median)]
+
+
+def test_the_owner_rows_of_the_clock_check_come_from_each_owners_rows_alone() -> None:
+    """step_trainer_matching declares its groups: an owner's row from their own readings alone, so the
+    rows of the owners new readings touch, as they were and are, take the place of theirs before."""
+    table = load()["step_trainer_matching"]
+    assert dict(table.groups) == {"step_trainer_trusted": "email", "accelerometer_trusted": "user"}
+    con = _readings_and_phones()
+    con.execute("CREATE TABLE new_phones AS SELECT * FROM (VALUES ('a', 2), ('c', 1)) AS v(user, timestamp)")
+    was = con.execute(f"SELECT * FROM ({table.sql}) WHERE email IN ('a', 'c') ORDER BY email").fetchall()
+    con.execute("INSERT INTO accelerometer_trusted SELECT * FROM new_phones")
+    now = con.execute(f"SELECT * FROM ({table.sql}) ORDER BY email NULLS LAST").fetchall()
+    assert was == [("a", 3, 2), ("c", 2, 1)]
+    assert now == [
+        ("a", 3, 1),
+        ("b", 2, 0),
+        ("c", 2, 0),
+        (None, 1, 1),
+    ]  # b and the reading without an email as they were
+
+
+@pytest.mark.parametrize(
+    ("values", "count", "median"),
+    [
+        ([0.25, 0.75, None, 0.5], 1, 0.5),  # NULL neither counted nor in the median
+        ([None, None], 0, None),
+        ([1.0, 1.0, 0.0, 0.4999], 2, 0.74995),
+        ([], 0, None),
+    ],
+)
+def test_an_at_least_check_counts_the_rows_below_and_gives_the_median_from_its_values_too(
+    values: list[float | None], count: int, median: float | None
+) -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE groups (share DOUBLE)")
+    if values:
+        con.executemany("INSERT INTO groups VALUES (?)", [(v,) for v in values])
+    check = compile_check(
+        {"kind": "at_least", "table": "t", "over": "groups", "value": "share", "min": 0.5, "description": "d"}
+    )
+    ((found, middle),) = con.execute(check.sql).fetchall()
+    assert found == count and (middle == pytest.approx(median) if median is not None else middle is None)
+    assert check.histogram is not None and check.histogram.relation == "groups"
+    con.execute(f"CREATE TABLE pairs AS {check.histogram.values}")
+    assert con.execute(check.histogram.answer.replace(HISTOGRAM, "pairs")).fetchall() == [(found, middle)]
+
+
+def test_an_at_least_check_needs_a_number() -> None:
+    from stedi.errors import SettingsError
+
+    with pytest.raises(SettingsError, match="min must be a number"):
+        compile_check({"kind": "at_least", "table": "t", "over": "g", "value": "v", "min": "half", "description": "d"})
 
 
 def test_the_owner_join_counts_the_readings_no_phone_reading_of_their_owner_matches() -> None:

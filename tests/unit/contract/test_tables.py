@@ -65,6 +65,9 @@ def test_a_table_needs_only_the_relations_it_reads() -> None:
         ('/* @table\nzone = "curated"\ncolour = "red"\n*/ SELECT 1', "unknown declaration keys: colour"),
         ('/* @table\nzone = "gold"\n*/ SELECT 1', "zone must be"),
         ('/* @table\nzone = "curated"\nperson = [{kind = "vibe", column = "a"}]\n*/ SELECT 1', "person needs a kind"),
+        ('/* @table\nzone = "curated"\ngroups = {r = "k"}\n*/ SELECT 1', "only an internal table declares groups"),
+        ('/* @table\nzone = "internal"\ngroups = ["r"]\n*/ SELECT 1', "groups maps each input relation"),
+        ('/* @table\nzone = "internal"\ngroups = {r = 1}\n*/ SELECT 1', "groups maps each input relation"),
     ],
 )
 def test_a_bad_declaration_is_a_clear_error(text: str, message: str) -> None:
@@ -88,6 +91,13 @@ def test_sql_tables_reading_each_other_in_a_cycle_are_refused(tmp_path: Path) ->
         tmp_path / "sql", add={"a_loop": HEADER + "SELECT * FROM b_loop", "b_loop": HEADER + "SELECT * FROM a_loop"}
     )
     with pytest.raises(SettingsError, match="cycle: a_loop, b_loop"):
+        load(folder)
+
+
+def test_groups_name_relations_the_table_reads(tmp_path: Path) -> None:
+    header = '/* @table\nzone = "internal"\ngroups = {customer_landing = "email", elsewhere = "k"}\n*/\n'
+    folder = models_folder(tmp_path / "sql", add={"per_person": header + "SELECT email FROM customer_landing"})
+    with pytest.raises(SettingsError, match="groups names relations its SQL does not read: elsewhere"):
         load(folder)
 
 

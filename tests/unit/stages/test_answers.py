@@ -19,6 +19,7 @@ from stedi.contract.tables import load
 from stedi.stages import answers
 from stedi.stages.extending import Grown
 from stedi.stages.freshness import table_names
+from stedi.stages.regrouping import Regrouped
 
 OVER_UNCHANGED = "SELECT COUNT(*) FROM customer_trusted WHERE email IS NULL"
 OVER_GROWN = "SELECT COUNT(*) FROM accelerometer_trusted"
@@ -52,6 +53,7 @@ def _ctx(snapshot: int = 1, **changes: Any) -> SimpleNamespace:
         answers={},
         carried_answers=0,
         grown={},
+        regrouped={},
     )
     names = table_names(ctx)  # type: ignore[arg-type]
     ctx.commits = {name: SimpleNamespace(snapshot_id=snapshot) for name in names}
@@ -195,6 +197,51 @@ def test_a_sum_of_counts_is_counted_whole_unless_its_lookups_are_unchanged(uncha
     ctx = _ctx(answers_before=recorded, grown=states, unchanged=frozenset(unchanged))
     answers.answer(ctx, [SUM_OF_COUNTS])  # type: ignore[arg-type]
     assert ctx.engine.asked == [SUM_OF_COUNTS]
+
+
+OVER_GROUPS = """SELECT (SELECT COALESCE(SUM(v), 0) FROM g WHERE v > 0)
+- (SELECT COUNT(*) FROM g AS a JOIN u ON a.k = u.k WHERE a.v IS NULL) + 1"""
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(before=ROWS, touched=st.sets(st.integers(0, 3)), new=ROWS, u=ROWS)
+def test_a_sum_over_a_table_of_groups_is_corrected_by_the_touched_groups_rows(
+    before: list, touched: set, new: list, u: list
+) -> None:
+    """A table whose groups (by k) the new rows touch: its rows now are those of the other groups as
+    they were, and the touched groups' rows now; counts and sums over it, all else unchanged, are the
+    last answer less the touched groups' part as it was, plus theirs now."""
+    then = duckdb.connect()
+    _relations(then, {"g": before, "u": u})
+    ((last,),) = then.execute(OVER_GROUPS).fetchall()
+    was = [row for row in before if row[0] in touched]
+    now_rows = [row for row in new if row[0] in touched]
+    now = duckdb.connect()
+    _relations(now, {"g__was": was, "g__now": now_rows, "u": u})
+    _relations(now, {"g": [row for row in before if row[0] not in touched] + now_rows})
+    ((expected,),) = now.execute(OVER_GROUPS).fetchall()
+
+    recorded = _recorded({answers._digest(OVER_GROUPS): [[last]]})
+    ctx = _ctx(
+        answers_before=recorded,
+        engine=Counting(now),
+        regrouped={"g": Regrouped("g__was", "g__now")},
+        unchanged=frozenset({"u"}),
+    )
+    assert answers.answer(ctx, [OVER_GROUPS]) == [[(expected,)]]  # type: ignore[arg-type]
+    (asked,) = ctx.engine.asked
+    assert asked.startswith(f"SELECT {last} ") and "g__was" in asked and "g__now" in asked
+
+
+def test_a_count_over_a_table_of_groups_and_a_grown_relation_is_counted_whole() -> None:
+    joined = "SELECT COUNT(*) FROM g AS a JOIN r AS b ON a.k = b.k"
+    ctx = _ctx(
+        answers_before=_recorded({answers._digest(joined): [[5]]}),
+        grown={"r": Grown("r__delta", "r__before")},
+        regrouped={"g": Regrouped("g__was", "g__now")},
+    )
+    answers.answer(ctx, [joined])  # type: ignore[arg-type]
+    assert ctx.engine.asked == [joined]
 
 
 def test_without_the_last_answer_a_sum_of_counts_is_counted_whole() -> None:

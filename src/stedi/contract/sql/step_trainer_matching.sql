@@ -3,6 +3,9 @@ zone = "internal"
 description = "Per owner of trusted step-trainer readings: how many readings, and how many of them have no phone reading of the owner at that instant."
 input = "step_trainer_trusted"
 person = [{kind = "email", column = "email"}]
+# An owner's row follows from their own trusted readings and phone readings alone: a run that adds
+# readings counts again only the owners they touch (see docs/runs.md).
+groups = {step_trainer_trusted = "email", accelerometer_trusted = "user"}
 */
 -- Per owner: their trusted step-trainer readings, and those without a phone reading of theirs at the
 -- same instant. The reason `no_phone_reading` of machine_learning_curated and the clock check of

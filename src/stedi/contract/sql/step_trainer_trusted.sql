@@ -99,11 +99,12 @@ severity = "warn"
 # Phone and step-trainer clocks aligned: the share of each subject's step-trainer readings that have
 # a phone reading of the same person at that instant (counted once per owner in step_trainer_matching).
 [[check]]
-kind = "query"
+kind = "at_least"
+over = "step_trainer_matching"
+value = "CAST(readings - unmatched AS DOUBLE) / readings"
+min = 0.5
 severity = "warn"
 description = "subjects with fewer than half their step-trainer readings matched by a phone reading at that instant"
-sql = """SELECT COUNT(CASE WHEN share < 0.5 THEN 1 END), MEDIAN(share)
-FROM (SELECT CAST(readings - unmatched AS DOUBLE) / readings AS share FROM step_trainer_matching) AS per_subject"""
 figure = "median share per subject {value:.0%}"
 */
 -- Distinct step-trainer readings whose owner is a curated customer; under policy as-of only those
