@@ -12,8 +12,9 @@ import pytest
 from stedi.engines.duckdb import DuckDBEngine
 from stedi.results import RunResult
 from stedi.stages import extending, histograms
+from stedi.warehouse.catalog import Warehouse
 from tests.support.corpora import assert_same_as_a_full_rebuild, build
-from tests.support.landing import customer, phone, small_landing, step, write_landing
+from tests.support.landing import customer, models_folder, phone, small_landing, step, write_landing
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("extends_at_any_size")]
 
@@ -94,3 +95,34 @@ def test_a_changed_input_builds_the_table_whole(tmp_path: Path, monkeypatch: pyt
     assert regrouped == []
     assert _matching(result)[1] == 0
     assert_same_as_a_full_rebuild(landing, tmp_path / "wh", tmp_path, result)
+
+
+MATCHING_OWNERS = """/* @table
+zone = "curated"
+description = "Each owner's readings and those no phone reading of theirs matches."
+input = "step_trainer_matching"
+key = ["email"]
+person = [{kind = "email", column = "email"}]
+consent = "email"
+*/
+SELECT email, readings, unmatched FROM step_trainer_matching WHERE readings > 0
+"""
+
+
+def test_a_table_reading_a_table_of_groups_is_built_from_it_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The touched groups' rows of before are not in a regrouped table: what reads it is built
+    again, not given new rows or kept as it was."""
+    folder = models_folder(tmp_path / "sql", add={"matching_owners": MATCHING_OWNERS})
+    landing = small_landing(tmp_path / "landing")
+    build(landing, tmp_path / "wh", models=str(folder))
+    regrouped, _ = _spy(monkeypatch)
+    write_landing(landing, accelerometer={"bob-later.json": phone("bob@x.com", 30) + "\n"})
+    build(landing, tmp_path / "wh", models=str(folder))
+    assert regrouped == ["step_trainer_matching"]
+    rows = Warehouse(tmp_path / "wh").read("matching_owners").to_pylist()
+    assert sorted((r["email"], r["readings"], r["unmatched"]) for r in rows) == [
+        ("bob@x.com", 1, 0),  # his reading at 30 is matched now
+        ("jane@x.com", 2, 0),
+    ]

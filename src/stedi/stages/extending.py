@@ -80,7 +80,8 @@ class Extension:
 
     def holds_what_it_held(self, relation: str) -> bool:
         """Whether a relation of the build holds every row it held in the last run's: unchanged or grown."""
-        return self.state(relation) != CHANGED
+        state = self.state(relation)
+        return state == UNCHANGED or isinstance(state, Grown)  # a regrouped one lost its touched groups' rows
 
     def set_keys(self, relation: str, source: str, column: str) -> bool:
         """The state of the pseudonym relation made from `source.column` (one row per email); when
@@ -90,8 +91,8 @@ class Extension:
         import pyarrow as pa
 
         state = self.state(source)
-        self.states[relation] = state
-        if state == CHANGED:
+        self.states[relation] = state if self.holds_what_it_held(source) else CHANGED
+        if self.states[relation] == CHANGED:
             return False
         held = self._keys_held(source, column)
         if not isinstance(state, Grown):  # unchanged: the rows it held are all its rows
@@ -157,7 +158,7 @@ class Extension:
         if self._regrouped(table):
             return None
         branches = _branches(table, shape)
-        if branches is not None and all(self.state(r) != CHANGED for _, s in branches for r in s.relations):
+        if branches is not None and all(self.holds_what_it_held(r) for _, s in branches for r in s.relations):
             if not table.published:
                 self._extend_internal(table, branches)
                 return None
@@ -347,7 +348,7 @@ class Extension:
         found: dict[str, Grown | None] = {}
         for table in self.ctx.models.transforms:
             state = self.state(table.name)
-            if table.published and state != CHANGED:
+            if table.published and self.holds_what_it_held(table.name):
                 found[table.name] = state if isinstance(state, Grown) else None
         return found
 
