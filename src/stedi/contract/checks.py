@@ -46,8 +46,8 @@ class Histogram:
         of before of the groups new rows touch), plus those of `now` (those groups' rows now)."""
         return (
             f"SELECT value, CAST(SUM(n) AS BIGINT) AS n FROM (SELECT value, n FROM {_q(recorded)} "
-            f"UNION ALL SELECT value, -n FROM ({_placed(self.scoped, '', was)}) AS was "
-            f"UNION ALL SELECT value, n FROM ({_placed(self.scoped, '', now)}) AS now) AS parts "
+            f"UNION ALL SELECT value, -n FROM ({self.scoped.replace(ROWS, _q(was))}) AS was "
+            f"UNION ALL SELECT value, n FROM ({self.scoped.replace(ROWS, _q(now))}) AS now) AS parts "
             "GROUP BY value HAVING SUM(n) <> 0"
         )
 

@@ -44,19 +44,20 @@ def regroup(engine: Engine, table: Table, befores: dict[str, str], deltas: dict[
     was: dict[str, str] = {}
     now: dict[str, str] = {}
     for relation, column in keyed.items():
-
-        def touching(source: str, column: str = column) -> str:
-            return (
-                f'SELECT * FROM "{source}" AS a WHERE EXISTS '
-                f'(SELECT 1 FROM "{touched}" AS t WHERE t.k IS NOT DISTINCT FROM a."{column}")'
-            )
-
         # The rows of before read once (a grown relation is its rows of before and its new rows).
         was[relation], now[relation] = f"{name}__{relation}__was", f"{name}__{relation}__now"
-        engine.build(was[relation], touching(befores.get(relation, relation)))
-        added = f" UNION ALL {touching(deltas[relation])}" if relation in deltas else ""
+        engine.build(was[relation], _touched_rows(befores.get(relation, relation), column, touched))
+        added = f" UNION ALL {_touched_rows(deltas[relation], column, touched)}" if relation in deltas else ""
         engine.build(now[relation], f'SELECT * FROM "{was[relation]}"{added}', view=True)
     engine.build(f"{name}__was", with_relations(table.sql, was))
     engine.build(f"{name}__now", with_relations(table.sql, now))
     engine.build(name, table.sql, view=True)
     return Regrouped(f"{name}__was", f"{name}__now")
+
+
+def _touched_rows(relation: str, column: str, touched: str) -> str:
+    """The rows of `relation` whose `column` holds a value of `touched` (NULL one value, as in GROUP BY)."""
+    return (
+        f'SELECT * FROM "{relation}" AS a WHERE EXISTS '
+        f'(SELECT 1 FROM "{touched}" AS t WHERE t.k IS NOT DISTINCT FROM a."{column}")'
+    )

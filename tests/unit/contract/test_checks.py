@@ -416,3 +416,39 @@ def test_the_gaps_follow_from_the_last_values_less_the_touched_devices_plus_thei
     assert sorted(con.execute("SELECT value, n FROM merged").fetchall()) == whole
     answer = con.execute(gaps.histogram.answer.replace(HISTOGRAM, "merged")).fetchall()
     assert answer == con.execute(gaps.sql).fetchall()
+
+
+_SHARES = st.lists(
+    st.tuples(st.integers(0, 4), st.one_of(st.none(), st.sampled_from([0.0, 0.25, 0.5, 1.0]))), max_size=12
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_SHARES, st.sets(st.integers(0, 4)), _SHARES)
+def test_an_at_least_check_follows_from_the_last_values_less_the_touched_groups_plus_theirs_now(
+    before: list[tuple[int, float | None]], touched: set[int], new: list[tuple[int, float | None]]
+) -> None:
+    """A relation of groups (g) whose touched groups' rows were `was` and are `now`: its pairs are the
+    last run's less those of `was`, plus those of `now`, and the check's answer from them is its own SQL's."""
+    con = duckdb.connect()
+    rows = {
+        "before": before,
+        "was": [r for r in before if r[0] in touched],
+        "now": [r for r in new if r[0] in touched],
+        "groups": [r for r in before if r[0] not in touched] + [r for r in new if r[0] in touched],
+    }
+    for name, values in rows.items():
+        con.execute(f"CREATE TABLE {name} (g INTEGER, share DOUBLE)")
+        if values:
+            con.executemany(f"INSERT INTO {name} VALUES (?, ?)", values)
+    spec = {"kind": "at_least", "table": "t", "value": "share", "min": 0.5, "description": "d"}
+    check, check_before = (compile_check({**spec, "over": name}) for name in ("groups", "before"))
+    assert check.histogram is not None and check_before.histogram is not None
+    con.execute(f"CREATE TABLE recorded AS {check_before.histogram.values}")
+    con.execute(f"CREATE TABLE merged AS {check.histogram.regrouped('recorded', 'was', 'now')}")
+    assert sorted(con.execute("SELECT value, n FROM merged").fetchall()) == sorted(
+        con.execute(check.histogram.values).fetchall()
+    )
+    assert (
+        con.execute(check.histogram.answer.replace(HISTOGRAM, "merged")).fetchall() == con.execute(check.sql).fetchall()
+    )
