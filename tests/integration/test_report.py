@@ -16,6 +16,7 @@ from stedi.cli import main
 from stedi.config import Settings
 from stedi.errors import ChecksFailed
 from stedi.pipeline.run import run
+from stedi.warehouse.catalog import Warehouse
 from tests.support.corpora import BATCHES, ROOT, copy_files, corpus, empty_landing, starter_files
 
 pytestmark = pytest.mark.slow
@@ -168,3 +169,22 @@ def test_an_empty_ml_table_is_a_warning_that_names_the_filter(tmp_path: Path) ->
     assert "id='empty-warning'" in html and "step_trainer_trusted kept none" in html
     with pytest.raises(ChecksFailed, match="machine_learning_curated: at least 1 row"):
         run(Settings(landing=str(corpus("stedi-2022-10")), warehouse=str(tmp_path / "strict"), require_rows=True))
+
+
+def test_the_history_shows_the_last_runs_and_says_how_many_there_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stedi.report as report
+    from tests.support.landing import phone, small_landing, write_landing
+
+    monkeypatch.setattr(report, "REPORT_RUNS", 2)
+    landing = small_landing(tmp_path / "landing")
+    for i in range(4):
+        write_landing(landing, accelerometer={f"later-{i}.json": phone("jane@x.com", 100 + i) + "\n"})
+        last = run(Settings(landing=str(landing), warehouse=str(tmp_path / "wh")))
+    html = (tmp_path / "wh" / "report.html").read_text()
+    assert "History over the last 2 of 4 runs" in html and "4 runs recorded" in html
+    assert last.run_id[:12] in html  # the state shown is the last run's
+    data = report.collect(Warehouse(tmp_path / "wh"))
+    assert len(data.runs) == 2 and data.recorded == 4
+    assert data.runs[-1]["run_id"] == last.run_id

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 REPORT_FILE = "report.html"
 SAMPLE_ROWS = 5
+REPORT_RUNS = 100  # the runs the report's history shows, the last ones (`stedi history` lists every run)
 
 
 @dataclass
@@ -54,6 +55,7 @@ class ReportData:
     card: dict[str, Any] | None = None  # the dataset card of machine_learning_curated (see card.py)
     growth: dict[str, str] = field(default_factory=dict)  # table -> why it may have more rows than its input
     singular: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, drop code) -> the reason for one row
+    recorded: int = 0  # the runs run_history holds (`runs` are the last of them)
 
 
 def mask(value: object, column: str, personal: frozenset[str]) -> str:
@@ -112,8 +114,10 @@ def collect(warehouse: Warehouse, result: RunResult | None = None, models: Model
     columns_of: dict[str, list[tuple[str, str]]] = {}
     for name in names:
         columns_of[name] = [(f.name, str(f.type)) for f in attach(con, warehouse, name, name)]
+    recorded = 0
     if HISTORY_TABLE in names:
-        facts = con.sql(f"SELECT * FROM {HISTORY_TABLE} ORDER BY run_at").to_arrow_table()
+        facts = con.sql(_recent_facts(REPORT_RUNS)).to_arrow_table()
+        recorded = con.execute(f"SELECT COUNT(DISTINCT run_id) FROM {HISTORY_TABLE}").fetchall()[0][0]
     else:
         facts = pa.table({c: pa.array([], pa.string()) for c in ("run_id", "run_at", "engine", "consent_policy",
                           "ml_join", "published", "kind", "table_name", "name", "status", "severity", "value",
@@ -157,7 +161,22 @@ def collect(warehouse: Warehouse, result: RunResult | None = None, models: Model
     edges = [(a, b) for a, b in models.edges() if a in known]
     growth = {t.name: t.growth for t in models if t.growth}
     singular = {(t.name, d.code): d.one for t in models for d in t.drops}
-    return ReportData(runs, facts, nodes, edges, quarantine, schemas, samples, notes, card, growth, singular)
+    return ReportData(runs, facts, nodes, edges, quarantine, schemas, samples, notes, card, growth, singular, recorded)
+
+
+def _recent_facts(most: int) -> str:
+    """The facts of the last `most` runs and of the last two that published (the state the report
+    shows, and the change from the one before), oldest first: a warehouse's history grows with
+    every run, and the report of each run would otherwise read and chart all of it."""
+    runs = (
+        f"SELECT run_id, MIN(run_at) AS started, BOOL_OR(published) AS published FROM {HISTORY_TABLE} GROUP BY run_id"
+    )
+    return (
+        f"WITH runs AS ({runs}) SELECT * FROM {HISTORY_TABLE} WHERE run_id IN "
+        f"(SELECT run_id FROM (SELECT run_id FROM runs ORDER BY started DESC LIMIT {most}) AS latest UNION "
+        "SELECT run_id FROM (SELECT run_id FROM runs WHERE published ORDER BY started DESC LIMIT 2) AS shown) "
+        "ORDER BY run_at"
+    )
 
 
 ZONE_ORDER = ("landing", "quarantine", "internal", "trusted", "curated", "system")

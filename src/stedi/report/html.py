@@ -59,7 +59,8 @@ def render(data: ReportData) -> str:
     current = by_run[shown["run_id"]] if shown else []
     previous = by_run[published[-2]["run_id"]] if len(published) > 1 else []
     if shown:
-        runs = f"{len(data.runs)} run" + ("" if len(data.runs) == 1 else "s")
+        recorded = max(data.recorded, len(data.runs))
+        runs = f"{recorded:,} run" + ("" if recorded == 1 else "s")
         subtitle = (f"published by run {_e(shown['run_id'][:12])} at {_e(_when(shown['run_at']))} · engine "
                     f"{_e(shown['engine'])} · consent policy {_e(shown['consent_policy'])} · ml join "
                     f"{_e(shown['ml_join'])} · {runs} recorded")  # fmt: skip
@@ -77,7 +78,7 @@ def render(data: ReportData) -> str:
         _checks(current),
         _card(data.card),
         _quarantine(data.quarantine),
-        _history(data.runs, by_run),
+        _history(data.runs, by_run, data.recorded),
         _tables(data.schemas, data.samples),
     ]
     if data.notes:
@@ -232,8 +233,9 @@ def _quarantine(quarantine: dict[str, list[tuple[str, int, list[str]]]]) -> str:
     return "<section id='quarantine'><h2>Quarantine</h2>" + "".join(blocks) + "</section>"
 
 
-def _history(runs: list[dict[str, Any]], by_run: dict[str, list[dict[str, Any]]]) -> str:
-    """Rows per table and checks not passed, over the runs (the tables in the report's one order)."""
+def _history(runs: list[dict[str, Any]], by_run: dict[str, list[dict[str, Any]]], recorded: int = 0) -> str:
+    """Rows per table and checks not passed, over the runs (the tables in the report's one order);
+    `recorded`: how many runs there are in all, when the runs are the last of them."""
     from stedi.report.charts import chart
 
     labels = [_when(r["run_at"]) for r in runs]
@@ -258,6 +260,8 @@ def _history(runs: list[dict[str, Any]], by_run: dict[str, list[dict[str, Any]]]
                       f"{chart(values, labels, published, unit)}</div>")  # fmt: skip
     legend = "<p class='muted'>Hollow red points: runs that were not published.</p>"
     title = f"History over {len(runs)} run{'' if len(runs) == 1 else 's'}"
+    if recorded > len(runs):
+        title = f"History over the last {len(runs)} of {recorded:,} runs"
     return f"<section id='history'><h2>{title}</h2><div class='charts'>{''.join(charts)}</div>{legend}</section>"
 
 

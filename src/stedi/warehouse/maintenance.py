@@ -64,16 +64,21 @@ class Reclaimed:
         self.bytes += other.bytes
 
 
-def referenced(warehouse: Warehouse, table, snapshots) -> set[str]:
+def referenced(warehouse: Warehouse, table, snapshots, read: dict[str, list[str]] | None = None) -> set[str]:
     """Every file the given snapshots of a table need (manifest lists, manifests, data files), as
-    filesystem paths where the warehouse is now, and the table's current metadata file."""
+    filesystem paths where the warehouse is now, and the table's current metadata file. `read`: the
+    data files of the manifests read so far, filled in (a manifest is never rewritten, and the
+    snapshots of appends share all but their newest: each is read once)."""
+    read = {} if read is None else read
     keep = {_key(warehouse.physical(table.metadata_location))}
     for snapshot in snapshots:
         keep.add(_key(warehouse.physical(snapshot.manifest_list)))
         for manifest in snapshot.manifests(table.io):
             keep.add(_key(warehouse.physical(manifest.manifest_path)))
-            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=False):
-                keep.add(_key(warehouse.physical(entry.data_file.file_path)))
+            if manifest.manifest_path not in read:
+                entries = manifest.fetch_manifest_entry(table.io, discard_deleted=False)
+                read[manifest.manifest_path] = [entry.data_file.file_path for entry in entries]
+            keep.update(_key(warehouse.physical(path)) for path in read[manifest.manifest_path])
     return keep
 
 
@@ -92,14 +97,17 @@ def history_only_data_files(warehouse: Warehouse, name: str) -> list[str]:
     return sorted(warehouse.physical(path) for path in older - now)
 
 
-def unreferenced_files(warehouse: Warehouse, name: str, snapshots=None) -> tuple[pafs.FileSystem, list[str], int]:
+def unreferenced_files(
+    warehouse: Warehouse, name: str, snapshots=None, read: dict[str, list[str]] | None = None
+) -> tuple[pafs.FileSystem, list[str], int]:
     """Files in a table's folder that no kept snapshot (default: the current one) needs: the file
-    system, their paths and their total size in bytes. The current metadata file is always needed."""
+    system, their paths and their total size in bytes. The current metadata file is always needed.
+    `read`: as for `referenced`."""
     table = warehouse.load(name)
     if snapshots is None:
         current = table.current_snapshot()
         snapshots = [current] if current is not None else []
-    keep = referenced(warehouse, table, snapshots)
+    keep = referenced(warehouse, table, snapshots, read)
     fs, base = filesystem(warehouse.physical(table.location()))
     found, size = [], 0
     for info in fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True)):
@@ -133,7 +141,7 @@ def expire(warehouse: Warehouse, name: str, keep: set[int], sweep: bool = False,
     for inspection until the next run), then delete the files only expired snapshots needed. With `sweep`, delete every
     file of the table's folder no kept snapshot needs (files of killed runs included), when it is at
     least `min_age_s` old (a writer without the lock may be about to commit it)."""
-    reclaimed = Reclaimed()
+    reclaimed, read = Reclaimed(), dict[str, list[str]]()
     table = warehouse.load(name)
     current = table.current_snapshot()
     kept = set(keep) | ({current.snapshot_id} if current else set())
@@ -146,17 +154,17 @@ def expire(warehouse: Warehouse, name: str, keep: set[int], sweep: bool = False,
     protected = {r.snapshot_id for r in table.metadata.refs.values()}
     expired = [s for s in table.snapshots() if s.snapshot_id not in kept and s.snapshot_id not in protected]
     if expired:
-        before = referenced(warehouse, table, expired)
+        before = referenced(warehouse, table, expired, read)
         table.maintenance.expire_snapshots().by_ids([s.snapshot_id for s in expired]).commit()
         table = warehouse.load(name)
         reclaimed.snapshots = len(expired)
-        still = referenced(warehouse, table, table.snapshots())
+        still = referenced(warehouse, table, table.snapshots(), read)
         fs, _ = filesystem(warehouse.physical(table.location()))
         gone = sorted(before - still)  # committed files of expired snapshots: no writer needs them any more
         reclaimed.bytes += sum(fs.get_file_info(key).size or 0 for key in gone)
         reclaimed.files += delete_files(warehouse, table, fs, gone)
     if sweep:
-        fs, files, _ = unreferenced_files(warehouse, name, table.snapshots())
+        fs, files, _ = unreferenced_files(warehouse, name, table.snapshots(), read)
         cutoff = time.time() - min_age_s
         old = [f for f in files if min_age_s <= 0 or (fs.get_file_info(f).mtime_ns or 0) / 1e9 < cutoff]
         reclaimed.bytes += sum(fs.get_file_info(f).size or 0 for f in old)

@@ -153,3 +153,36 @@ def test_a_new_table_is_created_by_its_first_commit(tmp_path: Path) -> None:
     assert warehouse.load("t").current_snapshot().snapshot_id == commit.snapshot_id  # type: ignore[union-attr]
     again = write(warehouse, "t", _rows("SELECT range AS id FROM range(7)"))  # an existing table: a new version
     assert (again.rows, len(_metadata_files(tmp_path / "wh"))) == (7, 2)
+
+
+def _manifests(warehouse: Warehouse, name: str) -> int:
+    table = warehouse.load(name)
+    return len(table.current_snapshot().manifests(table.io))
+
+
+@pytest.mark.parametrize("how", ["write", "append_rows"])
+def test_appends_merge_the_manifests_so_planning_a_table_does_not_grow_with_its_appends(
+    tmp_path: Path, how: str
+) -> None:
+    from stedi.warehouse.writes import MANIFESTS_TO_MERGE, append_rows
+
+    warehouse = Warehouse(tmp_path / "wh", create=True)
+    for i in range(3 * MANIFESTS_TO_MERGE):
+        if how == "write":
+            write(warehouse, "t", _rows(f"SELECT {i} AS id"), append=_rows(f"SELECT {i} AS id"))
+        else:
+            append_rows(warehouse, "t", pa.table({"id": [i]}))
+        assert _manifests(warehouse, "t") <= MANIFESTS_TO_MERGE
+    assert sorted(warehouse.read("t").column("id").to_pylist()) == list(range(3 * MANIFESTS_TO_MERGE))
+
+
+def test_a_table_made_before_appends_merged_its_manifests_merges_them_from_its_next_write(tmp_path: Path) -> None:
+    from stedi.warehouse.writes import MERGING, append_rows
+
+    warehouse = Warehouse(tmp_path / "wh", create=True)
+    append_rows(warehouse, "t", pa.table({"id": [0]}))
+    with warehouse.load("t").transaction() as transaction:  # as an older version made it
+        transaction.remove_properties(*MERGING)
+    assert not set(MERGING) & set(warehouse.load("t").properties)
+    append_rows(warehouse, "t", pa.table({"id": [1]}))
+    assert {k: warehouse.load("t").properties.get(k) for k in MERGING} == MERGING
