@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from stedi.contract.identity import EMAIL_MACRO
 from stedi.contract.tables import SOURCE_DIALECT
 
 
@@ -123,126 +122,6 @@ def without_distinct(sql: str) -> tuple[str, str] | None:
     return shape.relations[0], plain.sql(dialect=SOURCE_DIALECT, comments=False)
 
 
-@dataclass(frozen=True)
-class CountTerm:
-    """`SELECT COUNT(*)` (or `COALESCE(SUM(column), 0)`) of the rows of a select-project-join over
-    `relations` (each read once, in order), whose WHERE may look rows up in subqueries reading
-    `looked_up`; added (`sign` 1) or subtracted (-1)."""
-
-    sign: int
-    sql: str
-    relations: tuple[str, ...]
-    looked_up: frozenset[str]
-
-
-@cache
-def count_terms(sql: str) -> tuple[CountTerm, ...] | None:
-    """The query as a sum of counts of rows: one `SELECT COUNT(*)` (see `CountTerm`), or a SELECT
-    without FROM of such counts in parentheses, added and subtracted, with integer constants. None
-    for any other query.
-
-    Each count is a sum over the rows of its join, and a row's WHERE looks only at the row and at the
-    relations its subqueries read: while those stay as they are, the count over grown relations is
-    the count over their rows of before plus the count over the rows the delta rule gives (see
-    `stages.extending`), so a run can correct the last run's answer instead of counting again."""
-    from sqlglot import exp
-
-    tree = one_statement(sql)
-    if not isinstance(tree, exp.Select) or tree.find(exp.With) is not None:
-        return None
-    if tree.args.get("from_") is not None:
-        term = _count_term(tree, 1)
-        return None if term is None else (term,)
-    if len(tree.expressions) != 1 or any(tree.args.get(part) for part in (*_CLAUSES, "joins", "where")):
-        return None
-    terms: list[CountTerm] = []
-    return tuple(terms) if _summed(tree.expressions[0], 1, terms) else None
-
-
-_CLAUSES = ("group", "having", "qualify", "order", "limit", "offset", "distinct", "windows")
-
-
-def _volatile(function) -> bool:  # function: sqlglot.exp.Func
-    """Whether a function may give another value over the same rows in another run (the time, a random
-    number; a function SQLGlot does not know, such as `now()`, unless it is the email macro)."""
-    from sqlglot import exp
-
-    if isinstance(function, exp.Anonymous):
-        return str(function.name).lower() != EMAIL_MACRO
-    return isinstance(
-        function,
-        exp.CurrentDate
-        | exp.CurrentDatetime
-        | exp.CurrentTime
-        | exp.CurrentTimestamp
-        | exp.Rand
-        | exp.Randn
-        | exp.Uuid,
-    )
-
-
-def _summed(node, sign: int, terms: list[CountTerm]) -> bool:  # node: sqlglot.exp.Expression
-    """Whether `node` is a sum of counts and integer constants; its counts are added to `terms`."""
-    from sqlglot import exp
-
-    if isinstance(node, exp.Alias | exp.Paren):
-        return _summed(node.this, sign, terms)
-    if isinstance(node, exp.Add | exp.Sub):
-        right = -sign if isinstance(node, exp.Sub) else sign
-        return _summed(node.this, sign, terms) and _summed(node.expression, right, terms)
-    if isinstance(node, exp.Neg):
-        return _summed(node.this, -sign, terms)
-    if isinstance(node, exp.Literal):
-        return node.is_int  # a constant: the same in every run
-    if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Select) and not node.alias:
-        term = _count_term(node.this, sign)
-        if term is not None:
-            terms.append(term)
-        return term is not None
-    return False
-
-
-def _count_term(select, sign: int) -> CountTerm | None:  # select: sqlglot.exp.Select
-    from sqlglot import exp
-
-    if len(select.expressions) != 1 or any(select.args.get(part) for part in _CLAUSES):
-        return None
-    counted = select.expressions[0].this if isinstance(select.expressions[0], exp.Alias) else select.expressions[0]
-    if not _count_or_sum(counted):
-        return None
-    if _joined_relations(select) is None:  # also: each read once, under a name of its own
-        return None
-    sources = [select.args["from_"].this] + [j.this for j in select.args.get("joins") or []]
-    looked_up = [t for t in select.find_all(exp.Table) if not any(t is s for s in sources)]
-    if any(not isinstance(t.this, exp.Identifier) or t.args.get("db") or t.args.get("catalog") for t in looked_up):
-        return None
-    if any(_volatile(f) for f in select.find_all(exp.Func)):
-        return None
-    relations = tuple(s.name for s in sources)
-    if len(set(relations)) != len(relations):  # a relation joined to itself: renaming it renames both
-        return None
-    return CountTerm(sign, select.sql(dialect=SOURCE_DIALECT), relations, frozenset(t.name for t in looked_up))
-
-
-def _count_or_sum(counted) -> bool:  # counted: sqlglot.exp.Expression
-    """Whether a term counts rows (`COUNT(*)`) or adds a column's values up, none giving 0
-    (`COALESCE(SUM(column), 0)`): a sum over rows either way, which adds up over parts of them."""
-    from sqlglot import exp
-
-    if isinstance(counted, exp.Count):
-        return isinstance(counted.this, exp.Star)
-    if not isinstance(counted, exp.Coalesce) or len(counted.expressions) != 1:
-        return False
-    zero, summed = counted.expressions[0], counted.this
-    return (
-        isinstance(zero, exp.Literal)
-        and zero.is_int
-        and int(zero.this) == 0
-        and isinstance(summed, exp.Sum)
-        and isinstance(summed.this, exp.Column)
-    )
-
-
 @cache
 def relations_read(sql: str) -> frozenset[str] | None:
     """Every relation a query reads (the tables and views it names, not its CTEs); None when that
@@ -283,7 +162,7 @@ def join_references(sql: str) -> frozenset[tuple[str, str, str]]:
     select = _one_select(sql)
     if select is None or select.find(exp.With) is not None or select.args.get("group"):
         return frozenset()
-    relations = _joined_relations(select)
+    relations = joined_relations(select)
     taken = _taken_as_is(select, relations) if relations is not None else None
     if relations is None or taken is None:
         return frozenset()  # a relation, or an output column, its name does not tell
@@ -329,7 +208,7 @@ def _equalities(select, relations: dict[str, str]):  # -> Iterator[tuple[exp.Col
             yield sides
 
 
-def _joined_relations(select) -> dict[str, str] | None:  # select: sqlglot.exp.Select
+def joined_relations(select) -> dict[str, str] | None:  # select: sqlglot.exp.Select
     """Alias (or name) -> relation of each relation the SELECT reads, when they are all named
     relations combined by inner and cross joins, each column under its own name; None otherwise."""
     from sqlglot import exp
@@ -393,7 +272,7 @@ def cardinality_premises(sql: str, key: tuple[str, ...], column: str) -> tuple[D
     share a key came from rows of S that share those columns, hence one m, hence rows of K of one j.
     Relations by lower-cased name, columns as the SQL spells them."""
     select = _one_select(sql)
-    if select is None or spj_shape(sql) is None or (relations := _joined_relations(select)) is None:
+    if select is None or spj_shape(sql) is None or (relations := joined_relations(select)) is None:
         return None
     if (taken := _taken_as_is(select, relations)) is None:
         return None

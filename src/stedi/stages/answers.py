@@ -25,7 +25,7 @@ from stedi.stages.freshness import basis, committed_snapshots, table_names
 from stedi.stages.packed import packed, unpacked
 
 if TYPE_CHECKING:
-    from stedi.contract.algebra import CountTerm
+    from stedi.contract.count_terms import CountTerm
 
 ANSWERS_PROPERTY = "stedi.answers"
 MAX_RECORD_BYTES = 4 << 20  # a record is a few kilobytes: a few dozen queries' numbers
@@ -127,14 +127,14 @@ def one_count(rows: Sequence[Sequence[Any]]) -> bool:
 
 def _by_difference(ctx: RunContext, sql: str, last: list[list[Any]] | None) -> str | None:
     """The query that gives `sql`'s answer now from `last`, the last run's, where `sql` is a sum of
-    counts (`algebra.count_terms`) over relations that grew or are unchanged, whose lookups read only
+    counts (`contract.count_terms`) over relations that grew or are unchanged, whose lookups read only
     unchanged ones: the last answer plus, for each count, its count over the new rows of each grown
     relation it reads (the delta rule: the relations before it as they are now, those after it as
     they were). A count over one relation counted again for some of its groups (see `regrouping`),
     all else unchanged, gains its count over those groups now less theirs before. None where it is not."""
     if not (ctx.grown or ctx.regrouped) or last is None or not one_count(last):
         return None
-    from stedi.contract.algebra import count_terms
+    from stedi.contract.count_terms import count_terms
 
     terms = count_terms(sql)
     if terms is None:

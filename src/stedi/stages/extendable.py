@@ -12,7 +12,6 @@ import threading
 
 from stedi.config import parse_size
 from stedi.contract.algebra import (
-    count_terms,
     distinct_columns,
     join_references,
     relations_read,
@@ -20,6 +19,7 @@ from stedi.contract.algebra import (
     without_distinct,
 )
 from stedi.contract.checks import declared_checks, funnel_queries
+from stedi.contract.count_terms import count_terms
 from stedi.contract.tables import Table
 from stedi.contract.unions import union_all_branches
 from stedi.stages import distinctness

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from stedi.contract.algebra import count_terms, relations_read, spj_shape
+from stedi.contract.algebra import relations_read, spj_shape
 from stedi.contract.checks import declared_checks, funnel_queries
+from stedi.contract.count_terms import count_terms
 from stedi.contract.tables import load
 from stedi.contract.unions import union_all_branches
 from stedi.stages import extendable
