@@ -44,24 +44,23 @@ class Histogram:
     def regrouped(self, recorded: str, was: str, now: str) -> str:
         """The pairs of `relation` from `recorded`, its pairs of before: less those of `was` (the rows
         of before of the groups new rows touch), plus those of `now` (those groups' rows now)."""
-        return (
-            f"SELECT value, CAST(SUM(n) AS BIGINT) AS n FROM (SELECT value, n FROM {_q(recorded)} "
-            f"UNION ALL SELECT value, -n FROM ({self.scoped.replace(ROWS, _q(was))}) AS was "
-            f"UNION ALL SELECT value, n FROM ({self.scoped.replace(ROWS, _q(now))}) AS now) AS parts "
-            "GROUP BY value HAVING SUM(n) <> 0"
-        )
+        return _corrected(recorded, self.scoped.replace(ROWS, _q(was)), self.scoped.replace(ROWS, _q(now)))
 
     def merged(self, recorded: str, delta: str, before: str, table: str) -> str:
         """The pairs of relation `table`, which holds the rows of `before` and those of `delta`, from
         `recorded`, the pairs of `before`: those less the pairs of the groups of `before` that share
         a key with a row of `delta`, plus the pairs of those groups in `table`."""
+        return _corrected(recorded, _placed(self.scoped, delta, before), _placed(self.scoped, delta, table))
 
-        return (
-            f"SELECT value, CAST(SUM(n) AS BIGINT) AS n FROM (SELECT value, n FROM {_q(recorded)} "
-            f"UNION ALL SELECT value, -n FROM ({_placed(self.scoped, delta, before)}) AS was "
-            f"UNION ALL SELECT value, n FROM ({_placed(self.scoped, delta, table)}) AS now) AS parts "
-            "GROUP BY value HAVING SUM(n) <> 0"
-        )
+
+def _corrected(recorded: str, was: str, now: str) -> str:
+    """The pairs of relation `recorded` less those query `was` gives, plus those query `now` gives."""
+    return (
+        f"SELECT value, CAST(SUM(n) AS BIGINT) AS n FROM (SELECT value, n FROM {_q(recorded)} "
+        f"UNION ALL SELECT value, -n FROM ({was}) AS was "
+        f"UNION ALL SELECT value, n FROM ({now}) AS now) AS parts "
+        "GROUP BY value HAVING SUM(n) <> 0"
+    )
 
 
 @dataclass(frozen=True)
