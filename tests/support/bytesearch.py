@@ -53,6 +53,15 @@ def _parquet_texts(path: Path) -> list[bytes]:
     return texts
 
 
+def _gzip_payload(data: bytes) -> list[bytes]:
+    # Two bytes are a weak signature: a binary file (DuckDB's header checksum, say) may start
+    # with them by chance, and such a file is searched as it is.
+    try:
+        return [gzip.decompress(data)]
+    except (gzip.BadGzipFile, EOFError, zlib.error):
+        return []
+
+
 def files_holding(folder: Path, text: str) -> list[Path]:
     needle = text.lower().encode()
     found = []
@@ -60,7 +69,7 @@ def files_holding(folder: Path, text: str) -> list[Path]:
         data = path.read_bytes()
         payloads = [data]
         if data[:2] == b"\x1f\x8b":
-            payloads.append(gzip.decompress(data))
+            payloads += _gzip_payload(data)
         if data[:4] == b"PAR1":
             payloads += _parquet_texts(path)
         if data[:4] == b"Obj\x01":
