@@ -18,6 +18,7 @@ from stedi.results import RunResult
 from stedi.stages import answers
 from stedi.stages.context import RunContext
 from stedi.stages.freshness import remember
+from stedi.stages.ingestion import keep_looks
 from stedi.warehouse.writes import append_rows
 
 HISTORY_SCHEMA = pa.schema(
@@ -76,3 +77,5 @@ def record(ctx: RunContext) -> None:
     ctx.session.run(lambda w: append_rows(w, HISTORY_TABLE, rows, properties, repair=repair))
     if ctx.news and ctx.result.published:
         remember(ctx)
+    if not ctx.news:
+        keep_looks(ctx)

@@ -23,16 +23,20 @@ from stedi.stages.erasure import find, keep_sql, path_redactor
 from stedi.stages.freshness import built_from, nothing_new
 from stedi.stages.planning import (
     FILES_PROPERTY,
+    LOOKS_PROPERTY,
     SourcePlan,
     TableState,
     decode_files,
+    decode_looks,
     encode_files,
+    encode_looks,
     kept_rows_sql,
     paths_table,
     plan_source,
 )
 from stedi.storage import local_path
-from stedi.warehouse.catalog import Warehouse, local_table_names
+from stedi.warehouse.catalog import Warehouse, local_table_names, table_state
+from stedi.warehouse.writes import set_table_properties
 
 LEDGER_SCHEMA = pa.schema(
     [
@@ -96,7 +100,8 @@ def _states(ctx: RunContext, warehouse: Warehouse) -> None:
     ctx.built_from = built_from(warehouse)
     for name in warehouse.table_names():
         try:
-            snapshot_id, rows, properties = warehouse.state(name)
+            table = warehouse.load(name)
+            snapshot_id, rows, properties = table_state(table)
         except WarehouseError:
             if not ctx.settings.full_refresh:
                 raise
@@ -105,7 +110,28 @@ def _states(ctx: RunContext, warehouse: Warehouse) -> None:
         if name == HISTORY_TABLE:
             ctx.answers_before = properties.get(ANSWERS_PROPERTY)
         if name in SOURCE_TABLES:
-            ctx.states[name] = TableState(snapshot_id, decode_files(properties.get(FILES_PROPERTY)))
+            files = decode_files(properties.get(FILES_PROPERTY))
+            looks = decode_looks(table.properties.get(LOOKS_PROPERTY), snapshot_id)
+            ctx.states[name] = TableState(snapshot_id, files, looks)
+
+
+def keep_looks(ctx: RunContext) -> None:
+    """After a run that found nothing new: the looks it confirmed by hashing, kept on the source
+    tables (see `planning`), so that the next run trusts them instead of hashing the files again."""
+    updates = {
+        name: (state.snapshot_id, encode_looks(state.snapshot_id, p.looks))
+        for p in ctx.plans
+        for name in (p.source.landing_table, p.source.quarantine_table)
+        if (state := ctx.states.get(name)) and state.snapshot_id is not None and state.files is not None
+        and p.looks != state.looks
+    }  # fmt: skip
+
+    def keep(warehouse: Warehouse) -> None:
+        for name, (snapshot_id, value) in updates.items():
+            set_table_properties(warehouse, name, {LOOKS_PROPERTY: value}, snapshot_id)
+
+    if updates:
+        ctx.session.run(keep)
 
 
 def read(ctx: RunContext) -> None:

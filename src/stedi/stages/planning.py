@@ -11,6 +11,12 @@ the files and compares, table by table:
 - a new content: read; a changed file's earlier rows are replaced;
 - a path in the map that is gone: its rows leave the table.
 
+A look that differs while the content is the same (the file was copied back, its permissions or
+owner changed, a backup restored it) would make every later run hash the file again, as long as
+nothing else changes (a run that finds nothing new commits no snapshot). Such a run keeps the looks
+it confirmed by hashing as a table property of the snapshot it planned against (`stedi.looks`:
+content hash and look, no path); the next run trusts a file that looks like one of them.
+
 A file that could not be read whole is in the map without a digest: its rows are replaced by every
 later run until it is read. So the tables always equal a full rebuild from the landing files present,
 and a run that died between two commits is completed by the next one.
@@ -33,6 +39,7 @@ from stedi.reading.landing import LandingFile, Listing, Redact, discover, open_r
 from stedi.stages.packed import packed, unpacked
 
 FILES_PROPERTY = "stedi.files"
+LOOKS_PROPERTY = "stedi.looks"  # a table property: looks confirmed since its current snapshot
 HASH_CHUNK = 8 << 20
 RACY_NS = 2_000_000_000  # a file changed this close to being seen may change again unseen
 
@@ -50,12 +57,25 @@ class Known:
         return self.digest is not None and not self.racy and bool(self.signature) and self.signature == file.signature
 
 
+Look = tuple[str, tuple[int, ...]]  # a content hash and the look of a file that had it
+
+
 @dataclass(frozen=True)
 class TableState:
     """What a warehouse table holds now: its snapshot and the landing files its rows came from."""
 
     snapshot_id: int | None = None
     files: dict[str, Known] | None = None  # None: no table, or built without a map
+    looks: frozenset[Look] = frozenset()  # looks runs confirmed since, for this snapshot
+
+    def trusts(self, file: LandingFile) -> str | None:
+        """The content hash of `file`, when the map or a confirmed look vouches for it."""
+        known = (self.files or {}).get(file.relative)
+        if known is None or known.digest is None:
+            return None
+        if known.trusted_for(file) or (known.digest, file.signature) in self.looks:
+            return known.digest
+        return None
 
 
 @dataclass
@@ -73,6 +93,11 @@ class SourcePlan:
     previous: dict[str, int] = field(default_factory=dict)  # table -> files in its map before
     previous_files: dict[str, Known] = field(default_factory=dict)  # the landing table's map before
     events: list[str] = field(default_factory=list)  # renamed, copied, changed, removed files
+    looks: frozenset[Look] = frozenset()  # known contents whose look the maps lack, settled
+
+    def racy(self, file: LandingFile) -> bool:
+        """Whether the file changed too close to being seen for its look to stand for its content."""
+        return not file.signature or max(file.signature[1:3] or (0,)) >= self.seen_ns - RACY_NS
 
     @property
     def files(self) -> list[LandingFile]:
@@ -84,8 +109,7 @@ class SourcePlan:
         found = {}
         for f in self.files:
             digest = read[f.relative] if f.relative in read else self.digests.get(f.relative)
-            racy = not f.signature or max(f.signature[1:3] or (0,)) >= self.seen_ns - RACY_NS
-            found[f.relative] = Known(digest, f.signature, racy)
+            found[f.relative] = Known(digest, f.signature, self.racy(f))
         return found
 
     def changes(self) -> dict[str, int]:
@@ -133,6 +157,28 @@ def decode_files(value: str | None) -> dict[str, Known] | None:
     return known
 
 
+def encode_looks(snapshot_id: int | None, looks: frozenset[Look]) -> str:
+    """The confirmed looks as a table property, valid while `snapshot_id` is the table's current one."""
+    return packed({"snapshot": snapshot_id, "looks": sorted([d, *sig] for d, sig in looks)})
+
+
+def decode_looks(value: str | None, snapshot_id: int | None) -> frozenset[Look]:
+    """The looks a property confirms for `snapshot_id`; none when it was written for another
+    snapshot (the table changed since: its map is newer) or cannot be read."""
+    record = unpacked(value) if value else None
+    if not isinstance(record, dict) or record.get("snapshot") != snapshot_id or snapshot_id is None:
+        return frozenset()
+    looks = record.get("looks")
+    if not isinstance(looks, list):
+        return frozenset()
+    return frozenset(
+        (entry[0], tuple(int(v) for v in entry[1:]))
+        for entry in looks
+        if isinstance(entry, list) and len(entry) > 1 and isinstance(entry[0], str)
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in entry[1:])
+    )  # fmt: skip
+
+
 def digest_of(fs: pafs.FileSystem, file: LandingFile) -> str | None:
     """SHA-256 of a file's bytes; None when it cannot be read."""
     sha = hashlib.sha256()
@@ -165,7 +211,8 @@ def plan_source(
     seen_ns = time.time_ns()
     tables = (source.landing_table, source.quarantine_table)
     known = {t: (None if full_refresh else states.get(t, TableState()).files) for t in tables}
-    digests = _known_digests(root, listing.files, [m for m in known.values() if m is not None])
+    vouching = [] if full_refresh else [states[t] for t in tables if t in states]
+    digests = _known_digests(root, listing.files, [m for m in known.values() if m is not None], vouching)
     # A file is read when any of the tables lacks it; then every table takes the new reading of it.
     to_read = [f for f in listing.files if any(_kept_from(f, digests, known[t]) is None for t in tables)]
     reading = {f.relative for f in to_read}
@@ -190,20 +237,27 @@ def plan_source(
         known[source.landing_table] or states.get(source.landing_table, TableState()).files or {}
     )
     plan.events = _events(listing.files, digests, known[source.landing_table] or {})
+    plan.looks = frozenset(
+        (digest, f.signature) for f in listing.files
+        if (digest := digests.get(f.relative)) and not plan.racy(f)
+        and not any((k := m.get(f.relative)) and k.trusted_for(f) for m in known.values() if m is not None)
+    )  # fmt: skip
     plan.events += [f"{path} skipped: {why}" for path, why in listing.skipped]
     return plan
 
 
-def _known_digests(root: str, files: list[LandingFile], maps: list[dict[str, Known]]) -> dict[str, str | None]:
-    """The content hash of each file that can be known before reading it: from a map, when the file
-    looks unchanged; else hashed, when its content may be known (a map has a file of its size, or an
-    entry without one); else None (a new content, hashed as it is read)."""
+def _known_digests(
+    root: str, files: list[LandingFile], maps: list[dict[str, Known]], states: list[TableState]
+) -> dict[str, str | None]:
+    """The content hash of each file that can be known before reading it: from a table's state, when
+    the file looks unchanged; else hashed, when its content may be known (a map has a file of its
+    size, or an entry without one); else None (a new content, hashed as it is read)."""
     digests: dict[str, str | None] = {}
     sizes = {k.signature[0] for m in maps for k in m.values() if k.signature}
     unsized = any(not k.signature for m in maps for k in m.values())
     to_hash = []
     for f in files:
-        trusted = next((k.digest for m in maps if (k := m.get(f.relative)) and k.trusted_for(f)), None)
+        trusted = next((d for state in states if (d := state.trusts(f))), None)
         if trusted is not None:
             digests[f.relative] = trusted
         elif unsized or f.size in sizes:

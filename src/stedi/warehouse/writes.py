@@ -371,3 +371,20 @@ def append_rows(
         raise WarehouseError(f"cannot write table {name}: {explain(exc, warehouse.location)}") from exc
     except ValueError as exc:
         raise replaced(exc, name) or exc from exc
+
+
+def set_table_properties(warehouse: Warehouse, name: str, updates: dict[str, str], snapshot_id: int | None) -> bool:
+    """Set properties of table `name` (no snapshot is added) if its current snapshot is still
+    `snapshot_id`; False when it is not, or the catalog refused the change."""
+    from pyiceberg.exceptions import CommitFailedException, RESTError
+
+    try:
+        table = warehouse.load(name)
+        current = table.current_snapshot()
+        if (current.snapshot_id if current else None) != snapshot_id:
+            return False
+        with table.transaction() as transaction:
+            transaction.set_properties(**updates)
+    except (WarehouseError, OSError, ValueError, CommitFailedException, RESTError):
+        return False
+    return True
