@@ -383,3 +383,37 @@ def test_a_run_that_extends_counts_a_settled_conflict_check_over_its_new_keys_fr
     full = run(Settings(landing=str(landing), warehouse=str(tmp_path / "full")))
     in_extended, in_full = (_check(r, "step_trainer_trusted", "conflicts") for r in (extended, full))
     assert (in_extended.status, in_extended.value) == (in_full.status, in_full.value) == ("warn", 1)
+
+
+def test_checks_of_totals_are_corrected_by_the_new_rows_in_a_run_that_extends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stedi.contract.checks import declared_checks
+    from stedi.contract.tables import load
+    from stedi.engines.duckdb import DuckDBEngine
+    from stedi.stages import extendable
+    from tests.support.corpora import assert_same_as_a_full_rebuild, build
+
+    monkeypatch.setattr(extendable, "MIN_LANDING_BYTES", 0)
+    # jane's step trainer reads at 10 and her phone at 99: no pair, machine_learning_curated is empty
+    landing = write_landing(
+        tmp_path / "landing",
+        customer=[customer("jane@x.com", "S1", consent=1)],
+        accelerometer=[phone("jane@x.com", 99)],
+        step_trainer=[step("S1", 10)],
+    )
+    empty = build(landing, tmp_path / "wh")
+    [missing] = [c for c in empty.checks if c.kind == "min_rows"]
+    assert (missing.status, missing.value) == ("warn", 1) and missing.detail.startswith("empty")
+    asked: list[str] = []
+    real = DuckDBEngine.rows_of_each
+    monkeypatch.setattr(
+        DuckDBEngine, "rows_of_each", lambda self, queries: asked.extend(queries) or real(self, queries)
+    )
+    write_landing(landing, accelerometer={"later.json": phone("jane@x.com", 10) + "\n"})
+    paired = build(landing, tmp_path / "wh")
+    [found] = [c for c in paired.checks if c.kind == "min_rows"]
+    assert (found.status, found.value) == ("pass", 0)
+    totals = [c.sql for c in declared_checks(load()) if c.kind in ("funnel", "min_rows")]
+    assert [sql for sql in totals if sql in asked] == []  # each corrected from the last answer, not counted
+    assert_same_as_a_full_rebuild(landing, tmp_path / "wh", tmp_path, paired)

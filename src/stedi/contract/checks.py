@@ -87,6 +87,10 @@ class Check:
     # picks one by the engine's estimate of them (`stages.checking.BY_VALUE_MOST`).
     by_value: str | None = None
     histogram: Histogram | None = None
+    # `sql` gives by how many rows a total is past its bound, negative or 0 within it: the violations
+    # are its positive part. A difference of totals is a sum of counts, which a run that extends the
+    # tables corrects by their new rows (see `stages.answers`); clamped in SQL, it would be counted again.
+    excess: bool = False
 
     def scoped(self, new_rows: str, rows: str | None = None) -> str:
         """`scope` over the relation `new_rows`, counting in `rows` (default: the check's table).
@@ -157,12 +161,14 @@ def compile_check(spec: dict[str, Any]) -> Check:
                      most=int(spec["max"]))  # fmt: skip
     elif kind == "funnel":
         source = _q(spec["from"])
-        sql = f"SELECT GREATEST((SELECT COUNT(*) FROM {t}) - (SELECT COUNT(*) FROM {source}), 0)"
-        text = f"no more rows than {spec['from']}"
+        sql = f"SELECT (SELECT COUNT(*) FROM {t}) - (SELECT COUNT(*) FROM {source})"
+        return Check(kind, table, severity, sql, f"no more rows than {spec['from']}", excess=True)
     elif kind == "min_rows":
         least = int(spec.get("min", 1))
-        sql = f"SELECT GREATEST({least} - COUNT(*), 0) FROM {t}"  # the rows missing, so 0 passes
-        return Check(kind, table, severity, sql, f"at least {least:,} row{'' if least == 1 else 's'}", least)
+        sql = f"SELECT {least} - (SELECT COUNT(*) FROM {t})"  # the rows missing, so 0 or less passes
+        return Check(
+            kind, table, severity, sql, f"at least {least:,} row{'' if least == 1 else 's'}", least, excess=True
+        )
     elif kind in _SENSOR_KINDS:
         return _SENSOR_KINDS[kind](spec, table, severity)
     else:

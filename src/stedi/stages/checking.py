@@ -141,7 +141,7 @@ def _count(
         if sql != c.sql:  # the whole table's count, found over the new rows' keys: the next run may need it
             answers.remember(ctx, c.sql, counted[c])
     figures = dict(zip(figured, found[len(counting) : len(counting) + len(figured)], strict=True))
-    measured = {c: _measured(counted.get(c), figures.get(c)) for c in checks}
+    measured = {c: _measured(c, counted.get(c), figures.get(c)) for c in checks}
     return measured, found[len(counting) + len(figured) :]
 
 
@@ -331,7 +331,7 @@ def _cheaper_form(ctx: RunContext, check: Check) -> str:
 
 
 def _measured(
-    counted: list[tuple[Any, ...]] | None, figure_rows: list[tuple[Any, ...]] | None
+    check: Check, counted: list[tuple[Any, ...]] | None, figure_rows: list[tuple[Any, ...]] | None
 ) -> tuple[int, float | None]:
     """A check's count of violations and its figure (`sql`'s second column, or `figure_sql`'s value)
     from the rows of its queries (None: not counted)."""
@@ -341,7 +341,8 @@ def _measured(
     figure = rest[0] if rest else None
     if figure_rows is not None:
         ((figure, *_),) = figure_rows
-    return int(count or 0), None if figure is None else float(figure)
+    count = int(count or 0)
+    return max(count, 0) if check.excess else count, None if figure is None else float(figure)
 
 
 def shrink_refusals(ctx: RunContext) -> list[str]:

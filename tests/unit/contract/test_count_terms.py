@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from stedi.contract.checks import declared_checks
 from stedi.contract.count_terms import CountTerm, count_terms
 from stedi.contract.tables import load
 
@@ -60,9 +61,11 @@ def test_queries_that_are_sums_of_counts_of_rows(sql: str, terms: list[tuple] | 
 
 
 def test_the_packages_reason_counts_over_rows_are_sums_of_counts() -> None:
-    """The reasons that count rows dropped (most of them) can be corrected by difference; the funnel
-    checks' GREATEST cannot."""
+    """The reasons that count rows dropped (most of them) can be corrected by difference, and so can
+    the checks of totals, which count an excess (a GREATEST of it could not be)."""
     models = load()
     drops = {d.code: d.sql for d in models["accelerometer_trusted"].drops}
     assert count_terms(drops["no_consent"]) is not None and count_terms(drops["duplicate"]) is not None
+    totals = [c for c in declared_checks(models) if c.kind in ("funnel", "min_rows")]
+    assert len(totals) >= 4 and all(c.excess and count_terms(c.sql) is not None for c in totals)
     assert count_terms("SELECT GREATEST((SELECT COUNT(*) FROM a) - (SELECT COUNT(*) FROM b), 0)") is None
