@@ -380,6 +380,7 @@ def test_a_run_that_extends_counts_a_settled_conflict_check_over_its_new_keys_fr
     assert any("appended only the new rows of step_trainer_trusted" in n for n in extended.notes), extended.notes
     (whole,) = [c.sql for c in declared_checks(load()) if c.kind == "conflicts"]
     assert whole not in asked  # counted over the new keys, from the last run's answer (0)
+    assert not [q for q in asked if '__before" AS a WHERE EXISTS' in q]  # that 0 leaves no group of before to take away
     full = run(Settings(landing=str(landing), warehouse=str(tmp_path / "full")))
     in_extended, in_full = (_check(r, "step_trainer_trusted", "conflicts") for r in (extended, full))
     assert (in_extended.status, in_extended.value) == (in_full.status, in_full.value) == ("warn", 1)

@@ -292,8 +292,8 @@ def _counting_sql(ctx: RunContext, check: Check) -> str | None:
     any other group has the rows it had. Of error severity, the rows of before passed it (a failed
     error check publishes nothing), so the count there is all of it; with no new rows there is
     nothing to count. Of severity warn, the rows of before may hold violations: the count is the last
-    run's answer, less the violations of before among those keys, plus those now. Without that
-    answer, the whole table is counted."""
+    run's answer, less the violations of before among those keys, plus those now (when that answer
+    is 0, those now alone). Without that answer, the whole table is counted."""
     if check.scope is None or check.table not in ctx.kept_rows:
         return _cheaper_form(ctx, check)
     grown = ctx.kept_rows[check.table]
@@ -302,6 +302,8 @@ def _counting_sql(ctx: RunContext, check: Check) -> str | None:
     last = answers.previous(ctx, check.sql) if grown is not None else None
     if grown is None or last is None or not answers.one_count(last):
         return check.sql
+    if last[0][0] == 0:  # no group of before broke it, so none of those the new rows touch did
+        return check.scoped(grown.delta)
     return f"SELECT {int(last[0][0])} - ({check.scoped(grown.delta, grown.before)}) + ({check.scoped(grown.delta)})"
 
 
