@@ -40,6 +40,7 @@ from stedi.stages.packed import packed, unpacked
 
 FILES_PROPERTY = "stedi.files"
 LOOKS_PROPERTY = "stedi.looks"  # a table property: looks confirmed since its current snapshot
+MAX_LOOKS_BYTES = 256 << 20  # about 120 bytes a file: far more than any landing area's looks
 HASH_CHUNK = 8 << 20
 RACY_NS = 2_000_000_000  # a file changed this close to being seen may change again unseen
 
@@ -165,7 +166,7 @@ def encode_looks(snapshot_id: int | None, looks: frozenset[Look]) -> str:
 def decode_looks(value: str | None, snapshot_id: int | None) -> frozenset[Look]:
     """The looks a property confirms for `snapshot_id`; none when it was written for another
     snapshot (the table changed since: its map is newer) or cannot be read."""
-    record = unpacked(value) if value else None
+    record = unpacked(value, MAX_LOOKS_BYTES) if value else None
     if not isinstance(record, dict) or record.get("snapshot") != snapshot_id or snapshot_id is None:
         return frozenset()
     looks = record.get("looks")

@@ -162,7 +162,11 @@ def test_a_change_of_content_is_found_through_a_confirmed_look(tmp_path: Path) -
     assert [f.relative for f in plan.to_read] == ["customer/landing/a.json"]
 
 
-def test_looks_that_cannot_be_read_are_none() -> None:
+def test_looks_that_cannot_be_read_are_none(monkeypatch: pytest.MonkeyPatch) -> None:
     assert decode_looks(None, 1) == frozenset() and decode_looks("garbage", 1) == frozenset()
     assert decode_looks(encode_looks(1, frozenset({("d", (1, 2))})), None) == frozenset()
     assert decode_looks(encode_looks(1, frozenset({("d", (1, 2))})), 1) == frozenset({("d", (1, 2))})
+    many = encode_looks(1, frozenset((f"d{i}", (i, i)) for i in range(100)))
+    assert len(decode_looks(many, 1)) == 100
+    monkeypatch.setattr(planning, "MAX_LOOKS_BYTES", 1000)  # a value that inflates past the bound is refused
+    assert decode_looks(many, 1) == frozenset()
