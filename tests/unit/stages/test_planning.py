@@ -64,6 +64,7 @@ def test_a_change_of_content_with_equal_size_and_times_is_found(tmp_path: Path) 
 
 def test_a_file_seen_just_after_a_change_is_hashed_next_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _root(tmp_path)
+    monkeypatch.setattr(planning, "RACY_NS", 3_600 * 10**9)  # "just after" however slow the machine
     states = _ingested(root, later_s=0)  # read just after a change
     assert states[TABLES[0]].files is not None and states[TABLES[0]].files["customer/landing/a.json"].racy
     hashed = []
@@ -142,10 +143,11 @@ def test_a_look_confirmed_by_hashing_is_trusted_for_that_snapshot_only(
                                           for t, s in states.items()})  # fmt: skip
 
 
-def test_a_racy_look_is_not_confirmed(tmp_path: Path) -> None:
+def test_a_racy_look_is_not_confirmed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _root(tmp_path)
     states = _ingested(root)
     _look_changed(root)  # just now: it may change again within the same clock tick
+    monkeypatch.setattr(planning, "RACY_NS", 3_600 * 10**9)  # "just now" however slow the machine
     assert plan_source(str(root), CUSTOMER, states).looks == frozenset()
 
 
