@@ -151,7 +151,7 @@ def test_a_racy_look_is_not_confirmed(tmp_path: Path, monkeypatch: pytest.Monkey
     assert plan_source(str(root), CUSTOMER, states).looks == frozenset()
 
 
-def test_a_change_of_content_is_found_through_a_confirmed_look(tmp_path: Path) -> None:
+def test_a_look_confirmed_before_a_change_of_content_does_not_vouch_for_the_changed_file(tmp_path: Path) -> None:
     root = _root(tmp_path)
     states = _ingested(root)
     path = root / "customer" / "landing" / "a.json"
